@@ -1,0 +1,86 @@
+# rtetl: the Makefile drives CMake (build/), the local stack and the test tiers.
+#   make            build build/rtetl
+#   make test       unit + integration (real Kafka and Cassandra) + short fuzz runs
+#   make asan       the whole suite under ASan+UBSan (build-asan/)
+#   make fuzz       longer libFuzzer runs (build-fuzz/, FUZZ_SECONDS each)
+#   make demo       the end-to-end demo on the local stack
+#   make format / format-check, make install PREFIX=/usr/local, make clean
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
+CTEST_ARGS ?=
+FUZZ_SECONDS ?= 300
+SOURCES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
+
+.PHONY: all build deps venv test test-fast unit integration asan fuzz fuzz-short demo format \
+        format-check install clean stack-up stack-down
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build/CMakeCache.txt: | deps
+	cmake -S . -B build -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: build/CMakeCache.txt
+	cmake --build build
+
+venv:
+	@scripts/venv >/dev/null
+
+test: build venv fuzz-short
+	cd build && ctest --output-on-failure $(CTEST_ARGS)
+
+# Everything but the slow integration tier.
+test-fast: build venv
+	cd build && ctest --output-on-failure -LE slow $(CTEST_ARGS)
+
+unit: build
+	cd build && ctest --output-on-failure -L unit $(CTEST_ARGS)
+
+integration: build venv
+	cd build && ctest --output-on-failure -L integration $(CTEST_ARGS)
+
+asan: deps venv
+	cmake -S . -B build-asan -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DRTETL_SANITIZE=ON >/dev/null
+	cmake --build build-asan
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure $(CTEST_ARGS)
+
+# libFuzzer needs clang; a short run of every target belongs to `make test`.
+build-fuzz/CMakeCache.txt: | deps
+	CC=clang cmake -S . -B build-fuzz -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DRTETL_FUZZ=ON \
+	  -DRTETL_FUZZ_SECONDS=10 >/dev/null
+
+fuzz-short: build-fuzz/CMakeCache.txt
+	cmake -S . -B build-fuzz -DRTETL_FUZZ_SECONDS=10 >/dev/null
+	cmake --build build-fuzz
+	cd build-fuzz && ctest --output-on-failure -L fuzz
+
+fuzz: build-fuzz/CMakeCache.txt
+	cmake -S . -B build-fuzz -DRTETL_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build build-fuzz
+	cd build-fuzz && ctest --output-on-failure -L fuzz
+	cmake -S . -B build-fuzz -DRTETL_FUZZ_SECONDS=10 >/dev/null
+
+demo: build venv
+	@scripts/demo
+
+stack-up:
+	@scripts/stack up
+
+stack-down:
+	@scripts/stack down
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format-check: ok"
+
+install: build
+	cmake --install build --prefix "$(PREFIX)"
+
+clean:
+	rm -rf build build-asan build-fuzz

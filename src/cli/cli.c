@@ -1,0 +1,45 @@
+/* Shared command glue: option parsing with help and one-line errors (see cli.h). */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int cli_parse(const char *cmd, const char *usage, const char *summary, const char *extra,
+              const opt_spec *specs, size_t n, int argc, char **argv, void *cfg, opt_result *res,
+              int *exit_code)
+{
+    char err[512];
+    int rc = opt_parse(specs, n, argc, argv, cfg, res, err, sizeof err);
+    if (rc == OPT_OK) return 0;
+    if (rc == OPT_HELP) {
+        opt_print_help(stdout, usage, summary, specs, n, extra);
+        *exit_code = RT_EXIT_OK;
+    } else {
+        *exit_code = cli_usage_error(cmd, "%s", err);
+    }
+    opt_result_free(res);
+    opt_free(specs, n, cfg);
+    return -1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rtetl %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'rtetl %s --help')\n", cmd);
+    va_end(ap);
+    return RT_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "rtetl %s: error: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return RT_EXIT_FAILURE;
+}

@@ -1,0 +1,38 @@
+/* Shared conventions of rtetl's commands: exit codes, option parsing glue, error lines.
+ *
+ * Every command is `int cmd_<name>(int argc, char **argv)` where argv[0] is the command name;
+ * it returns an exit code below. Usage errors print one line on stderr:
+ *   rtetl ingest: unknown option '--foo' (see 'rtetl ingest --help') */
+#ifndef RTETL_CLI_CLI_H
+#define RTETL_CLI_CLI_H
+
+#include "util/opt.h"
+
+enum {
+    RT_EXIT_OK = 0,      /* success */
+    RT_EXIT_FAILURE = 1, /* runtime failure: a server unreachable, undelivered records ... */
+    RT_EXIT_USAGE = 2,   /* bad command line or configuration */
+};
+
+typedef struct rt_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} rt_command;
+
+/* The command table, in help order (defined in main.c). */
+extern const rt_command rt_commands[];
+extern const size_t rt_ncommands;
+
+/* Parses a command's options. Returns -1 when the command should return *exit_code right away
+ * (help printed: 0; error printed: 2), else 0. */
+int cli_parse(const char *cmd, const char *usage, const char *summary, const char *extra,
+              const opt_spec *specs, size_t n, int argc, char **argv, void *cfg, opt_result *res,
+              int *exit_code);
+
+/* Prints "rtetl <cmd>: <message> (see 'rtetl <cmd> --help')" and returns RT_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "rtetl <cmd>: error: <message>" and returns RT_EXIT_FAILURE. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

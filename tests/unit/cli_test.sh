@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The rtetl dispatcher: --version, --help, exit codes and one-line errors.
+set -uo pipefail
+bin="${RTETL_BIN:?RTETL_BIN must point at build/rtetl}"
+pass=0 fail=0
+check() { # name, expected, actual
+  if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL $1: expected [$2] got [$3]"; fi
+}
+out=$("$bin" --version); check "--version exit" 0 $?
+[[ "$out" =~ ^rtetl\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; check "--version text ($out)" 0 $?
+"$bin" --help | grep -q '^Usage: rtetl'; check "--help" 0 $?
+err=$("$bin" frobnicate 2>&1 >/dev/null); check "unknown command exit" 2 $?
+check "unknown command line" "rtetl: unknown command 'frobnicate' (see 'rtetl --help')" "$err"
+"$bin" >/dev/null 2>&1; check "no command exit" 2 $?
+err=$("$bin" --log-level=loud x 2>&1); check "bad log level exit" 2 $?
+check "bad log level line" "rtetl: invalid log level 'loud' (see 'rtetl --help')" "$err"
+# Every registered command answers --help with exit 0 and a Usage line, and rejects an
+# unknown option with exit 2 and exactly one line on stderr.
+for cmd in $("$bin" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}'); do
+  "$bin" "$cmd" --help | grep -q "^Usage: rtetl $cmd"; check "$cmd --help" 0 $?
+  err=$("$bin" "$cmd" --no-such-option 2>&1 >/dev/null); check "$cmd bad option exit" 2 $?
+  check "$cmd bad option lines" 1 "$(printf '%s\n' "$err" | wc -l)"
+done
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
