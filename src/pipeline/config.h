@@ -1,0 +1,125 @@
+/* The pipeline definition of `rtetl stream`: source topic, record schema, filter, target table
+ * and mapping, loaded from YAML or built in (the reference pipeline), plus the CQL text it
+ * implies. The lifecycle is: load (or default) -> caller overrides fields from CLI flags ->
+ * pipe_config_finish (derive defaults, validate) -> pipe_config_compile (schema, filter). */
+#ifndef RTETL_PIPELINE_CONFIG_H
+#define RTETL_PIPELINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pipeline/filter.h"
+#include "pipeline/retry.h"
+#include "pipeline/schema.h"
+
+/* Where a consumer group without a committed offset starts. */
+typedef enum {
+    PIPE_MODE_INITIAL = 0, /* from the earliest offset: load what the topic holds, then follow
+                              (the reference job's startingOffsets=earliest) */
+    PIPE_MODE_APPEND,      /* from the latest offset: only messages produced from now on */
+} pipe_mode;
+
+/* One target column and the schema field it is bound from. */
+typedef struct pipe_column {
+    char *name;      /* CQL column name (owned) */
+    char *field;     /* schema field name (owned) */
+    int field_index; /* set by pipe_config_finish: index into fields */
+} pipe_column;
+
+/* Every string is owned by the config (malloc'd; replace with pipe_config_set_str). NULL
+ * strings after loading mean "derive the default" and are filled in by pipe_config_finish. */
+typedef struct pipe_config {
+    char *source_path; /* file name used in error messages ("<default>" when built in) */
+
+    /* source */
+    char *topic;              /* default "data_kafka_topic" */
+    char *dlq_topic;          /* default "<topic>.dlq" */
+    char *group;              /* default "rtetl-stream" */
+    pipe_mode mode;           /* default initial */
+    size_t max_message_bytes; /* default 4 MiB */
+
+    /* schema */
+    pipe_field *fields;
+    size_t nfields;
+
+    /* filter: "" keeps everything; default "contains(email, '@')" */
+    char *filter;
+
+    /* target */
+    char *keyspace;         /* default "dados_usuarios" */
+    char *table;            /* default "tb_usuarios" */
+    char *replication;      /* CQL map literal; default SimpleStrategy, factor 1 */
+    int64_t ttl;            /* seconds; 0 = none */
+    bool create_if_missing; /* default true */
+    char *consistency;      /* lower case: one, quorum, local_quorum, ...; default "one" (the
+                               reference used the driver's default, ONE) */
+    char **primary_key;     /* column names; default {"id"} */
+    size_t nprimary_key;
+    pipe_column *columns; /* default: one text column per field, same name */
+    size_t ncolumns;
+
+    /* writes */
+    pipe_retry_policy retry; /* default PIPE_RETRY_POLICY_DEFAULT */
+} pipe_config;
+
+enum { PIPE_DEFAULT_FIELD_MAX_BYTES = 1 << 20, PIPE_DEFAULT_MESSAGE_MAX_BYTES = 4 << 20 };
+
+/* Returns the built-in reference pipeline (12 string fields of randomuser records, id
+ * required, contains(email, '@'), dados_usuarios.tb_usuarios), already finished; NULL when out
+ * of memory. The caller frees it with pipe_config_free. */
+pipe_config *pipe_config_default(void);
+
+/* Loads a pipeline from a YAML file. ${VAR} and ${VAR:-default} in scalar values are replaced
+ * from the environment ($${ is a literal ${). Keys left out take the defaults above. On error
+ * returns NULL and writes one line into err, e.g. "p.yaml:12: unknown key 'tabel' in target".
+ * The result is finished (pipe_config_finish has run); the caller frees it. */
+pipe_config *pipe_config_load(const char *path, char *err, size_t errlen);
+/* The same from a memory buffer; `name` stands for the file name in messages. */
+pipe_config *pipe_config_load_buffer(const char *buf, size_t len, const char *name, char *err,
+                                     size_t errlen);
+void pipe_config_free(pipe_config *c);
+
+/* Replaces the owned string *slot with a copy of v (NULL allowed); -1 when out of memory. For
+ * callers overriding fields from CLI flags. */
+int pipe_config_set_str(char **slot, const char *v);
+
+/* Fills derived defaults (dlq_topic from topic, identity mapping, ...) and checks the whole
+ * config: names, types, primary key columns mapped from required fields, mapping fields known,
+ * consistency valid, the filter compiling against the schema. Call again after overriding
+ * fields. Returns 0, or -1 with one line in err. */
+int pipe_config_finish(pipe_config *c, char *err, size_t errlen);
+
+/* Builds the compiled schema and filter of a finished config. Returns 0, or -1 with one line
+ * in err; on success the caller owns *schema and *filter (pipe_schema_free,
+ * pipe_filter_free). */
+int pipe_config_compile(const pipe_config *c, pipe_schema **schema, pipe_filter **filter, char *err,
+                        size_t errlen);
+
+/* Writes the effective config as YAML that pipe_config_load reads back to the same config
+ * (for `rtetl stream --print-config`). */
+void pipe_config_dump(const pipe_config *c, FILE *out);
+
+/* CQL text for the target. Each returns a malloc'd NUL-terminated statement (no trailing ';')
+ * that the caller frees, or NULL when out of memory. Identifiers are double-quoted when they
+ * are not plain lower-case names or are reserved words.
+ *   CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {...}
+ *   CREATE TABLE IF NOT EXISTS ks.tb (col type, ..., PRIMARY KEY (pk...))
+ *       [WITH default_time_to_live = ttl]
+ *   INSERT INTO ks.tb (col, ...) VALUES (?, ...) [USING TTL ttl]
+ * The INSERT's bind markers follow columns[] order. */
+char *pipe_cql_create_keyspace(const pipe_config *c);
+char *pipe_cql_create_table(const pipe_config *c);
+char *pipe_cql_insert(const pipe_config *c);
+/* Writes name as a CQL identifier (quoted when needed) into buf; returns the length needed,
+ * like snprintf. */
+size_t pipe_cql_ident(const char *name, char *buf, size_t buflen);
+
+/* Parses a consistency name (case-insensitive: any, one, two, three, quorum, all,
+ * local_quorum, each_quorum, local_one, serial, local_serial); returns the CQL protocol code
+ * (0x0000..0x000A), or -1. */
+int pipe_consistency_parse(const char *name);
+const char *pipe_mode_name(pipe_mode m);
+
+#endif

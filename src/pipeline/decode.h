@@ -1,0 +1,93 @@
+/* Zero-copy decoding of one JSON object message against a compiled schema (record path step 2
+ * and 3: decode and validate). See decode.c for the mechanism. */
+#ifndef RTETL_PIPELINE_DECODE_H
+#define RTETL_PIPELINE_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/arena.h"
+#include "pipeline/schema.h"
+
+/* The JSON type a value had in the message. */
+typedef enum {
+    PIPE_JSON_NONE = 0, /* the key was absent */
+    PIPE_JSON_NULL,
+    PIPE_JSON_BOOL,
+    PIPE_JSON_NUMBER,
+    PIPE_JSON_STRING,
+    PIPE_JSON_OBJECT,
+    PIPE_JSON_ARRAY,
+} pipe_json_type;
+
+/* One field's value. For strings, ptr/len is the unescaped UTF-8 (may contain NUL bytes; not
+ * NUL-terminated): a slice of the message buffer when the JSON string had no escapes, else
+ * bytes in the arena. For numbers and booleans it is the JSON text ("-1.5e3", "true"). For an
+ * absent key or null, present/json_type say so and ptr is NULL, len 0. */
+typedef struct pipe_value {
+    const char *ptr;
+    size_t len;
+    uint8_t present;   /* 1 when the key occurred, even with a null value */
+    uint8_t json_type; /* pipe_json_type */
+} pipe_value;
+
+/* One decoded record: v[i] belongs to schema field i. */
+typedef struct pipe_record {
+    size_t nfields;
+    pipe_value v[];
+} pipe_record;
+
+/* Allocates a record sized for schema s; the caller frees it with pipe_record_free. A record
+ * may be reused for any number of pipe_decode calls. */
+pipe_record *pipe_record_new(const pipe_schema *s);
+void pipe_record_free(pipe_record *r);
+
+/* Decode outcomes. The reason strings (pipe_decode_reason) are stable: they go into the
+ * dead-letter header and metrics labels. */
+typedef enum {
+    PIPE_DEC_OK = 0,
+    PIPE_DEC_EMPTY,           /* "empty": zero bytes or whitespace only */
+    PIPE_DEC_TOO_LARGE,       /* "message_too_large": over the schema's message bound */
+    PIPE_DEC_MALFORMED,       /* "malformed_json": not JSON (offset says where) */
+    PIPE_DEC_NOT_OBJECT,      /* "not_object": valid JSON but not an object */
+    PIPE_DEC_TRAILING,        /* "trailing_data": bytes after the object */
+    PIPE_DEC_BAD_UTF8,        /* "invalid_utf8": a string with invalid UTF-8 */
+    PIPE_DEC_BAD_ESCAPE,      /* "invalid_escape": unknown escape, bad \u, lone surrogate */
+    PIPE_DEC_TOO_DEEP,        /* "too_deep": nesting beyond PIPE_DECODE_MAX_DEPTH */
+    PIPE_DEC_DUPLICATE_KEY,   /* "duplicate_field": a schema field occurs twice */
+    PIPE_DEC_MISSING_FIELD,   /* "missing_field": a required field is absent */
+    PIPE_DEC_NULL_FIELD,      /* "null_field": a required field is null */
+    PIPE_DEC_WRONG_TYPE,      /* "wrong_type": e.g. a number where a string is due */
+    PIPE_DEC_VALUE_TOO_LARGE, /* "value_too_large": a field over its max_bytes */
+    PIPE_DEC_NUMBER_RANGE,    /* "number_out_of_range": an int/bigint that does not fit */
+    PIPE_DEC_NO_MEMORY,       /* "no_memory": the arena could not grow (not the record's
+                                 fault: the caller should not dead-letter it) */
+    PIPE_DEC__COUNT
+} pipe_decode_err;
+
+enum { PIPE_DECODE_MAX_DEPTH = 512 };
+
+/* Where and why decoding failed; filled by pipe_decode on error. */
+typedef struct pipe_decode_error {
+    pipe_decode_err code;
+    size_t offset; /* byte offset into the message */
+    int field;     /* schema field index, or -1 */
+} pipe_decode_error;
+
+/* Decodes buf[0..len-1] into out. Values borrow from buf and from arena: they stay valid while
+ * buf is alive and until the arena is reset. Duplicate keys: a schema field occurring twice is
+ * an error (no last-wins guessing, so no two readers of the message can disagree); duplicate
+ * unknown keys are skipped like any unknown key. Never calls malloc; arena may be NULL when the
+ * caller accepts PIPE_DEC_NO_MEMORY for any string with escapes. On error, out is unspecified
+ * and err (may be NULL) says why. */
+pipe_decode_err pipe_decode(const pipe_schema *s, const char *buf, size_t len, pipe_arena *arena,
+                            pipe_record *out, pipe_decode_error *err);
+
+/* The stable short reason for code (static storage), e.g. "missing_field". */
+const char *pipe_decode_reason(pipe_decode_err code);
+/* Writes a one-line detail for e into buf, e.g. "field 'email': expected string, got number at
+ * byte 42"; returns buf. Not for the hot path. */
+const char *pipe_decode_describe(const pipe_schema *s, const pipe_decode_error *e, char *buf,
+                                 size_t buflen);
+
+#endif

@@ -1,0 +1,52 @@
+/* Compiled filter expressions over a decoded record (record path step 4).
+ *
+ * Grammar (keywords are lower case; a field is an identifier or a `back-quoted` name):
+ *   expr    := or
+ *   or      := and ('or' and)*
+ *   and     := unary ('and' unary)*
+ *   unary   := 'not' unary | primary
+ *   primary := '(' expr ')' | 'true' | 'false'
+ *            | field ('==' | '!=') string
+ *            | contains(field, string) | starts_with(field, string) | ends_with(field, string)
+ *            | not_empty(field) | is_null(field) | present(field)
+ *   string  := '...' or "..." with \\ \' \" \n \t escapes
+ *
+ * Semantics follow SQL (and Spark's, which the reference pipeline used): an absent or null
+ * field makes a comparison or a contains/starts_with/ends_with/not_empty test unknown; `not`
+ * of unknown is unknown; `and`/`or` are Kleene's; a record is kept only when the whole
+ * expression is true. So `email != ''` and `not_empty(email)` agree, and both drop a record
+ * without an email. is_null(f) is true for absent or null; present(f) is its negation. For a
+ * non-string field, comparisons use the value's JSON text ("42", "true"). An empty expression
+ * keeps every record. */
+#ifndef RTETL_PIPELINE_FILTER_H
+#define RTETL_PIPELINE_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pipeline/decode.h"
+#include "pipeline/schema.h"
+
+typedef struct pipe_filter pipe_filter;
+
+enum { PIPE_FILTER_MAX_DEPTH = 64, PIPE_FILTER_MAX_NODES = 4096 };
+
+/* Compiles expr (NUL-terminated; NULL or blank keeps everything) against schema s, resolving
+ * field names to indexes. On error returns NULL and writes one line into err naming line and
+ * column, e.g. "filter:1:10: expected ')'". The caller frees the result with pipe_filter_free;
+ * the filter keeps no pointer to expr or s. */
+pipe_filter *pipe_filter_compile(const char *expr, const pipe_schema *s, char *err, size_t errlen);
+void pipe_filter_free(pipe_filter *f);
+
+/* True when record r passes. r must come from the schema f was compiled against. Never
+ * allocates; safe to call concurrently on the same filter. */
+bool pipe_filter_eval(const pipe_filter *f, const pipe_record *r);
+
+/* Writes the canonical text of f into buf (fully parenthesized, fields back-quoted when not
+ * plain identifiers); returns the length it needed, like snprintf. Compiling that text gives
+ * an equivalent filter. */
+size_t pipe_filter_print(const pipe_filter *f, const pipe_schema *s, char *buf, size_t buflen);
+/* True when f keeps every record without looking at it (empty expression or `true`). */
+bool pipe_filter_is_trivial(const pipe_filter *f);
+
+#endif

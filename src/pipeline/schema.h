@@ -1,0 +1,54 @@
+/* The record schema: field definitions as configured, and their compiled form that the decoder
+ * and the filter use to find a field by name in O(1). */
+#ifndef RTETL_PIPELINE_SCHEMA_H
+#define RTETL_PIPELINE_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The type a field's JSON value must have. STRING wants a JSON string; INT and BIGINT a JSON
+ * integer that fits 32 and 64 bits; DOUBLE any JSON number; BOOLEAN true or false. */
+typedef enum {
+    PIPE_T_STRING = 0,
+    PIPE_T_INT,
+    PIPE_T_BIGINT,
+    PIPE_T_DOUBLE,
+    PIPE_T_BOOLEAN,
+} pipe_type;
+
+/* Returns "string", "int", "bigint", "double", "boolean" (static storage). */
+const char *pipe_type_name(pipe_type t);
+/* Parses a type name as above; returns -1 for an unknown name. */
+int pipe_type_parse(const char *name, pipe_type *out);
+/* The CQL column type a field of type t is written as: "text", "int", "bigint", "double",
+ * "boolean" (static storage). */
+const char *pipe_type_cql(pipe_type t);
+
+/* One field as configured. name is owned by whoever owns the array (pipe_config). */
+typedef struct pipe_field {
+    char *name;
+    pipe_type type;
+    bool required;    /* missing or null -> the record is dead-lettered */
+    size_t max_bytes; /* largest accepted value, after unescaping */
+} pipe_field;
+
+enum { PIPE_SCHEMA_MAX_FIELDS = 1024, PIPE_FIELD_NAME_MAX = 255 };
+
+typedef struct pipe_schema pipe_schema;
+
+/* Compiles fields[0..n-1] (copied; the caller keeps ownership of its array) into a lookup
+ * structure. max_message_bytes bounds a whole message (0 = no limit). On error (duplicate or
+ * empty name, too many fields, out of memory) returns NULL and writes one line into err. The
+ * caller frees the result with pipe_schema_free. */
+pipe_schema *pipe_schema_new(const pipe_field *fields, size_t n, size_t max_message_bytes,
+                             char *err, size_t errlen);
+void pipe_schema_free(pipe_schema *s);
+
+/* Index of the field named name[0..len-1], or -1. Never allocates. */
+int pipe_schema_find(const pipe_schema *s, const char *name, size_t len);
+size_t pipe_schema_nfields(const pipe_schema *s);
+/* Field i's definition, borrowed from the schema (valid until pipe_schema_free). */
+const pipe_field *pipe_schema_field(const pipe_schema *s, size_t i);
+size_t pipe_schema_max_message(const pipe_schema *s);
+
+#endif
