@@ -24,6 +24,9 @@ typedef struct rt_command {
 extern const rt_command rt_commands[];
 extern const size_t rt_ncommands;
 
+/* The commands (src/cli/<name>.c). */
+int cmd_stream(int argc, char **argv);
+
 /* Parses a command's options. Returns -1 when the command should return *exit_code right away
  * (help printed: 0; error printed: 2), else 0. */
 int cli_parse(const char *cmd, const char *usage, const char *summary, const char *extra,

@@ -1,0 +1,342 @@
+/* Kafka group consumer on a libuv loop (see consumer.h).
+ *
+ * DESIGN: librdkafka forwards everything (messages, rebalances, errors) to the consumer queue,
+ * and writes one byte into a pipe when that queue goes from empty to non-empty. The loop polls
+ * the pipe; on wake-up, and whenever the handler says it has room again, `pump` takes batches
+ * off the queue until it is empty or the handler's capacity is used up. Because the wake-up
+ * only fires on the empty -> non-empty edge, a pump that stops early (capacity 0) must be
+ * restarted explicitly, which set_capacity does through an idle handle. While paused, a timer
+ * still serves the queue every 100 ms so that rebalances and errors are handled and the
+ * consumer keeps its place in the group (max.poll.interval.ms).
+ *
+ * Revocation: the handler may ask to finish in-flight work first. The revoked partitions are
+ * then paused and the unassign call is deferred until the handler is ready or the drain bound
+ * passes; offsets stored before that are committed by librdkafka when the unassign happens. */
+#include "kafka/consumer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define BATCH          512
+#define DRAIN_BOUND_MS 10000
+
+struct kafka_consumer {
+    uv_loop_t *loop;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    char *topic;
+    kafka_consumer_handler h;
+    void *ud;
+    int pipefd[2];
+    uv_poll_t poll;
+    uv_idle_t kick;
+    uv_timer_t tick;
+    size_t capacity;
+    bool paused;
+    bool cooperative;
+    rd_kafka_topic_partition_list_t *pending_revoke; /* deferred unassign, or NULL */
+    uint64_t revoke_deadline;
+    rd_kafka_topic_partition_list_t *store; /* reused offsets list, one entry per partition */
+    int closing_handles;
+    void (*freed)(void *);
+    void *freed_ud;
+};
+
+static void set_paused(kafka_consumer *c, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return;
+    if (parts->cnt > 0) {
+        if (pause)
+            rd_kafka_pause_partitions(c->rk, parts);
+        else
+            rd_kafka_resume_partitions(c->rk, parts);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    c->paused = pause;
+    log_debug("consumer", pause ? "paused" : "resumed");
+}
+
+static void finish_revoke(kafka_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *parts = c->pending_revoke;
+    c->pending_revoke = NULL;
+    if (c->cooperative) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, parts);
+        if (e) {
+            log_warn("consumer", "incremental unassign failed", "error=\"%s\"",
+                     rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(c->rk, NULL);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    log_info("consumer", "partitions released");
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    kafka_consumer *c = opaque;
+    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    char list[512] = "";
+    size_t o = 0;
+    for (int i = 0; i < parts->cnt && o + 12 < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%d", i ? "," : "",
+                              parts->elems[i].partition);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_info("consumer", "partitions assigned", "partitions=%s protocol=%s",
+                 *list ? list : "none", rd_kafka_rebalance_protocol(rk));
+        if (c->h.on_assign) c->h.on_assign(c->ud, parts);
+        if (c->cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e) rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        if (c->paused && parts->cnt > 0) rd_kafka_pause_partitions(rk, parts);
+        return;
+    }
+    bool lost = rd_kafka_assignment_lost(rk) || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
+    log_info("consumer", "partitions revoked", "partitions=%s lost=%d", *list ? list : "none",
+             lost);
+    if (c->pending_revoke) finish_revoke(c); /* a new revoke supersedes an unfinished one */
+    c->pending_revoke = rd_kafka_topic_partition_list_copy(parts);
+    bool ready = c->h.on_revoke ? c->h.on_revoke(c->ud, parts, lost) : true;
+    if (ready || lost) {
+        finish_revoke(c);
+        return;
+    }
+    if (parts->cnt > 0) rd_kafka_pause_partitions(rk, parts);
+    c->revoke_deadline = uv_now(c->loop) + DRAIN_BOUND_MS;
+}
+
+static void handle_error(kafka_consumer *c, rd_kafka_message_t *m)
+{
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    bool fatal = m->err == RD_KAFKA_RESP_ERR__FATAL;
+    char reason[512];
+    if (fatal) {
+        rd_kafka_fatal_error(c->rk, reason, sizeof reason);
+    } else {
+        snprintf(reason, sizeof reason, "%s", rd_kafka_message_errstr(m));
+    }
+    if (c->h.on_error) c->h.on_error(c->ud, m->err, reason, fatal);
+}
+
+/* Takes batches off the queue while the handler has room (or serves events while paused). */
+static void pump(kafka_consumer *c)
+{
+    rd_kafka_message_t *msgs[BATCH];
+    for (;;) {
+        size_t want = c->capacity < BATCH ? c->capacity : BATCH;
+        if (want == 0) want = 8; /* paused: serve events; stray messages still go through */
+        ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, msgs, want);
+        if (n <= 0) return;
+        size_t good = 0;
+        for (ssize_t i = 0; i < n; i++) {
+            if (msgs[i]->err) {
+                handle_error(c, msgs[i]);
+                rd_kafka_message_destroy(msgs[i]);
+            } else {
+                msgs[good++] = msgs[i];
+            }
+        }
+        if (good) {
+            c->capacity = c->capacity > good ? c->capacity - good : 0;
+            c->h.on_messages(c->ud, msgs, good);
+        }
+        if ((size_t)n < want || c->capacity == 0) return;
+    }
+}
+
+static void on_pipe(uv_poll_t *p, int status, int events)
+{
+    kafka_consumer *c = p->data;
+    char buf[64];
+    while (read(c->pipefd[0], buf, sizeof buf) > 0) {
+    }
+    pump(c);
+}
+
+static void on_kick(uv_idle_t *i)
+{
+    kafka_consumer *c = i->data;
+    uv_idle_stop(i);
+    pump(c);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    kafka_consumer *c = t->data;
+    if (c->pending_revoke && uv_now(c->loop) >= c->revoke_deadline) {
+        log_warn("consumer", "revoked partitions did not drain in time; releasing them",
+                 "bound_ms=%d", DRAIN_BOUND_MS);
+        finish_revoke(c);
+    }
+    pump(c);
+}
+
+kafka_consumer *kafka_consumer_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const char *topic,
+                                   const kafka_consumer_handler *h, void *ud, char *err,
+                                   size_t errlen)
+{
+    kafka_consumer *c = calloc(1, sizeof *c);
+    if (!c || !(c->topic = strdup(topic))) {
+        free(c);
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->loop = loop;
+    c->h = *h;
+    c->ud = ud;
+    c->capacity = BATCH;
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    char errstr[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!c->rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "kafka consumer: %s", errstr);
+        free(c->topic);
+        free(c);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+    if (pipe2(c->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        rd_kafka_queue_destroy(c->queue);
+        rd_kafka_destroy(c->rk);
+        free(c->topic);
+        free(c);
+        return NULL;
+    }
+    rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
+    c->store = rd_kafka_topic_partition_list_new(1);
+    uv_poll_init(loop, &c->poll, c->pipefd[0]);
+    uv_idle_init(loop, &c->kick);
+    uv_timer_init(loop, &c->tick);
+    c->poll.data = c->kick.data = c->tick.data = c;
+    return c;
+}
+
+int kafka_consumer_start(kafka_consumer *c, char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        snprintf(err, errlen, "kafka subscribe to '%s': %s", c->topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    uv_poll_start(&c->poll, UV_READABLE, on_pipe);
+    uv_timer_start(&c->tick, on_tick, 100, 100);
+    uv_idle_start(&c->kick, on_kick);
+    return 0;
+}
+
+void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity)
+{
+    size_t before = c->capacity;
+    c->capacity = capacity;
+    if (capacity == 0 && !c->paused) {
+        set_paused(c, true);
+    } else if (capacity > 0) {
+        if (c->paused) set_paused(c, false);
+        if (before == 0 && !uv_is_active((uv_handle_t *)&c->kick)) uv_idle_start(&c->kick, on_kick);
+    }
+}
+
+void kafka_consumer_revoke_ready(kafka_consumer *c)
+{
+    if (c->pending_revoke) finish_revoke(c);
+}
+
+void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset)
+{
+    /* One reusable element, rewritten in place: no allocation per store. */
+    rd_kafka_topic_partition_list_t *l = c->store;
+    if (l->cnt == 0) rd_kafka_topic_partition_list_add(l, c->topic, partition);
+    l->elems[0].partition = partition;
+    l->elems[0].offset = offset;
+    l->elems[0].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
+    if (e && e != RD_KAFKA_RESP_ERR__STATE && e != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+        log_warn("consumer", "offset store failed", "partition=%d offset=%lld error=\"%s\"",
+                 partition, (long long)offset, rd_kafka_err2str(e));
+}
+
+void kafka_consumer_commit(kafka_consumer *c)
+{
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 1);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_debug("consumer", "commit", "error=\"%s\"", rd_kafka_err2str(e));
+}
+
+int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_offset)
+{
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, &lo, &hi) != 0 || hi < 0)
+        return -1;
+    return hi > next_offset ? hi - next_offset : 0;
+}
+
+void kafka_consumer_close(kafka_consumer *c)
+{
+    uv_timer_stop(&c->tick);
+    uv_idle_stop(&c->kick);
+    uv_poll_stop(&c->poll);
+    rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
+    if (e) log_warn("consumer", "close", "error=\"%s\"", rd_kafka_err2str(e));
+    if (c->pending_revoke) {
+        rd_kafka_topic_partition_list_destroy(c->pending_revoke);
+        c->pending_revoke = NULL;
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    kafka_consumer *c = h->data;
+    if (--c->closing_handles > 0) return;
+    void (*done)(void *) = c->freed;
+    void *ud = c->freed_ud;
+    rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+    rd_kafka_queue_destroy(c->queue);
+    rd_kafka_destroy(c->rk);
+    rd_kafka_topic_partition_list_destroy(c->store);
+    close(c->pipefd[0]);
+    close(c->pipefd[1]);
+    free(c->topic);
+    free(c);
+    if (done) done(ud);
+}
+
+void kafka_consumer_free(kafka_consumer *c, void (*done)(void *ud), void *ud)
+{
+    c->freed = done;
+    c->freed_ud = ud;
+    c->closing_handles = 3;
+    uv_close((uv_handle_t *)&c->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&c->kick, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tick, on_handle_closed);
+}
+
+rd_kafka_t *kafka_consumer_handle(kafka_consumer *c)
+{
+    return c->rk;
+}
+
+const char *kafka_consumer_topic(const kafka_consumer *c)
+{
+    return c->topic;
+}

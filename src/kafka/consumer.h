@@ -1,0 +1,59 @@
+/* A Kafka group consumer driven by a libuv loop: librdkafka's consumer queue wakes the loop
+ * through a pipe, messages are handed over in batches, partitions are paused while the handler
+ * is full, and revocations wait (bounded) for the handler to drain before they complete.
+ * Everything here runs on the loop thread. */
+#ifndef RTETL_KAFKA_CONSUMER_H
+#define RTETL_KAFKA_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct kafka_consumer kafka_consumer;
+
+typedef struct kafka_consumer_handler {
+    /* A batch of messages with err == 0. Ownership of every message passes to the handler,
+     * which destroys each with rd_kafka_message_destroy when done with it. */
+    void (*on_messages)(void *ud, rd_kafka_message_t **msgs, size_t n);
+    /* Partitions were assigned (their starting offsets come from the group). */
+    void (*on_assign)(void *ud, const rd_kafka_topic_partition_list_t *parts);
+    /* Partitions are being revoked. Return true when nothing of theirs is in flight any more
+     * (they are released at once); else the consumer waits until the handler calls
+     * kafka_consumer_revoke_ready() or the drain bound passes. `lost` means another member may
+     * already own them. */
+    bool (*on_revoke)(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost);
+    /* A consumer error; fatal errors end consumption. */
+    void (*on_error)(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal);
+} kafka_consumer_handler;
+
+/* Creates a consumer from conf (consumed on success and on failure) subscribed to `topic` and
+ * attached to loop. The caller owns the result; free it with kafka_consumer_free after
+ * kafka_consumer_close. */
+kafka_consumer *kafka_consumer_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const char *topic,
+                                   const kafka_consumer_handler *h, void *ud, char *err,
+                                   size_t errlen);
+/* Subscribes and starts delivering messages. Returns 0, or -1 with err filled. */
+int kafka_consumer_start(kafka_consumer *c, char *err, size_t errlen);
+/* Tells how many more messages the handler accepts now. At 0 the assigned partitions are
+ * paused; above 0 they are resumed and delivery continues on the next loop iteration. */
+void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity);
+/* The handler finished draining the partitions of a deferred revocation. */
+void kafka_consumer_revoke_ready(kafka_consumer *c);
+/* Stores offset (the next offset to consume) of a partition for the next commit; commits are
+ * done by librdkafka's auto-commit timer and on revoke and close. */
+void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset);
+/* Commits stored offsets now (asynchronously). */
+void kafka_consumer_commit(kafka_consumer *c);
+/* Consumer lag of one partition: high watermark minus `next_offset`, from cached watermarks;
+ * -1 when unknown. */
+int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_offset);
+/* Leaves the group (commits stored offsets, revokes). Blocks up to session.timeout.ms. */
+void kafka_consumer_close(kafka_consumer *c);
+/* Closes the loop handles; `done` runs when they are closed, then the consumer is freed. */
+void kafka_consumer_free(kafka_consumer *c, void (*done)(void *ud), void *ud);
+rd_kafka_t *kafka_consumer_handle(kafka_consumer *c);
+const char *kafka_consumer_topic(const kafka_consumer *c);
+
+#endif

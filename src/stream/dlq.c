@@ -1,0 +1,145 @@
+/* Dead-letter producer on a libuv loop (see dlq.h). */
+#include "stream/dlq.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+struct stream_dlq {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *mainq;
+    char *topic;
+    stream_dlq_cb cb;
+    int pipefd[2];
+    uv_poll_t poll;
+    bool polling;
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    stream_dlq *d = opaque;
+    if (m->err)
+        log_warn("dlq", "dead-letter delivery failed", "error=\"%s\"", rd_kafka_err2str(m->err));
+    d->cb(m->_private, m->err);
+}
+
+static void on_pipe(uv_poll_t *p, int status, int events)
+{
+    stream_dlq *d = p->data;
+    char buf[64];
+    while (read(d->pipefd[0], buf, sizeof buf) > 0) {
+    }
+    rd_kafka_poll(d->rk, 0);
+}
+
+stream_dlq *stream_dlq_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const char *topic,
+                           stream_dlq_cb cb, char *err, size_t errlen)
+{
+    stream_dlq *d = calloc(1, sizeof *d);
+    char errstr[512];
+    if (!d || !(d->topic = strdup(topic))) {
+        free(d);
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->cb = cb;
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!d->rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "kafka dead-letter producer: %s", errstr);
+        free(d->topic);
+        free(d);
+        return NULL;
+    }
+    d->mainq = rd_kafka_queue_get_main(d->rk);
+    if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        rd_kafka_queue_destroy(d->mainq);
+        rd_kafka_destroy(d->rk);
+        free(d->topic);
+        free(d);
+        return NULL;
+    }
+    rd_kafka_queue_io_event_enable(d->mainq, d->pipefd[1], "1", 1);
+    uv_poll_init(loop, &d->poll, d->pipefd[0]);
+    d->poll.data = d;
+    uv_poll_start(&d->poll, UV_READABLE, on_pipe);
+    d->polling = true;
+    return d;
+}
+
+int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t errlen)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(d->rk, 0, NULL, &md, timeout_ms);
+    if (e) {
+        snprintf(err, errlen, "kafka: brokers did not answer a metadata request within %d ms: %s",
+                 timeout_ms, rd_kafka_err2str(e));
+        return -1;
+    }
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
+                                    const char *src_topic, const char *reason, const char *detail,
+                                    void *opaque)
+{
+    char part[16], off[24], ts[24];
+    snprintf(part, sizeof part, "%" PRId32, src->partition);
+    snprintf(off, sizeof off, "%" PRId64, src->offset);
+    rd_kafka_timestamp_type_t tstype;
+    snprintf(ts, sizeof ts, "%" PRId64, rd_kafka_message_timestamp(src, &tstype));
+    return rd_kafka_producev(
+        d->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(src->key, src->key_len), RD_KAFKA_V_VALUE(src->payload, src->len),
+        RD_KAFKA_V_HEADER("rtetl.error", reason, -1),
+        RD_KAFKA_V_HEADER("rtetl.error.detail", detail, -1),
+        RD_KAFKA_V_HEADER("rtetl.source.topic", src_topic, -1),
+        RD_KAFKA_V_HEADER("rtetl.source.partition", part, -1),
+        RD_KAFKA_V_HEADER("rtetl.source.offset", off, -1),
+        RD_KAFKA_V_HEADER("rtetl.source.timestamp", ts, -1), RD_KAFKA_V_OPAQUE(opaque),
+        RD_KAFKA_V_END);
+}
+
+int stream_dlq_outq(stream_dlq *d)
+{
+    return rd_kafka_outq_len(d->rk);
+}
+
+void stream_dlq_flush(stream_dlq *d, int timeout_ms)
+{
+    rd_kafka_resp_err_t e = rd_kafka_flush(d->rk, timeout_ms);
+    if (e)
+        log_warn("dlq", "dead-letter messages still unacknowledged at shutdown", "count=%d",
+                 rd_kafka_outq_len(d->rk));
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    stream_dlq *d = h->data;
+    close(d->pipefd[0]);
+    close(d->pipefd[1]);
+    free(d->topic);
+    free(d);
+}
+
+void stream_dlq_free(stream_dlq *d)
+{
+    if (!d) return;
+    rd_kafka_queue_io_event_enable(d->mainq, -1, NULL, 0);
+    rd_kafka_queue_destroy(d->mainq);
+    rd_kafka_destroy(d->rk);
+    d->rk = NULL;
+    uv_close((uv_handle_t *)&d->poll, on_closed);
+}

@@ -1,0 +1,36 @@
+/* The dead-letter producer of `rtetl stream`: bad records go, unchanged, to the dead-letter
+ * topic with headers saying why and where they came from. Delivery reports come back on the
+ * engine's libuv loop; the producer is idempotent with acks=all and no delivery timeout, so a
+ * dead-letter write is retried by librdkafka until the broker takes it. */
+#ifndef RTETL_STREAM_DLQ_H
+#define RTETL_STREAM_DLQ_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <uv.h>
+
+typedef struct stream_dlq stream_dlq;
+
+/* Called on the loop thread once per sent record: err 0 when the broker acknowledged it. */
+typedef void (*stream_dlq_cb)(void *opaque, rd_kafka_resp_err_t err);
+
+/* Creates the producer from conf (consumed in all cases). Returns NULL with err filled. The
+ * caller owns the result (stream_dlq_free). */
+stream_dlq *stream_dlq_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const char *topic,
+                           stream_dlq_cb cb, char *err, size_t errlen);
+/* Checks that the brokers answer a metadata request within timeout_ms (blocking; for start-up
+ * only). Returns 0, or -1 with one line in err. */
+int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t errlen);
+/* Sends a copy of src's key and value with the reason headers. Returns 0 (cb will fire with
+ * opaque), or the librdkafka error (e.g. queue full; cb will not fire). */
+rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
+                                    const char *src_topic, const char *reason, const char *detail,
+                                    void *opaque);
+/* Messages not yet acknowledged. */
+int stream_dlq_outq(stream_dlq *d);
+/* Waits up to timeout_ms for outstanding messages (blocking; for shutdown). */
+void stream_dlq_flush(stream_dlq *d, int timeout_ms);
+/* Stops the loop handles and destroys the producer. */
+void stream_dlq_free(stream_dlq *d);
+
+#endif

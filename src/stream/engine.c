@@ -1,0 +1,472 @@
+/* The `rtetl stream` engine: the record path from Kafka to Cassandra (see stream.h).
+ *
+ * DESIGN. One libuv loop runs the consumer (kafka/consumer.c), the CQL session, the
+ * dead-letter producer, timers and signals; nothing on the record path takes a lock or calls
+ * malloc. Every record in flight owns a slot from a fixed pool sized --max-inflight; the slot
+ * keeps the Kafka message (so a retry can decode it again), the partition generation, the retry
+ * state and a retry timer. The consumer is told how many free slots there are, and pauses its
+ * partitions when there are none: that is the backpressure, and it is also what happens while
+ * Cassandra is down (every slot waits in backoff).
+ *
+ * A record leaves its slot when it is written, filtered out, or dead-lettered and the
+ * dead-letter write was acknowledged; only then is its offset marked done in the partition's
+ * watermark tracker (pipeline/offsets.c), and the tracker's committable offset is stored for
+ * librdkafka's commit every 100 ms. So a committed offset never passes a record that is not
+ * safely somewhere: at least once. Retriable write errors (timeouts, unavailable, overloaded,
+ * lost connections, no host) are retried forever with jittered exponential backoff; the
+ * others dead-letter the record with the server's message. */
+#include "stream/engine.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- partitions ------------------------------------------------------------------------- */
+
+static stream_part *part_get(stream_engine *e, int32_t p, bool create)
+{
+    if (p < 0) return NULL;
+    if ((size_t)p >= e->nparts) {
+        if (!create) return NULL;
+        size_t n = (size_t)p + 1;
+        stream_part *np = realloc(e->parts, n * sizeof *np);
+        if (!np) return NULL;
+        memset(np + e->nparts, 0, (n - e->nparts) * sizeof *np);
+        e->parts = np;
+        e->nparts = n;
+    }
+    stream_part *sp = &e->parts[p];
+    if (!sp->offs && create) {
+        sp->offs = pipe_offsets_new(e->o->max_inflight);
+        if (!sp->offs) return NULL;
+        sp->id = p;
+    }
+    return sp;
+}
+
+static void part_store(stream_engine *e, stream_part *sp, bool force)
+{
+    int64_t off;
+    if (!sp->assigned) return;
+    if (pipe_offsets_commit_due(sp->offs, &off)) {
+        sp->next_offset = off;
+        kafka_consumer_store(e->consumer, sp->id, off);
+    } else if (force && (off = pipe_offsets_committable(sp->offs)) >= 0) {
+        kafka_consumer_store(e->consumer, sp->id, off);
+    }
+}
+
+/* ---- slots ------------------------------------------------------------------------------ */
+
+static stream_slot *slot_take(stream_engine *e)
+{
+    stream_slot *s = e->free_slots;
+    if (!s) return NULL;
+    e->free_slots = s->next;
+    e->nfree--;
+    return s;
+}
+
+static void update_capacity(stream_engine *e)
+{
+    size_t cap = e->nfree > e->npending ? e->nfree - e->npending : 0;
+    if (e->o->max_records) {
+        uint64_t left = e->o->max_records > e->consumed ? e->o->max_records - e->consumed : 0;
+        if (cap > left) cap = (size_t)left;
+    }
+    if (e->state != ENGINE_RUNNING) cap = 0;
+    kafka_consumer_set_capacity(e->consumer, cap);
+}
+
+static void maybe_finish(stream_engine *e);
+
+/* The record of slot s is safely somewhere: release it and advance its partition. */
+static void slot_done(stream_engine *e, stream_slot *s)
+{
+    stream_part *sp = part_get(e, s->msg->partition, false);
+    if (sp && sp->generation == s->generation) {
+        pipe_offsets_done(sp->offs, s->msg->offset);
+        if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) {
+            e->revoking_busy--;
+            if (e->revoking_busy == 0) {
+                for (size_t i = 0; i < e->nparts; i++)
+                    if (e->parts[i].revoking) part_store(e, &e->parts[i], true);
+                kafka_consumer_revoke_ready(e->consumer);
+            }
+        }
+    }
+    rd_kafka_message_destroy(s->msg);
+    s->msg = NULL;
+    s->state = SLOT_FREE;
+    s->next = e->free_slots;
+    e->free_slots = s;
+    e->nfree++;
+    e->finished++;
+    if (e->state == ENGINE_RUNNING && e->nfree == 1) update_capacity(e);
+    if (e->state != ENGINE_RUNNING) maybe_finish(e);
+}
+
+/* After shutdown gave up on a record: release it without marking its offset done, so it is
+ * read again by whoever consumes the partition next. */
+void stream_slot_abandon(stream_engine *e, stream_slot *s)
+{
+    if (!s->msg) return;
+    rd_kafka_message_destroy(s->msg);
+    s->msg = NULL;
+    s->state = SLOT_FREE;
+}
+
+/* ---- dead letters ----------------------------------------------------------------------- */
+
+static void dlq_send(stream_engine *e, stream_slot *s);
+
+static void on_dlq_retry(uv_timer_t *t)
+{
+    stream_slot *s = t->data;
+    dlq_send(s->engine, s);
+}
+
+static void dlq_send(stream_engine *e, stream_slot *s)
+{
+    s->state = SLOT_DLQ;
+    rd_kafka_resp_err_t err =
+        stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason, s->detail, s);
+    if (err) {
+        /* The producer's queue is full or the broker is away: try again shortly. */
+        uv_timer_start(&s->timer, on_dlq_retry, 100, 0);
+    }
+}
+
+static void dead_letter(stream_engine *e, stream_slot *s, const char *reason, const char *detail)
+{
+    snprintf(s->reason, sizeof s->reason, "%s", reason);
+    snprintf(s->detail, sizeof s->detail, "%s", detail);
+    log_debug("stream", "dead-lettering record", "partition=%d offset=%" PRId64 " reason=%s",
+              s->msg->partition, s->msg->offset, reason);
+    dlq_send(e, s);
+}
+
+void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
+{
+    stream_slot *s = opaque;
+    stream_engine *e = s->engine;
+    if (e->state == ENGINE_DONE) return stream_slot_abandon(e, s);
+    if (err) {
+        uv_timer_start(&s->timer, on_dlq_retry, 500, 0);
+        return;
+    }
+    e->dead_lettered++;
+    slot_done(e, s);
+}
+
+/* ---- writes ----------------------------------------------------------------------------- */
+
+static void write_slot(stream_engine *e, stream_slot *s);
+
+static void on_retry_timer(uv_timer_t *t)
+{
+    stream_slot *s = t->data;
+    write_slot(s->engine, s);
+}
+
+static void schedule_retry(stream_engine *e, stream_slot *s, const char *why)
+{
+    uint64_t delay;
+    if (!pipe_retry_next(&s->retry, &delay)) {
+        char detail[600];
+        snprintf(detail, sizeof detail, "gave up after %u retries: %s", s->retry.attempt, why);
+        dead_letter(e, s, "write_retries_exhausted", detail);
+        return;
+    }
+    e->retries++;
+    s->state = SLOT_BACKOFF;
+    uv_timer_start(&s->timer, on_retry_timer, delay, 0);
+}
+
+static void on_write(void *ud, const cql_error *err, const cql_result *res)
+{
+    stream_slot *s = ud;
+    stream_engine *e = s->engine;
+    (void)res;
+    if (e->state == ENGINE_DONE) return stream_slot_abandon(e, s);
+    if (!err) {
+        uint64_t t = now_us();
+        uint64_t lat = mono_us() - s->sent_us;
+        hist_record(&e->write_lat, lat);
+        hist_record(&e->window_lat, lat);
+        if (s->produced_ms > 0 && t / 1000 >= (uint64_t)s->produced_ms)
+            hist_record(&e->e2e_lat, t - (uint64_t)s->produced_ms * 1000);
+        e->written++;
+        slot_done(e, s);
+        return;
+    }
+    e->write_errors++;
+    if (cql_error_retriable(err)) {
+        snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code),
+                 err->message);
+        schedule_retry(e, s, err->message);
+        return;
+    }
+    char detail[700];
+    snprintf(detail, sizeof detail, "cassandra %s: %s", cql_strerror(err->code), err->message);
+    dead_letter(e, s, "write_rejected", detail);
+}
+
+/* Sends the decoded record of slot s; a send that cannot start waits in backoff, a record that
+ * cannot be bound is dead-lettered. */
+static void send_record(stream_engine *e, stream_slot *s)
+{
+    int rc = stream_map_send(e, s);
+    if (rc == CQL_E_BACKPRESSURE || rc == CQL_E_NO_HOST || rc == CQL_E_CLOSED) {
+        if (rc == CQL_E_NO_HOST)
+            snprintf(e->last_error, sizeof e->last_error, "no Cassandra host is up");
+        schedule_retry(e, s, cql_strerror(rc));
+    } else if (rc != 0) {
+        char detail[600];
+        snprintf(detail, sizeof detail, "cannot bind record: %s (%s)", cql_strerror(rc),
+                 e->bind_error);
+        dead_letter(e, s, "bind_failed", detail);
+    }
+}
+
+/* Decodes the message of slot s again (its first decode's values are gone) and resends it. */
+static void write_slot(stream_engine *e, stream_slot *s)
+{
+    const rd_kafka_message_t *m = s->msg;
+    pipe_decode_error derr;
+    pipe_arena_reset(e->retry_arena);
+    if (pipe_decode(e->schema, m->payload, m->len, e->retry_arena, e->rec, &derr) != PIPE_DEC_OK) {
+        /* It decoded when it entered; only memory can make it fail now. */
+        schedule_retry(e, s, "out of memory decoding");
+        return;
+    }
+    send_record(e, s);
+}
+
+int stream_map_send(stream_engine *e, stream_slot *s)
+{
+    const pipe_config *pc = e->o->pipe;
+    for (size_t c = 0; c < pc->ncolumns; c++) {
+        const pipe_value *v = &e->rec->v[pc->columns[c].field_index];
+        if (!v->present || v->json_type == PIPE_JSON_NULL) {
+            e->values[c] = cql_value_null();
+            continue;
+        }
+        const cql_column *col = cql_prepared_bind_column(e->insert, (int)c);
+        int rc = cql_value_from_text(&col->type, v->ptr, v->len, e->scratch[c],
+                                     sizeof e->scratch[c], &e->values[c]);
+        if (rc != 0) {
+            snprintf(e->bind_error, sizeof e->bind_error, "column %s from field %s",
+                     pc->columns[c].name, pc->columns[c].field);
+            return rc;
+        }
+    }
+    if (e->o->sink == STREAM_SINK_NULL) {
+        e->written++;
+        slot_done(e, s);
+        return 0;
+    }
+    s->state = SLOT_WRITING;
+    s->sent_us = mono_us();
+    return cql_session_execute(e->session, e->insert, e->values, pc->ncolumns, e->consistency,
+                               on_write, s);
+}
+
+/* ---- the record path -------------------------------------------------------------------- */
+
+/* Takes one message through decode, validate and filter into a write, a dead letter or done. */
+static void process(stream_engine *e, rd_kafka_message_t *m)
+{
+    stream_part *sp = part_get(e, m->partition, false);
+    if (!sp || !sp->assigned || sp->revoking) {
+        /* Not ours any more: whoever owns the partition now reads it again. */
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    stream_slot *s = slot_take(e);
+    s->msg = m;
+    s->engine = e;
+    s->generation = sp->generation;
+    rd_kafka_timestamp_type_t tstype;
+    s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
+    pipe_retry_reset(&s->retry);
+    pipe_offsets_track(sp->offs, m->offset);
+    sp->position = m->offset + 1;
+    e->consumed++;
+    e->last_message_us = mono_us();
+
+    pipe_decode_error derr;
+    pipe_decode_err rc = pipe_decode(e->schema, m->payload, m->len, e->arena, e->rec, &derr);
+    if (rc != PIPE_DEC_OK) {
+        char detail[512];
+        pipe_decode_describe(e->schema, &derr, detail, sizeof detail);
+        e->invalid++;
+        dead_letter(e, s, pipe_decode_reason(rc), detail);
+        return;
+    }
+    if (e->filter && !pipe_filter_eval(e->filter, e->rec)) {
+        e->filtered++;
+        slot_done(e, s);
+        return;
+    }
+    send_record(e, s);
+}
+
+static void drain_pending(stream_engine *e)
+{
+    while (e->npending > 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
+        rd_kafka_message_t *m = e->pending[e->pending_head];
+        e->pending_head = (e->pending_head + 1) % e->pending_cap;
+        e->npending--;
+        process(e, m);
+    }
+}
+
+static int pending_push(stream_engine *e, rd_kafka_message_t *m)
+{
+    if (e->npending == e->pending_cap) {
+        size_t cap = e->pending_cap ? e->pending_cap * 2 : 256;
+        rd_kafka_message_t **np = malloc(cap * sizeof *np);
+        if (!np) return -1;
+        for (size_t i = 0; i < e->npending; i++)
+            np[i] = e->pending[(e->pending_head + i) % e->pending_cap];
+        free(e->pending);
+        e->pending = np;
+        e->pending_cap = cap;
+        e->pending_head = 0;
+    }
+    e->pending[(e->pending_head + e->npending) % e->pending_cap] = m;
+    e->npending++;
+    return 0;
+}
+
+void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
+{
+    stream_engine *e = ud;
+    pipe_arena_reset(e->arena);
+    for (size_t i = 0; i < n; i++) {
+        if (e->npending == 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
+            process(e, msgs[i]);
+        } else if (e->state != ENGINE_RUNNING || pending_push(e, msgs[i]) != 0) {
+            /* Shutting down (or no memory): not tracked, so not committed; read again later. */
+            rd_kafka_message_destroy(msgs[i]);
+        }
+    }
+    update_capacity(e);
+}
+
+void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts)
+{
+    stream_engine *e = ud;
+    for (int i = 0; i < parts->cnt; i++) {
+        stream_part *sp = part_get(e, parts->elems[i].partition, true);
+        if (!sp) continue;
+        pipe_offsets_reset(sp->offs);
+        sp->generation++;
+        sp->assigned = true;
+        sp->revoking = false;
+        sp->next_offset = -1;
+        sp->position = -1;
+    }
+}
+
+bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost)
+{
+    stream_engine *e = ud;
+    e->revoking_busy = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        stream_part *sp = part_get(e, parts->elems[i].partition, false);
+        if (!sp || !sp->assigned) continue;
+        if (!lost) part_store(e, sp, true);
+        if (lost || pipe_offsets_inflight(sp->offs) == 0) {
+            sp->assigned = false;
+            sp->generation++;
+            continue;
+        }
+        sp->revoking = true;
+        e->revoking_busy++;
+    }
+    if (e->revoking_busy) {
+        log_info("stream", "draining revoked partitions before releasing them", "partitions=%zu",
+                 e->revoking_busy);
+        return false;
+    }
+    return true;
+}
+
+void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal)
+{
+    stream_engine *e = ud;
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+        log_warn("stream", "source topic does not exist yet; waiting for it", "topic=%s",
+                 e->o->pipe->topic);
+        return;
+    }
+    snprintf(e->last_error, sizeof e->last_error, "kafka: %s", reason);
+    if (fatal) {
+        log_error("stream", "fatal kafka error", "error=\"%s\"", reason);
+        e->exit_code = 1;
+        stream_engine_stop(e, "fatal kafka error");
+    } else {
+        log_warn("stream", "kafka error", "error=\"%s\"", reason);
+    }
+}
+
+/* Called after revocations finish and on the periodic store timer. */
+void stream_engine_store_all(stream_engine *e)
+{
+    for (size_t i = 0; i < e->nparts; i++) {
+        stream_part *sp = &e->parts[i];
+        if (sp->offs && sp->assigned && !sp->revoking) part_store(e, sp, false);
+        if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) {
+            sp->revoking = false;
+            sp->assigned = false;
+            sp->generation++;
+        }
+    }
+    if (e->state == ENGINE_RUNNING) drain_pending(e);
+}
+
+/* ---- shutdown --------------------------------------------------------------------------- */
+
+static void maybe_finish(stream_engine *e)
+{
+    if (e->state != ENGINE_DRAINING) return;
+    if (e->nfree < e->nslots) return;
+    stream_engine_finish(e);
+}
+
+void stream_engine_stop(stream_engine *e, const char *why)
+{
+    if (e->state != ENGINE_RUNNING) return;
+    log_info("stream", "stopping: draining in-flight records", "reason=\"%s\" inflight=%zu", why,
+             e->nslots - e->nfree);
+    e->state = ENGINE_DRAINING;
+    kafka_consumer_set_capacity(e->consumer, 0);
+    /* Records waiting for a slot were never tracked: drop them, they are read again later. */
+    while (e->npending > 0) {
+        rd_kafka_message_destroy(e->pending[e->pending_head]);
+        e->pending_head = (e->pending_head + 1) % e->pending_cap;
+        e->npending--;
+    }
+    e->drain_deadline_us = mono_us() + (uint64_t)(e->o->drain_timeout_s * 1e6);
+    maybe_finish(e);
+}

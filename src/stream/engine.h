@@ -1,0 +1,130 @@
+/* Internal state of the stream engine, shared by engine.c (the record path) and run.c (setup,
+ * timers, status, shutdown). Not a public API. */
+#ifndef RTETL_STREAM_ENGINE_H
+#define RTETL_STREAM_ENGINE_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cql/cql.h"
+#include "kafka/consumer.h"
+#include "pipeline/arena.h"
+#include "pipeline/config.h"
+#include "pipeline/decode.h"
+#include "pipeline/filter.h"
+#include "pipeline/offsets.h"
+#include "pipeline/retry.h"
+#include "stream/dlq.h"
+#include "stream/stream.h"
+#include "util/hist.h"
+#include "util/metrics.h"
+
+typedef enum { SLOT_FREE = 0, SLOT_WRITING, SLOT_BACKOFF, SLOT_DLQ } slot_state;
+
+typedef struct stream_engine stream_engine;
+
+/* One record in flight. */
+typedef struct stream_slot {
+    struct stream_slot *next; /* free list */
+    stream_engine *engine;
+    rd_kafka_message_t *msg; /* owned while in flight */
+    uint32_t generation;     /* of its partition when it entered */
+    slot_state state;
+    int64_t produced_ms; /* Kafka message timestamp */
+    uint64_t sent_us;    /* monotonic time of the current write attempt */
+    pipe_retry retry;
+    uv_timer_t timer; /* backoff and dead-letter retries */
+    char reason[40];
+    char detail[700];
+} stream_slot;
+
+typedef struct stream_part {
+    int32_t id;
+    bool assigned;
+    bool revoking; /* revoked, waiting for its in-flight records */
+    uint32_t generation;
+    int64_t next_offset; /* last stored offset, -1 none */
+    int64_t position;    /* offset after the last message consumed, -1 none */
+    pipe_offsets *offs;
+} stream_part;
+
+typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE } engine_state;
+
+#define STREAM_MAX_COLUMNS 256
+
+struct stream_engine {
+    const stream_opts *o;
+    uv_loop_t loop;
+    engine_state state;
+    int exit_code;
+    char *err;
+    size_t errlen;
+
+    /* pipeline */
+    pipe_schema *schema;
+    pipe_filter *filter; /* NULL: keep everything */
+    pipe_record *rec;
+    pipe_arena *arena;       /* per consumed batch */
+    pipe_arena *retry_arena; /* per retried record */
+
+    /* kafka */
+    kafka_consumer *consumer;
+    stream_dlq *dlq;
+    stream_part *parts;
+    size_t nparts;
+    size_t revoking_busy;
+
+    /* cassandra */
+    cql_session *session;
+    const cql_prepared *insert;
+    cql_consistency consistency;
+    cql_value *values;
+    uint8_t (*scratch)[64];
+    char bind_error[200];
+
+    /* slots and the queue of messages waiting for one */
+    stream_slot *slots;
+    size_t nslots, nfree;
+    stream_slot *free_slots;
+    rd_kafka_message_t **pending;
+    size_t npending, pending_head, pending_cap;
+
+    /* counters (loop thread only) */
+    uint64_t consumed, written, filtered, invalid, dead_lettered, retries, write_errors, finished;
+    uint64_t last_message_us;
+    uint64_t started_us;
+    uint64_t drain_deadline_us;
+    hist write_lat, e2e_lat; /* microseconds, since start */
+    hist window_lat;         /* write latency since the last status line */
+    uint64_t status_written;
+    uint64_t status_us;
+    char last_error[600];
+
+    /* timers, signals, metrics */
+    uv_timer_t store_timer, status_timer, metrics_timer;
+    uv_signal_t sigint, sigterm;
+    int signals;
+    metrics_server *metrics;
+};
+
+/* engine.c: the record path and its consumer callbacks. */
+void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n);
+void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts);
+bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost);
+void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal);
+void stream_engine_store_all(stream_engine *e);
+void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err);
+int stream_map_send(stream_engine *e, stream_slot *s);
+/* Begins a graceful stop: no more consumption; finish when every slot is free. */
+void stream_engine_stop(stream_engine *e, const char *why);
+
+void stream_slot_abandon(stream_engine *e, stream_slot *s);
+uint64_t mono_us(void);
+
+/* run.c */
+void stream_engine_finish(stream_engine *e);
+
+#endif

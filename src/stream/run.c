@@ -1,0 +1,465 @@
+/* The stream engine's life: start-up (Kafka, Cassandra, DDL, prepare), timers (offset store,
+ * status line, metrics), signals, and the drain-then-close shutdown. The record path itself
+ * lives in engine.c. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stream/engine.h"
+#include "util/log.h"
+
+/* ---- kafka configuration ---------------------------------------------------------------- */
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, char *err,
+                    size_t errlen)
+{
+    char errstr[512];
+    if (rd_kafka_conf_set(conf, key, val, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka property %s=%s: %s", key, val, errstr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds a configuration from defaults (key, value pairs ending in NULL) and then the user's
+ * -X key=value properties, which win. */
+static rd_kafka_conf_t *kafka_conf(const stream_opts *o, const char *const *defaults, char *err,
+                                   size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (conf_set(conf, "bootstrap.servers", o->brokers, err, errlen)) goto fail;
+    for (size_t i = 0; defaults[i]; i += 2)
+        if (conf_set(conf, defaults[i], defaults[i + 1], err, errlen)) goto fail;
+    for (size_t i = 0; o->kafka_props && i < o->kafka_props->n; i++) {
+        const char *kv = o->kafka_props->items[i], *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            snprintf(err, errlen, "-X %s: expected key=value", kv);
+            goto fail;
+        }
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+        if (conf_set(conf, key, eq + 1, err, errlen)) goto fail;
+    }
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static const kafka_consumer_handler consumer_handler = {
+    .on_messages = stream_engine_on_messages,
+    .on_assign = stream_engine_on_assign,
+    .on_revoke = stream_engine_on_revoke,
+    .on_error = stream_engine_on_error,
+};
+
+static int start_kafka(stream_engine *e)
+{
+    const pipe_config *pc = e->o->pipe;
+    const char *producer_defaults[] = {"client.id",
+                                       "rtetl-stream-dlq",
+                                       "enable.idempotence",
+                                       "true",
+                                       "acks",
+                                       "all",
+                                       "message.timeout.ms",
+                                       "0",
+                                       "linger.ms",
+                                       "5",
+                                       "compression.type",
+                                       "lz4",
+                                       NULL};
+    rd_kafka_conf_t *pconf = kafka_conf(e->o, producer_defaults, e->err, e->errlen);
+    if (!pconf) return -1;
+    e->dlq = stream_dlq_new(&e->loop, pconf, pc->dlq_topic, stream_engine_on_dlq_delivered, e->err,
+                            e->errlen);
+    if (!e->dlq) return -1;
+    if (stream_dlq_check_brokers(e->dlq, 10000, e->err, e->errlen)) return -1;
+
+    const char *consumer_defaults[] = {
+        "client.id", "rtetl-stream", "group.id", pc->group, "auto.offset.reset",
+        pc->mode == PIPE_MODE_APPEND ? "latest" : "earliest", "enable.auto.commit", "true",
+        "enable.auto.offset.store", "false", "auto.commit.interval.ms", "1000",
+        "partition.assignment.strategy", "cooperative-sticky",
+        /* Bounded prefetch keeps memory small; a fetch still returns many records. */
+        "queued.max.messages.kbytes", "8192", "fetch.max.bytes", "8388608",
+        "max.partition.fetch.bytes", "2097152", NULL};
+    rd_kafka_conf_t *cconf = kafka_conf(e->o, consumer_defaults, e->err, e->errlen);
+    if (!cconf) return -1;
+    e->consumer =
+        kafka_consumer_new(&e->loop, cconf, pc->topic, &consumer_handler, e, e->err, e->errlen);
+    return e->consumer ? 0 : -1;
+}
+
+/* ---- start-up chain: connect -> keyspace -> table -> prepare -> consume ------------------ */
+
+static void fail_start(stream_engine *e, const char *what, const cql_error *err)
+{
+    snprintf(e->err, e->errlen, "cassandra: %s: %s%s%s", what, err->message,
+             err->host[0] ? " at " : "", err->host);
+    e->exit_code = 1;
+    stream_engine_finish(e);
+}
+
+static void start_consuming(stream_engine *e)
+{
+    if (kafka_consumer_start(e->consumer, e->err, e->errlen)) {
+        e->exit_code = 1;
+        stream_engine_finish(e);
+        return;
+    }
+    e->state = ENGINE_RUNNING;
+    e->started_us = e->last_message_us = e->status_us = mono_us();
+    log_info("stream", "consuming", "topic=%s group=%s mode=%s dlq=%s table=%s.%s",
+             e->o->pipe->topic, e->o->pipe->group, pipe_mode_name(e->o->pipe->mode),
+             e->o->pipe->dlq_topic, e->o->pipe->keyspace, e->o->pipe->table);
+}
+
+static void on_prepared(cql_session *s, const cql_error *err, const cql_prepared *p, void *ud)
+{
+    stream_engine *e = ud;
+    if (err) return fail_start(e, "cannot prepare the INSERT", err);
+    if ((size_t)cql_prepared_bind_count(p) != e->o->pipe->ncolumns) {
+        snprintf(e->err, e->errlen, "cassandra: INSERT has %d bind markers, expected %zu",
+                 cql_prepared_bind_count(p), e->o->pipe->ncolumns);
+        e->exit_code = 1;
+        return stream_engine_finish(e);
+    }
+    e->insert = p;
+    start_consuming(e);
+}
+
+static void prepare_insert(stream_engine *e)
+{
+    char *q = pipe_cql_insert(e->o->pipe);
+    int rc = q ? cql_session_prepare(e->session, q, on_prepared, e) : CQL_E_NOMEM;
+    free(q);
+    if (rc) {
+        cql_error ce;
+        cql_error_set(&ce, rc, "%s", cql_strerror(rc));
+        fail_start(e, "cannot prepare the INSERT", &ce);
+    }
+}
+
+static void on_table(void *ud, const cql_error *err, const cql_result *res)
+{
+    stream_engine *e = ud;
+    if (err) return fail_start(e, "cannot create the table", err);
+    prepare_insert(e);
+}
+
+static void on_keyspace(void *ud, const cql_error *err, const cql_result *res)
+{
+    stream_engine *e = ud;
+    if (err) return fail_start(e, "cannot create the keyspace", err);
+    char *q = pipe_cql_create_table(e->o->pipe);
+    int rc =
+        q ? cql_session_query(e->session, q, NULL, 0, CQL_ONE, NULL, on_table, e) : CQL_E_NOMEM;
+    free(q);
+    if (rc) {
+        cql_error ce;
+        cql_error_set(&ce, rc, "%s", cql_strerror(rc));
+        fail_start(e, "cannot create the table", &ce);
+    }
+}
+
+static void on_connected(cql_session *s, const cql_error *err, void *ud)
+{
+    stream_engine *e = ud;
+    if (err) return fail_start(e, "cannot connect", err);
+    if (!e->o->pipe->create_if_missing) return prepare_insert(e);
+    char *q = pipe_cql_create_keyspace(e->o->pipe);
+    int rc =
+        q ? cql_session_query(e->session, q, NULL, 0, CQL_ONE, NULL, on_keyspace, e) : CQL_E_NOMEM;
+    free(q);
+    if (rc) {
+        cql_error ce;
+        cql_error_set(&ce, rc, "%s", cql_strerror(rc));
+        fail_start(e, "cannot create the keyspace", &ce);
+    }
+}
+
+/* ---- timers: offsets, status, metrics --------------------------------------------------- */
+
+static int64_t total_lag(stream_engine *e)
+{
+    int64_t lag = 0;
+    bool known = false;
+    for (size_t i = 0; i < e->nparts; i++) {
+        stream_part *sp = &e->parts[i];
+        if (!sp->assigned) continue;
+        int64_t pos = sp->position >= 0 ? sp->position : pipe_offsets_committable(sp->offs);
+        if (pos < 0) continue;
+        int64_t l = kafka_consumer_lag(e->consumer, sp->id, pos);
+        if (l >= 0) lag += l, known = true;
+    }
+    return known ? lag : -1;
+}
+
+static void on_store_timer(uv_timer_t *t)
+{
+    stream_engine *e = t->data;
+    if (e->state == ENGINE_RUNNING || e->state == ENGINE_DRAINING) stream_engine_store_all(e);
+    if (e->state == ENGINE_RUNNING) {
+        uint64_t now = mono_us();
+        bool idle = e->nfree == e->nslots && e->npending == 0;
+        if (e->o->max_records && e->finished >= e->o->max_records && idle)
+            stream_engine_stop(e, "max records reached");
+        else if (e->o->idle_exit_s > 0 && idle &&
+                 now - e->last_message_us > (uint64_t)(e->o->idle_exit_s * 1e6))
+            stream_engine_stop(e, "idle");
+    } else if (e->state == ENGINE_DRAINING && mono_us() > e->drain_deadline_us) {
+        log_warn("stream", "drain timed out; unfinished records will be read again", "inflight=%zu",
+                 e->nslots - e->nfree);
+        stream_engine_finish(e);
+    }
+}
+
+static void log_status(stream_engine *e, bool final)
+{
+    uint64_t now = mono_us();
+    double secs = (double)(now - e->status_us) / 1e6;
+    double rate = secs > 0 ? (double)(e->written - e->status_written) / secs : 0;
+    cql_stats st;
+    cql_session_stats(e->session, &st);
+    log_info("stream", final ? "final" : "status",
+             "consumed=%" PRIu64 " written=%" PRIu64 " filtered=%" PRIu64 " dead_lettered=%" PRIu64
+             " retries=%" PRIu64 " inflight=%zu lag=%" PRId64
+             " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d",
+             e->consumed, e->written, e->filtered, e->dead_lettered, e->retries,
+             e->nslots - e->nfree, e->consumer ? total_lag(e) : -1, rate,
+             (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
+             (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up);
+    hist_reset(&e->window_lat);
+    e->status_us = now;
+    e->status_written = e->written;
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+    stream_engine *e = t->data;
+    if (e->state == ENGINE_RUNNING || e->state == ENGINE_DRAINING) log_status(e, false);
+}
+
+static void render_metrics(stream_engine *e, strbuf *b)
+{
+    static const char *stage_help = "Records by outcome.";
+    char lbl[64];
+    const struct {
+        const char *stage;
+        uint64_t v;
+    } stages[] = {{"consumed", e->consumed},
+                  {"written", e->written},
+                  {"filtered", e->filtered},
+                  {"invalid", e->invalid},
+                  {"dead_lettered", e->dead_lettered}};
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        snprintf(lbl, sizeof lbl, "stage=\"%s\"", stages[i].stage);
+        prom_counter(b, "rtetl_stream_records_total", stage_help, lbl, stages[i].v);
+    }
+    prom_counter(b, "rtetl_stream_write_retries_total", "Write retries.", "", e->retries);
+    prom_counter(b, "rtetl_stream_write_errors_total", "Write errors.", "", e->write_errors);
+    prom_gauge(b, "rtetl_stream_inflight", "Records in flight.", "",
+               (double)(e->nslots - e->nfree));
+    prom_gauge(b, "rtetl_stream_lag", "Consumer lag (messages).", "", (double)total_lag(e));
+    cql_stats st;
+    cql_session_stats(e->session, &st);
+    prom_gauge(b, "rtetl_cassandra_hosts_up", "Cassandra hosts up.", "", st.hosts_up);
+    prom_counter(b, "rtetl_cassandra_reconnects_total", "CQL reconnects.", "", st.reconnects);
+    prom_summary(b, "rtetl_stream_write_seconds", "Write latency.", &e->write_lat, 1e-6);
+    prom_summary(b, "rtetl_stream_end_to_end_seconds",
+                 "Latency from the Kafka message timestamp to the write acknowledgement.",
+                 &e->e2e_lat, 1e-6);
+}
+
+static void on_metrics_timer(uv_timer_t *t)
+{
+    stream_engine *e = t->data;
+    strbuf b = {0};
+    render_metrics(e, &b);
+    cql_stats st;
+    cql_session_stats(e->session, &st);
+    bool healthy = e->state == ENGINE_RUNNING && st.hosts_up > 0;
+    char detail[700];
+    if (e->state != ENGINE_RUNNING)
+        snprintf(detail, sizeof detail, "%s",
+                 e->state == ENGINE_STARTING ? "starting" : "stopping");
+    else
+        snprintf(detail, sizeof detail, "no Cassandra host is up: %s", e->last_error);
+    metrics_server_publish(e->metrics, b.data ? b.data : "", b.len, healthy, detail);
+    strbuf_free(&b);
+}
+
+/* ---- signals and shutdown --------------------------------------------------------------- */
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    stream_engine *e = h->data;
+    if (++e->signals > 1) {
+        log_error("stream", "second signal: exiting without draining", "signal=%d", signum);
+        _exit(1);
+    }
+    if (e->state == ENGINE_RUNNING)
+        stream_engine_stop(e, signum == SIGINT ? "SIGINT" : "SIGTERM");
+    else if (e->state == ENGINE_STARTING)
+        stream_engine_finish(e);
+}
+
+static void on_session_closed(cql_session *s, void *ud)
+{
+    (void)s;
+    (void)ud;
+}
+
+void stream_engine_finish(stream_engine *e)
+{
+    if (e->state == ENGINE_DONE) return;
+    bool was_running = e->state != ENGINE_STARTING;
+    e->state = ENGINE_DONE;
+    uv_timer_stop(&e->store_timer);
+    uv_timer_stop(&e->status_timer);
+    uv_timer_stop(&e->metrics_timer);
+    uv_signal_stop(&e->sigint);
+    uv_signal_stop(&e->sigterm);
+    for (size_t i = 0; i < e->nslots; i++) uv_timer_stop(&e->slots[i].timer);
+    if (e->consumer) {
+        for (size_t i = 0; i < e->nparts; i++)
+            if (e->parts[i].assigned) {
+                int64_t off = pipe_offsets_committable(e->parts[i].offs);
+                if (off >= 0) kafka_consumer_store(e->consumer, e->parts[i].id, off);
+            }
+        if (was_running) kafka_consumer_close(e->consumer);
+        kafka_consumer_free(e->consumer, NULL, NULL);
+        e->consumer = NULL;
+    }
+    if (e->dlq) {
+        stream_dlq_flush(e->dlq, 10000);
+        stream_dlq_free(e->dlq);
+        e->dlq = NULL;
+    }
+    if (was_running) log_status(e, true);
+    for (size_t i = 0; i < e->nslots; i++) stream_slot_abandon(e, &e->slots[i]);
+    if (e->session) cql_session_close(e->session, on_session_closed, e);
+}
+
+/* ---- set-up and tear-down --------------------------------------------------------------- */
+
+static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    e->o = o;
+    e->err = err;
+    e->errlen = errlen;
+    uv_loop_init(&e->loop);
+    const pipe_config *pc = o->pipe;
+    if (pc->ncolumns > STREAM_MAX_COLUMNS) {
+        snprintf(err, errlen, "too many columns (%zu > %d)", pc->ncolumns, STREAM_MAX_COLUMNS);
+        return -1;
+    }
+    if (pipe_config_compile(pc, &e->schema, &e->filter, err, errlen)) return -1;
+    if (pipe_filter_is_trivial(e->filter)) {
+        pipe_filter_free(e->filter);
+        e->filter = NULL;
+    }
+    int cl = pipe_consistency_parse(pc->consistency);
+    e->consistency = cl < 0 ? CQL_ONE : (cql_consistency)cl;
+    e->rec = pipe_record_new(e->schema);
+    e->arena = pipe_arena_new(0);
+    e->retry_arena = pipe_arena_new(0);
+    e->values = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->values);
+    e->scratch = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->scratch);
+    e->nslots = e->nfree = o->max_inflight;
+    e->slots = calloc(e->nslots, sizeof *e->slots);
+    if (!e->rec || !e->arena || !e->retry_arena || !e->values || !e->scratch || !e->slots) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = e->nslots; i-- > 0;) {
+        stream_slot *s = &e->slots[i];
+        s->engine = e;
+        uv_timer_init(&e->loop, &s->timer);
+        s->timer.data = s;
+        pipe_retry_init(&s->retry, &pc->retry, (uint64_t)mono_us() ^ (i * 0x9E3779B97F4A7C15ull));
+        s->next = e->free_slots;
+        e->free_slots = s;
+    }
+    uv_timer_init(&e->loop, &e->store_timer);
+    uv_timer_init(&e->loop, &e->status_timer);
+    uv_timer_init(&e->loop, &e->metrics_timer);
+    uv_signal_init(&e->loop, &e->sigint);
+    uv_signal_init(&e->loop, &e->sigterm);
+    e->store_timer.data = e->status_timer.data = e->metrics_timer.data = e;
+    e->sigint.data = e->sigterm.data = e;
+    return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void engine_free(stream_engine *e)
+{
+    /* Close whatever handles remain (timers, signals), then let the loop finish. */
+    uv_walk(&e->loop, close_walk, NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    if (e->session) cql_session_free(e->session);
+    uv_loop_close(&e->loop);
+    for (size_t i = 0; i < e->nparts; i++) pipe_offsets_free(e->parts[i].offs);
+    free(e->parts);
+    free(e->pending);
+    free(e->slots);
+    free(e->values);
+    free(e->scratch);
+    pipe_arena_free(e->arena);
+    pipe_arena_free(e->retry_arena);
+    pipe_record_free(e->rec);
+    pipe_filter_free(e->filter);
+    pipe_schema_free(e->schema);
+}
+
+int stream_run(const stream_opts *o, char *err, size_t errlen)
+{
+    stream_engine *e = malloc(sizeof *e);
+    if (!e) return snprintf(err, errlen, "out of memory"), 1;
+    int rc = 1;
+    if (engine_init(e, o, err, errlen)) goto out;
+    if (o->metrics_port >= 0) {
+        e->metrics = metrics_server_start(o->metrics_bind, o->metrics_port, err, errlen);
+        if (!e->metrics) goto out;
+        log_info("stream", "serving metrics", "addr=%s:%d", o->metrics_bind,
+                 metrics_server_port(e->metrics));
+        uv_timer_start(&e->metrics_timer, on_metrics_timer, 0, 1000);
+    }
+    if (start_kafka(e)) goto out;
+    e->session = cql_session_new(&e->loop, &o->cql, err, errlen);
+    if (!e->session) goto out;
+    if ((rc = cql_session_connect(e->session, on_connected, e)) != 0) {
+        snprintf(err, errlen, "cassandra: cannot connect: %s", cql_strerror(rc));
+        rc = 1;
+        goto out;
+    }
+    uv_signal_start(&e->sigint, on_signal, SIGINT);
+    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
+    uv_timer_start(&e->store_timer, on_store_timer, 100, 100);
+    if (o->status_interval_s > 0) {
+        uint64_t ms = (uint64_t)(o->status_interval_s * 1000);
+        uv_timer_start(&e->status_timer, on_status_timer, ms, ms);
+    }
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    rc = e->exit_code;
+out:
+    if (e->state != ENGINE_DONE && e->state != ENGINE_STARTING) stream_engine_finish(e);
+    if (e->consumer) kafka_consumer_free(e->consumer, NULL, NULL);
+    if (e->dlq) stream_dlq_free(e->dlq);
+    e->consumer = NULL;
+    e->dlq = NULL;
+    if (e->metrics) metrics_server_stop(e->metrics);
+    engine_free(e);
+    free(e);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/* The `rtetl stream` engine: Kafka -> decode -> validate -> filter -> map -> Cassandra, at least
+ * once, with a dead-letter topic. One libuv loop on one thread owns everything (DESIGN.md). */
+#ifndef RTETL_STREAM_STREAM_H
+#define RTETL_STREAM_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cql/cql.h"
+#include "pipeline/config.h"
+#include "util/opt.h"
+
+typedef enum {
+    STREAM_SINK_CASSANDRA = 0,
+    STREAM_SINK_NULL, /* decode and filter, write nothing: the Kafka-bound ceiling */
+} stream_sink;
+
+/* Everything the engine needs; all pointers are borrowed for the duration of stream_run. */
+typedef struct stream_opts {
+    const pipe_config *pipe;     /* finished (pipe_config_finish) */
+    const char *brokers;         /* bootstrap servers */
+    const opt_list *kafka_props; /* -X key=value for consumer and dead-letter producer */
+    cql_config cql;              /* contact points, auth, TLS ... */
+    stream_sink sink;
+    size_t max_inflight;      /* records between consume and done (writes, retries, DLQ) */
+    uint64_t max_records;     /* stop after this many records (0: no limit) */
+    double idle_exit_s;       /* stop after this long without messages and work (0: never) */
+    double status_interval_s; /* status line period (0: none) */
+    double drain_timeout_s;   /* bound on draining in-flight work at shutdown */
+    const char *metrics_bind; /* address for /metrics and /healthz */
+    int metrics_port;         /* -1: no server; 0: any port */
+} stream_opts;
+
+/* Runs until a signal, max_records or idle_exit. Returns a process exit code: 0 after a clean
+ * drain, 1 on a runtime failure (with one line in err), e.g. Cassandra unreachable at start. */
+int stream_run(const stream_opts *o, char *err, size_t errlen);
+
+#endif
