@@ -1,0 +1,210 @@
+"""Helpers for rtetl's Python integration tests against the real local stack.
+
+Every process a test starts goes through Procs, which stops them by PID (SIGTERM, then SIGKILL)
+even when the test fails. Waiting is always for a condition with a deadline, never a fixed sleep.
+Cassandra is read with the official cassandra-driver (an independent reader of what rtetl wrote).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+SRC = os.environ.get("RTETL_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+BIN = os.environ.get("RTETL_BIN") or os.path.join(SRC, "build", "rtetl")
+BROKERS = os.environ.get("RTETL_TEST_BROKERS", "127.0.0.1:9092")
+CQL_HOST = os.environ.get("RTETL_TEST_CQL_HOST", "127.0.0.1")
+CQL_PORT = int(os.environ.get("RTETL_TEST_CQL_PORT", "9042"))
+
+FIELDS = ["id", "first_name", "last_name", "gender", "address", "post_code", "email", "username",
+          "dob", "registered_date", "phone", "picture"]
+
+_failures = []
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def check(name, expected, actual):
+    """Records one assertion; prints both values when they differ."""
+    if expected == actual:
+        log(f"PASS {name}")
+    else:
+        e, a = repr(expected), repr(actual)
+        log(f"FAIL {name}: expected {e[:400]} got {a[:400]}")
+        _failures.append(name)
+
+
+def check_true(name, cond, detail=""):
+    if cond:
+        log(f"PASS {name}")
+    else:
+        log(f"FAIL {name} {detail}")
+        _failures.append(name)
+
+
+def finish():
+    """Exits 0 when every check passed."""
+    if _failures:
+        log(f"{len(_failures)} check(s) failed: {', '.join(_failures)}")
+        sys.exit(1)
+    log("all checks passed")
+    sys.exit(0)
+
+
+def unique(prefix):
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(what, cond, timeout=60.0, interval=0.2):
+    """Polls cond() until it returns a truthy value; raises on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Procs:
+    """Starts processes and stops exactly those, by PID, at exit (use as a context manager)."""
+
+    def __init__(self):
+        self.procs = []
+        self.tmp = tempfile.mkdtemp(prefix="rtetl-test-")
+
+    def start(self, name, args, env=None):
+        out = open(os.path.join(self.tmp, name + ".log"), "w+b")
+        p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env={**os.environ, **(env or {})})
+        p.logfile = out
+        p.name = name
+        self.procs.append(p)
+        return p
+
+    def output(self, p):
+        p.logfile.flush()
+        with open(p.logfile.name, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=60):
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if exc[0] is not None:
+            for p in self.procs:
+                log(f"--- last output of {p.name} ---\n{self.output(p)[-3000:]}")
+        return False
+
+
+def rtetl(*args, timeout=600, check_rc=True, env=None):
+    """Runs rtetl to completion; returns (rc, stdout, stderr)."""
+    r = subprocess.run([BIN, *args], capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                       env={**os.environ, **(env or {})})
+    out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+    if check_rc and r.returncode != 0:
+        raise RuntimeError(f"rtetl {' '.join(args)} exited {r.returncode}: {err[-2000:]}")
+    return r.returncode, out, err
+
+
+def kcat_produce(topic, payloads, partition=None, extra=()):
+    """Produces each payload (bytes) as one message with kcat; NUL-delimited so any byte but NUL
+    can be sent."""
+    data = b"\0".join(payloads) + b"\0"
+    args = ["kcat", "-P", "-b", BROKERS, "-t", topic, "-D", "\\0", "-X",
+            "message.max.bytes=10000000", *extra]
+    if partition is not None:
+        args += ["-p", str(partition)]
+    subprocess.run(args, input=data, check=True, timeout=120)
+
+
+def kcat_consume(topic, fmt="%k\\t%s\\n", timeout=120):
+    """Reads a whole topic from the beginning; returns raw bytes of kcat's formatted output."""
+    r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q",
+                        "-X", "fetch.message.max.bytes=10000000", "-f", fmt],
+                       capture_output=True, timeout=timeout, check=True)
+    return r.stdout
+
+
+def create_topic(topic, partitions):
+    """Creates a topic through rtetl's own admin path when available, else via kcat metadata
+    with broker auto-creation."""
+    scripts = os.path.join(SRC, "scripts", "stack")
+    subprocess.run([scripts, "topics", "--create", "--topic", topic, "--partitions",
+                    str(partitions), "--replication-factor", "1", "--config",
+                    "max.message.bytes=10000000"], check=True, capture_output=True, timeout=180)
+
+
+def cassandra_session(keyspace=None):
+    from cassandra.cluster import Cluster
+    cluster = Cluster([CQL_HOST], port=CQL_PORT, protocol_version=4, connect_timeout=20)
+    session = cluster.connect(keyspace)
+    session.default_timeout = 60
+    return cluster, session
+
+
+def drop_keyspace(keyspace):
+    try:
+        cluster, s = cassandra_session()
+        s.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+        cluster.shutdown()
+    except Exception as e:  # cleanup must not hide the test's own result
+        log(f"note: could not drop keyspace {keyspace}: {e}")
+
+
+def expected_rows(payloads):
+    """What the reference pipeline keeps from raw message payloads: JSON objects with the 12
+    string fields (id required), valid UTF-8, email containing '@'. Returns {id: row dict}."""
+    rows = {}
+    for raw in payloads:
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+            continue
+        if any(f in obj and obj[f] is not None and not isinstance(obj[f], str) for f in FIELDS):
+            continue
+        if "@" not in (obj.get("email") or ""):
+            continue
+        rows[obj["id"]] = {f: obj.get(f) for f in FIELDS}
+    return rows
+
+
+def status_counts(text, label="final"):
+    """Parses the last `msg=<label>` status line of rtetl stream into a dict of ints."""
+    last = None
+    for line in text.splitlines():
+        if f"msg={label}" in line:
+            last = line
+    if not last:
+        return {}
+    out = {}
+    for tok in last.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            try:
+                out[k] = int(v)
+            except ValueError:
+                pass
+    return out
