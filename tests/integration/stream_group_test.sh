@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Two rtetl stream processes in one consumer group share the partitions; stopping one moves its
+# partitions to the other with nothing lost.
+set -euo pipefail
+src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
+exec "$src/.venv/bin/python" "$src/tests/integration/stream_group.py"
