@@ -8,46 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafka/conf.h"
 #include "stream/engine.h"
 #include "util/log.h"
 
-/* ---- kafka configuration ---------------------------------------------------------------- */
-
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, char *err,
-                    size_t errlen)
-{
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, key, val, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property %s=%s: %s", key, val, errstr);
-        return -1;
-    }
-    return 0;
-}
-
-/* Builds a configuration from defaults (key, value pairs ending in NULL) and then the user's
- * -X key=value properties, which win. */
-static rd_kafka_conf_t *kafka_conf(const stream_opts *o, const char *const *defaults, char *err,
-                                   size_t errlen)
-{
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (conf_set(conf, "bootstrap.servers", o->brokers, err, errlen)) goto fail;
-    for (size_t i = 0; defaults[i]; i += 2)
-        if (conf_set(conf, defaults[i], defaults[i + 1], err, errlen)) goto fail;
-    for (size_t i = 0; o->kafka_props && i < o->kafka_props->n; i++) {
-        const char *kv = o->kafka_props->items[i], *eq = strchr(kv, '=');
-        if (!eq || eq == kv) {
-            snprintf(err, errlen, "-X %s: expected key=value", kv);
-            goto fail;
-        }
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
-        if (conf_set(conf, key, eq + 1, err, errlen)) goto fail;
-    }
-    return conf;
-fail:
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-}
+/* ---- kafka ---------------------------------------------------------------------------- */
 
 static const kafka_consumer_handler consumer_handler = {
     .on_messages = stream_engine_on_messages,
@@ -59,36 +24,37 @@ static const kafka_consumer_handler consumer_handler = {
 static int start_kafka(stream_engine *e)
 {
     const pipe_config *pc = e->o->pipe;
-    const char *producer_defaults[] = {"client.id",
-                                       "rtetl-stream-dlq",
-                                       "enable.idempotence",
-                                       "true",
-                                       "acks",
-                                       "all",
-                                       "message.timeout.ms",
-                                       "0",
-                                       "linger.ms",
-                                       "5",
-                                       "compression.type",
-                                       "lz4",
+    const char *producer_defaults[] = {"client.id=rtetl-stream-dlq",
+                                       "enable.idempotence=true",
+                                       "acks=all",
+                                       "message.timeout.ms=0",
+                                       "linger.ms=5",
+                                       "compression.type=lz4",
                                        NULL};
-    rd_kafka_conf_t *pconf = kafka_conf(e->o, producer_defaults, e->err, e->errlen);
+    rd_kafka_conf_t *pconf =
+        kafka_conf_new(e->o->brokers, producer_defaults, e->o->kafka_props, e->err, e->errlen);
     if (!pconf) return -1;
+    kafka_conf_route_logs(pconf);
     e->dlq = stream_dlq_new(&e->loop, pconf, pc->dlq_topic, stream_engine_on_dlq_delivered, e->err,
                             e->errlen);
     if (!e->dlq) return -1;
     if (stream_dlq_check_brokers(e->dlq, 10000, e->err, e->errlen)) return -1;
 
+    char group[512], reset[64];
+    snprintf(group, sizeof group, "group.id=%s", pc->group);
+    snprintf(reset, sizeof reset, "auto.offset.reset=%s",
+             pc->mode == PIPE_MODE_APPEND ? "latest" : "earliest");
     const char *consumer_defaults[] = {
-        "client.id", "rtetl-stream", "group.id", pc->group, "auto.offset.reset",
-        pc->mode == PIPE_MODE_APPEND ? "latest" : "earliest", "enable.auto.commit", "true",
-        "enable.auto.offset.store", "false", "auto.commit.interval.ms", "1000",
-        "partition.assignment.strategy", "cooperative-sticky",
+        "client.id=rtetl-stream", group, reset, "enable.auto.commit=true",
+        "enable.auto.offset.store=false", "auto.commit.interval.ms=1000",
+        "partition.assignment.strategy=cooperative-sticky",
         /* Bounded prefetch keeps memory small; a fetch still returns many records. */
-        "queued.max.messages.kbytes", "8192", "fetch.max.bytes", "8388608",
-        "max.partition.fetch.bytes", "2097152", NULL};
-    rd_kafka_conf_t *cconf = kafka_conf(e->o, consumer_defaults, e->err, e->errlen);
+        "queued.max.messages.kbytes=8192", "fetch.max.bytes=8388608",
+        "max.partition.fetch.bytes=2097152", NULL};
+    rd_kafka_conf_t *cconf =
+        kafka_conf_new(e->o->brokers, consumer_defaults, e->o->kafka_props, e->err, e->errlen);
     if (!cconf) return -1;
+    kafka_conf_route_logs(cconf);
     e->consumer =
         kafka_consumer_new(&e->loop, cconf, pc->topic, &consumer_handler, e, e->err, e->errlen);
     return e->consumer ? 0 : -1;
