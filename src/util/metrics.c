@@ -66,7 +66,7 @@ void prom_gauge(strbuf *b, const char *name, const char *help, const char *label
 
 void prom_summary(strbuf *b, const char *name, const char *help, const hist *h, double scale)
 {
-    static const double qs[] = {0.5, 0.9, 0.99, 0.999};
+    static const double qs[] = {0.5, 0.9, 0.95, 0.99, 0.999};
     header(b, name, help, "summary");
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
         strbuf_printf(b, "%s{quantile=\"%g\"} %.9g\n", name, qs[i],

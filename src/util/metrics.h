@@ -27,7 +27,7 @@ void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf
 void prom_counter(strbuf *b, const char *name, const char *help, const char *labels,
                   uint64_t value);
 void prom_gauge(strbuf *b, const char *name, const char *help, const char *labels, double value);
-/* A summary with quantiles 0.5, 0.9, 0.99, 0.999 plus _sum and _count; `scale` converts the
+/* A summary with quantiles 0.5, 0.9, 0.95, 0.99, 0.999 plus _sum and _count; `scale` converts the
  * histogram's unit to the metric's (e.g. 1e-6 for microseconds to seconds). */
 void prom_summary(strbuf *b, const char *name, const char *help, const hist *h, double scale);
 
