@@ -97,6 +97,9 @@ int pipe_config_finish(pipe_config *c, char *err, size_t errlen);
 int pipe_config_compile(const pipe_config *c, pipe_schema **schema, pipe_filter **filter, char *err,
                         size_t errlen);
 
+/* Prints one line per YAML key: name, description, default (for --help). */
+void pipe_config_help(FILE *out);
+
 /* Writes the effective config as YAML that pipe_config_load reads back to the same config
  * (for `rtetl stream --print-config`). */
 void pipe_config_dump(const pipe_config *c, FILE *out);

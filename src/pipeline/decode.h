@@ -70,8 +70,9 @@ enum { PIPE_DECODE_MAX_DEPTH = 512 };
 /* Where and why decoding failed; filled by pipe_decode on error. */
 typedef struct pipe_decode_error {
     pipe_decode_err code;
-    size_t offset; /* byte offset into the message */
-    int field;     /* schema field index, or -1 */
+    size_t offset;     /* byte offset into the message */
+    int field;         /* schema field index, or -1 */
+    uint8_t json_type; /* for WRONG_TYPE: the pipe_json_type found */
 } pipe_decode_error;
 
 /* Decodes buf[0..len-1] into out. Values borrow from buf and from arena: they stay valid while

@@ -34,7 +34,8 @@ pipe_off_err pipe_offsets_done(pipe_offsets *o, int64_t offset);
  * since the last reset. */
 int64_t pipe_offsets_committable(const pipe_offsets *o);
 /* True, with *offset set, when committable() moved past the value the last true call
- * reported (or the reset point); lets the caller commit only on progress. */
+ * reported, or past the first offset tracked since the reset; lets the caller commit only on
+ * progress. */
 bool pipe_offsets_commit_due(pipe_offsets *o, int64_t *offset);
 /* Messages tracked and not yet done. */
 size_t pipe_offsets_inflight(const pipe_offsets *o);
