@@ -1,0 +1,407 @@
+/* Pipeline config: the built-in reference pipeline, checks that need the whole config, and the
+ * effective-config dump. YAML loading is in config_yaml.c, CQL text in config_cql.c. */
+#include "pipeline/config_impl.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The reference pipeline: randomuser records as the ingest side formats them. */
+static const char *const reference_fields[] = {
+    "id",    "first_name", "last_name", "gender",          "address", "post_code",
+    "email", "username",   "dob",       "registered_date", "phone",   "picture",
+};
+
+int pipe_config_set_str(char **slot, const char *v)
+{
+    char *copy = NULL;
+    if (v && !(copy = strdup(v))) return -1;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+int config_reference_fields(pipe_config *c)
+{
+    size_t n = sizeof reference_fields / sizeof reference_fields[0];
+    pipe_field *f = realloc(c->fields, (c->nfields + n) * sizeof *f);
+    if (!f) return -1;
+    c->fields = f;
+    for (size_t i = 0; i < n; i++) {
+        pipe_field *d = &c->fields[c->nfields];
+        memset(d, 0, sizeof *d);
+        if (!(d->name = strdup(reference_fields[i]))) return -1;
+        d->type = PIPE_T_STRING;
+        /* Only the primary key is required, as in the reference job, where a missing field
+         * became a null column and a missing id failed the write. */
+        d->required = strcmp(reference_fields[i], "id") == 0;
+        d->max_bytes = PIPE_DEFAULT_FIELD_MAX_BYTES;
+        c->nfields++;
+    }
+    return 0;
+}
+
+pipe_config *pipe_config_default(void)
+{
+    pipe_config *c = calloc(1, sizeof *c);
+    char err[256];
+    if (!c || config_scalar_defaults(c) || config_reference_fields(c) ||
+        pipe_config_set_str(&c->filter, CFG_REFERENCE_FILTER) ||
+        pipe_config_finish(c, err, sizeof err)) {
+        pipe_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void pipe_config_free(pipe_config *c)
+{
+    if (!c) return;
+    free(c->source_path);
+    free(c->topic);
+    free(c->dlq_topic);
+    free(c->group);
+    for (size_t i = 0; i < c->nfields; i++) free(c->fields[i].name);
+    free(c->fields);
+    free(c->filter);
+    free(c->keyspace);
+    free(c->table);
+    free(c->replication);
+    free(c->consistency);
+    for (size_t i = 0; i < c->nprimary_key; i++) free(c->primary_key[i]);
+    free(c->primary_key);
+    for (size_t i = 0; i < c->ncolumns; i++) free(c->columns[i].name), free(c->columns[i].field);
+    free(c->columns);
+    free(c);
+}
+
+/* ---- checks ------------------------------------------------------------------------------- */
+
+typedef struct checker {
+    pipe_config *c;
+    const cfg_lines *l;
+    char *err;
+    size_t errlen;
+} checker;
+
+static int failf(checker *k, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes "path:line: msg" (or "path: msg" without a line) into the error buffer. */
+static int failf(checker *k, int line, const char *fmt, ...)
+{
+    const char *path = k->c->source_path ? k->c->source_path : "<config>";
+    int n = line > 0 ? snprintf(k->err, k->errlen, "%s:%d: ", path, line)
+                     : snprintf(k->err, k->errlen, "%s: ", path);
+    if (n >= 0 && (size_t)n < k->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(k->err + n, k->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+#define LINE(k, member)    ((k)->l ? (k)->l->member : 0)
+#define LINE_AT(k, arr, i) ((k)->l && (k)->l->arr ? (k)->l->arr[i] : 0)
+
+int config_valid_cql_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 48) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int check_source(checker *k)
+{
+    pipe_config *c = k->c;
+    if (!c->topic || !*c->topic) return failf(k, LINE(k, topic), "source.topic must not be empty");
+    if (!c->group || !*c->group) return failf(k, LINE(k, group), "source.group must not be empty");
+    if (!c->dlq_topic || !*c->dlq_topic) {
+        size_t n = strlen(c->topic) + 5;
+        char *d = malloc(n);
+        if (!d) return failf(k, 0, "out of memory");
+        snprintf(d, n, "%s.dlq", c->topic);
+        free(c->dlq_topic);
+        c->dlq_topic = d;
+    }
+    if (strcmp(c->dlq_topic, c->topic) == 0)
+        return failf(k, LINE(k, dlq), "source.dlq_topic must differ from source.topic");
+    if (c->max_message_bytes == 0)
+        return failf(k, 0, "source.max_message_bytes must be greater than 0");
+    return 0;
+}
+
+static int check_fields(checker *k)
+{
+    pipe_config *c = k->c;
+    if (c->nfields == 0) return failf(k, LINE(k, schema), "schema must list at least one field");
+    if (c->nfields > PIPE_SCHEMA_MAX_FIELDS)
+        return failf(k, LINE(k, schema), "schema has more than %d fields", PIPE_SCHEMA_MAX_FIELDS);
+    for (size_t i = 0; i < c->nfields; i++) {
+        const pipe_field *f = &c->fields[i];
+        if (!f->name || !*f->name || strlen(f->name) > PIPE_FIELD_NAME_MAX)
+            return failf(k, LINE_AT(k, fields, i), "field name must be 1 to %d bytes",
+                         PIPE_FIELD_NAME_MAX);
+        if ((unsigned)f->type > PIPE_T_BOOLEAN)
+            return failf(k, LINE_AT(k, fields, i), "field '%s' has an invalid type", f->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->fields[j].name, f->name) == 0)
+                return failf(k, LINE_AT(k, fields, i), "field '%s' defined twice", f->name);
+    }
+    return 0;
+}
+
+static int field_index(const pipe_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nfields; i++)
+        if (strcmp(c->fields[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* With no mapping, every field becomes a column of the same name. */
+static int identity_mapping(pipe_config *c)
+{
+    c->columns = calloc(c->nfields, sizeof *c->columns);
+    if (!c->columns) return -1;
+    for (size_t i = 0; i < c->nfields; i++) {
+        c->ncolumns++;
+        c->columns[i].name = strdup(c->fields[i].name);
+        c->columns[i].field = strdup(c->fields[i].name);
+        if (!c->columns[i].name || !c->columns[i].field) return -1;
+    }
+    return 0;
+}
+
+static int check_columns(checker *k)
+{
+    pipe_config *c = k->c;
+    if (c->ncolumns == 0 && identity_mapping(c)) return failf(k, 0, "out of memory");
+    for (size_t i = 0; i < c->ncolumns; i++) {
+        pipe_column *col = &c->columns[i];
+        int line = LINE_AT(k, columns, i);
+        if (!col->name || !*col->name) return failf(k, line, "empty column name in mapping");
+        if (!col->field || (col->field_index = field_index(c, col->field)) < 0)
+            return failf(k, line, "unknown field '%s' in mapping (column '%s')",
+                         col->field ? col->field : "", col->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->columns[j].name, col->name) == 0)
+                return failf(k, line, "column '%s' mapped twice", col->name);
+    }
+    return 0;
+}
+
+static int check_primary_key(checker *k)
+{
+    pipe_config *c = k->c;
+    if (c->nprimary_key == 0) {
+        for (size_t i = 0; i < c->ncolumns && !c->nprimary_key; i++) {
+            if (strcmp(c->columns[i].name, "id") != 0) continue;
+            if (!(c->primary_key = malloc(sizeof *c->primary_key)) ||
+                !(c->primary_key[0] = strdup("id")))
+                return failf(k, 0, "out of memory");
+            c->nprimary_key = 1;
+        }
+        if (!c->nprimary_key)
+            return failf(k, LINE(k, mapping),
+                         "target.primary_key is required when there is no "
+                         "column 'id'");
+    }
+    for (size_t i = 0; i < c->nprimary_key; i++) {
+        int line = LINE_AT(k, pk, i), found = -1;
+        for (size_t j = 0; j < c->ncolumns && found < 0; j++)
+            if (strcmp(c->columns[j].name, c->primary_key[i]) == 0) found = (int)j;
+        if (found < 0)
+            return failf(k, line, "primary key column '%s' is not a mapped column",
+                         c->primary_key[i]);
+        const pipe_field *f = &c->fields[c->columns[found].field_index];
+        if (!f->required)
+            return failf(k, line,
+                         "primary key column '%s' is bound to field '%s', which must be "
+                         "required: true",
+                         c->primary_key[i], f->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->primary_key[j], c->primary_key[i]) == 0)
+                return failf(k, line, "primary key column '%s' listed twice", c->primary_key[i]);
+    }
+    return 0;
+}
+
+static int check_target(checker *k)
+{
+    pipe_config *c = k->c;
+    if (!config_valid_cql_name(c->keyspace))
+        return failf(k, LINE(k, keyspace),
+                     "target.keyspace '%s' must be 1 to 48 letters, digits "
+                     "or '_'",
+                     c->keyspace ? c->keyspace : "");
+    if (!config_valid_cql_name(c->table))
+        return failf(k, LINE(k, table), "target.table '%s' must be 1 to 48 letters, digits or '_'",
+                     c->table ? c->table : "");
+    size_t rl = c->replication ? strlen(c->replication) : 0;
+    if (rl < 2 || c->replication[0] != '{' || c->replication[rl - 1] != '}')
+        return failf(k, LINE(k, replication), "target.replication must be a CQL map like %s",
+                     CFG_REFERENCE_REPLICATION);
+    if (c->ttl < 0 || c->ttl > 630720000)
+        return failf(k, LINE(k, ttl), "target.ttl must be 0 to 630720000 seconds (20 years)");
+    if (!c->consistency || pipe_consistency_parse(c->consistency) < 0)
+        return failf(k, LINE(k, consistency), "unknown consistency '%s'",
+                     c->consistency ? c->consistency : "");
+    for (char *p = c->consistency; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    return 0;
+}
+
+static int check_filter(checker *k)
+{
+    pipe_config *c = k->c;
+    char msg[256];
+    if (!c->filter && pipe_config_set_str(&c->filter, "")) return failf(k, 0, "out of memory");
+    pipe_schema *s = pipe_schema_new(c->fields, c->nfields, c->max_message_bytes, msg, sizeof msg);
+    if (!s) return failf(k, LINE(k, schema), "%s", msg);
+    pipe_filter *f = pipe_filter_compile(c->filter, s, msg, sizeof msg);
+    pipe_schema_free(s);
+    if (!f) return failf(k, LINE(k, filter), "%s", msg);
+    pipe_filter_free(f);
+    return 0;
+}
+
+int config_check(pipe_config *c, const cfg_lines *l, char *err, size_t errlen)
+{
+    checker k = {c, l, err, errlen};
+    if (check_source(&k) || check_fields(&k) || check_columns(&k) || check_primary_key(&k) ||
+        check_target(&k) || check_filter(&k))
+        return -1;
+    return 0;
+}
+
+int pipe_config_finish(pipe_config *c, char *err, size_t errlen)
+{
+    return config_check(c, NULL, err, errlen);
+}
+
+int pipe_config_compile(const pipe_config *c, pipe_schema **schema, pipe_filter **filter, char *err,
+                        size_t errlen)
+{
+    *schema = pipe_schema_new(c->fields, c->nfields, c->max_message_bytes, err, errlen);
+    if (!*schema) return -1;
+    *filter = pipe_filter_compile(c->filter, *schema, err, errlen);
+    if (!*filter) {
+        pipe_schema_free(*schema);
+        *schema = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- names -------------------------------------------------------------------------------- */
+
+static const char *const consistency_names[] = {
+    "any",          "one",         "two",    "three",        "quorum",    "all",
+    "local_quorum", "each_quorum", "serial", "local_serial", "local_one",
+};
+
+int pipe_consistency_parse(const char *name)
+{
+    for (int i = 0; i < 11; i++)
+        if (strcasecmp(name, consistency_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *pipe_mode_name(pipe_mode m)
+{
+    return m == PIPE_MODE_APPEND ? "append" : "initial";
+}
+
+/* ---- dump --------------------------------------------------------------------------------- */
+
+/* Writes s as a YAML double-quoted scalar that loads back to s: "${" becomes "$${" (see the
+ * interpolation rules), control characters and YAML's Unicode line breaks are escaped. */
+static void put_quoted(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '$' && p[1] == '{')
+            fputs("$$", out);
+        else if (*p < 0x20 || *p == 0x7F)
+            fprintf(out, "\\x%02x", *p);
+        else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            fprintf(out, "\\x%02x", p[1]), p++;
+        else if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+            fputs(p[2] == 0xA8 ? "\\L" : "\\P", out), p += 2;
+        else if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+            fputs("\\uFEFF", out), p += 2;
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void dump_source(const pipe_config *c, FILE *out)
+{
+    fputs("source:\n  topic: ", out);
+    put_quoted(out, c->topic);
+    fputs("\n  dlq_topic: ", out);
+    put_quoted(out, c->dlq_topic);
+    fputs("\n  group: ", out);
+    put_quoted(out, c->group);
+    fprintf(out, "\n  mode: %s\n  max_message_bytes: %zu\n", pipe_mode_name(c->mode),
+            c->max_message_bytes);
+}
+
+static void dump_schema(const pipe_config *c, FILE *out)
+{
+    fputs("schema:\n", out);
+    for (size_t i = 0; i < c->nfields; i++) {
+        const pipe_field *f = &c->fields[i];
+        fputs("  - {name: ", out);
+        put_quoted(out, f->name);
+        fprintf(out, ", type: %s, required: %s, max_bytes: %zu}\n", pipe_type_name(f->type),
+                f->required ? "true" : "false", f->max_bytes);
+    }
+    fputs("filter: ", out);
+    put_quoted(out, c->filter);
+    fputc('\n', out);
+}
+
+static void dump_target(const pipe_config *c, FILE *out)
+{
+    fputs("target:\n  keyspace: ", out);
+    put_quoted(out, c->keyspace);
+    fputs("\n  table: ", out);
+    put_quoted(out, c->table);
+    fputs("\n  replication: ", out);
+    put_quoted(out, c->replication);
+    fprintf(out, "\n  ttl: %lld\n  create_if_missing: %s\n  consistency: %s\n  primary_key: [",
+            (long long)c->ttl, c->create_if_missing ? "true" : "false", c->consistency);
+    for (size_t i = 0; i < c->nprimary_key; i++) {
+        if (i) fputs(", ", out);
+        put_quoted(out, c->primary_key[i]);
+    }
+    fputs("]\n  mapping:\n", out);
+    for (size_t i = 0; i < c->ncolumns; i++) {
+        fputs("    ", out);
+        put_quoted(out, c->columns[i].name);
+        fputs(": ", out);
+        put_quoted(out, c->columns[i].field);
+        fputc('\n', out);
+    }
+}
+
+void pipe_config_dump(const pipe_config *c, FILE *out)
+{
+    fprintf(out, "# rtetl stream: effective pipeline (from %s)\n",
+            c->source_path ? c->source_path : "<default>");
+    dump_source(c, out);
+    dump_schema(c, out);
+    dump_target(c, out);
+    fprintf(out, "retry:\n  base: %llums\n  max: %llums\n  max_attempts: %u\n  jitter: %s\n",
+            (unsigned long long)c->retry.base_ms, (unsigned long long)c->retry.max_ms,
+            c->retry.max_attempts, pipe_jitter_name(c->retry.jitter));
+}

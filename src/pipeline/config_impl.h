@@ -1,0 +1,32 @@
+/* Internals shared by config.c, config_yaml.c and config_cql.c; not a public interface. */
+#ifndef RTETL_PIPELINE_CONFIG_IMPL_H
+#define RTETL_PIPELINE_CONFIG_IMPL_H
+
+#include "pipeline/config.h"
+
+#define CFG_REFERENCE_FILTER      "contains(email, '@')"
+#define CFG_REFERENCE_REPLICATION "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+
+/* YAML line numbers (1-based; 0 = unknown) of the config's parts, so that checks which need
+ * the whole config (cross references) can still point at a line. */
+typedef struct cfg_lines {
+    int topic, dlq, group, filter, keyspace, table, replication, consistency, ttl;
+    int schema, primary_key, mapping;
+    int *fields;  /* per field */
+    int *columns; /* per column */
+    int *pk;      /* per primary key entry */
+} cfg_lines;
+
+/* Checks and completes c (see pipe_config_finish); errors name lines from l when given. */
+int config_check(pipe_config *c, const cfg_lines *l, char *err, size_t errlen);
+
+/* Appends the reference pipeline's 12 string fields to c; -1 when out of memory. */
+int config_reference_fields(pipe_config *c);
+/* Sets every scalar default of the reference pipeline (strings, mode, ttl, ...), leaving
+ * fields, columns and primary key empty; -1 when out of memory. */
+int config_scalar_defaults(pipe_config *c);
+
+/* Validates a keyspace or table name: 1..48 of [A-Za-z0-9_]. */
+int config_valid_cql_name(const char *s);
+
+#endif

@@ -1,0 +1,199 @@
+/* Compiled record schema: field definitions and an open-addressing name table.
+ *
+ * DESIGN: field lookup by name happens once per JSON key on the hot path, so the table is
+ * built for it at compile time. Names hash with a cheap function of (length, first, middle and
+ * last byte); the compiler tries a few seeds and table sizes and keeps the first layout where
+ * every field sits in its home slot (a perfect hash, the usual case for a dozen names), or the
+ * one with the shortest probe sequences; when the cheap hash cannot tell names apart it falls
+ * back to hashing every byte. Lookup is then one hash, one slot and one memcmp. Linear probing
+ * keeps any layout correct, perfect or not. */
+#include "pipeline/schema.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pipe_schema {
+    size_t n;
+    pipe_field *fields; /* names owned */
+    size_t *name_len;
+    uint16_t *slots; /* field index + 1; 0 = empty */
+    uint32_t mask;
+    uint32_t seed;
+    int full_hash;
+    size_t max_message;
+};
+
+static const char *const type_names[] = {"string", "int", "bigint", "double", "boolean"};
+static const char *const type_cql[] = {"text", "int", "bigint", "double", "boolean"};
+
+const char *pipe_type_name(pipe_type t)
+{
+    return (unsigned)t < 5 ? type_names[t] : "?";
+}
+
+const char *pipe_type_cql(pipe_type t)
+{
+    return (unsigned)t < 5 ? type_cql[t] : "?";
+}
+
+int pipe_type_parse(const char *name, pipe_type *out)
+{
+    for (int i = 0; i < 5; i++)
+        if (strcmp(name, type_names[i]) == 0) return *out = (pipe_type)i, 0;
+    return -1;
+}
+
+static inline uint32_t mix(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static inline uint32_t hash_name(int full, uint32_t seed, const unsigned char *k, size_t len)
+{
+    uint32_t h = seed ^ ((uint32_t)len * 0x9E3779B1u);
+    if (full) {
+        for (size_t i = 0; i < len; i++) h = (h ^ k[i]) * 0x01000193u;
+    } else if (len) {
+        h ^= (uint32_t)k[0] | (uint32_t)k[len >> 1] << 8 | (uint32_t)k[len - 1] << 16;
+    }
+    return mix(h);
+}
+
+/* Fills slots for (full, seed, mask) and returns the total probe distance (0 = perfect). */
+static size_t place(pipe_schema *s, uint16_t *slots, int full, uint32_t seed, uint32_t mask)
+{
+    size_t dist = 0;
+    memset(slots, 0, (mask + 1) * sizeof *slots);
+    for (size_t i = 0; i < s->n; i++) {
+        uint32_t h =
+            hash_name(full, seed, (const unsigned char *)s->fields[i].name, s->name_len[i]) & mask;
+        while (slots[h]) h = (h + 1) & mask, dist++;
+        slots[h] = (uint16_t)(i + 1);
+    }
+    return dist;
+}
+
+/* Searches seeds and sizes for the layout with the fewest probes; stops at a perfect one. */
+static int build_table(pipe_schema *s)
+{
+    uint32_t base = 4;
+    while (base < s->n * 2) base <<= 1;
+    size_t best = SIZE_MAX;
+    for (int full = 0; full < 2 && best; full++) {
+        for (uint32_t size = base; size <= base * 8 && best; size <<= 1) {
+            uint16_t *tmp = malloc(size * sizeof *tmp);
+            if (!tmp) return -1;
+            for (uint32_t seed = 1; seed <= 64 && best; seed++) {
+                size_t d = place(s, tmp, full, seed * 0x9E3779B9u, size - 1);
+                if (d >= best) continue;
+                best = d;
+                free(s->slots);
+                s->slots = tmp;
+                s->mask = size - 1, s->seed = seed * 0x9E3779B9u, s->full_hash = full;
+                tmp = malloc(size * sizeof *tmp);
+                if (!tmp) return -1;
+            }
+            free(tmp);
+        }
+    }
+    return 0;
+}
+
+static int copy_fields(pipe_schema *s, const pipe_field *fields, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name = fields[i].name ? fields[i].name : "";
+        size_t len = strlen(name);
+        if (len == 0 || len > PIPE_FIELD_NAME_MAX) {
+            snprintf(err, errlen, "field %zu: name must be 1 to %d bytes", i + 1,
+                     PIPE_FIELD_NAME_MAX);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(s->fields[j].name, name) == 0) {
+                snprintf(err, errlen, "field '%s' defined twice", name);
+                return -1;
+            }
+        }
+        s->fields[i] = fields[i];
+        s->fields[i].name = strdup(name);
+        s->name_len[i] = len;
+        s->n = i + 1;
+        if (!s->fields[i].name) return snprintf(err, errlen, "out of memory"), -1;
+    }
+    return 0;
+}
+
+pipe_schema *pipe_schema_new(const pipe_field *fields, size_t n, size_t max_message_bytes,
+                             char *err, size_t errlen)
+{
+    if (n > PIPE_SCHEMA_MAX_FIELDS) {
+        snprintf(err, errlen, "too many fields (%zu, at most %d)", n, PIPE_SCHEMA_MAX_FIELDS);
+        return NULL;
+    }
+    pipe_schema *s = calloc(1, sizeof *s);
+    if (s) {
+        s->fields = calloc(n ? n : 1, sizeof *s->fields);
+        s->name_len = calloc(n ? n : 1, sizeof *s->name_len);
+    }
+    if (!s || !s->fields || !s->name_len) {
+        snprintf(err, errlen, "out of memory");
+        pipe_schema_free(s);
+        return NULL;
+    }
+    s->max_message = max_message_bytes;
+    if (copy_fields(s, fields, n, err, errlen)) {
+        pipe_schema_free(s);
+        return NULL;
+    }
+    if (build_table(s)) {
+        snprintf(err, errlen, "out of memory");
+        pipe_schema_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void pipe_schema_free(pipe_schema *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) free(s->fields[i].name);
+    free(s->fields);
+    free(s->name_len);
+    free(s->slots);
+    free(s);
+}
+
+int pipe_schema_find(const pipe_schema *s, const char *name, size_t len)
+{
+    uint32_t h = hash_name(s->full_hash, s->seed, (const unsigned char *)name, len) & s->mask;
+    for (;;) {
+        unsigned i = s->slots[h];
+        if (!i) return -1;
+        i--;
+        if (s->name_len[i] == len && memcmp(s->fields[i].name, name, len) == 0) return (int)i;
+        h = (h + 1) & s->mask;
+    }
+}
+
+size_t pipe_schema_nfields(const pipe_schema *s)
+{
+    return s->n;
+}
+
+const pipe_field *pipe_schema_field(const pipe_schema *s, size_t i)
+{
+    return i < s->n ? &s->fields[i] : NULL;
+}
+
+size_t pipe_schema_max_message(const pipe_schema *s)
+{
+    return s->max_message;
+}
