@@ -207,7 +207,7 @@ static int check_primary_key(checker *k)
             c->nprimary_key = 1;
         }
         if (!c->nprimary_key)
-            return failf(k, LINE(k, mapping),
+            return failf(k, LINE(k, mapping) ? LINE(k, mapping) : LINE(k, schema),
                          "target.primary_key is required when there is no "
                          "column 'id'");
     }
@@ -219,6 +219,7 @@ static int check_primary_key(checker *k)
             return failf(k, line, "primary key column '%s' is not a mapped column",
                          c->primary_key[i]);
         const pipe_field *f = &c->fields[c->columns[found].field_index];
+        if (!line) line = LINE_AT(k, fields, c->columns[found].field_index);
         if (!f->required)
             return failf(k, line,
                          "primary key column '%s' is bound to field '%s', which must be "

@@ -1,0 +1,371 @@
+/* Unit tests for pipeline/config: defaults equal the reference pipeline, YAML parsing,
+ * interpolation, every error with its line, the dump round trip, CQL text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pipeline/config.h"
+
+static pipe_config *load(const char *yaml, char *err)
+{
+    return pipe_config_load_buffer(yaml, strlen(yaml), "p.yaml", err, 256);
+}
+
+/* The dump of c as a malloc'd string. */
+static char *dump(const pipe_config *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    pipe_config_dump(c, f);
+    fclose(f);
+    return buf;
+}
+
+static void expect_error(const char *yaml, const char *want)
+{
+    char err[256];
+    pipe_config *c = load(yaml, err);
+    if (c) {
+        pipe_config_free(c);
+        fail_msg("loaded: %s", yaml);
+    }
+    assert_string_equal(err, want);
+}
+
+static void test_defaults_are_reference(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"id",      "first_name",      "last_name", "gender",
+                                        "address", "post_code",       "email",     "username",
+                                        "dob",     "registered_date", "phone",     "picture"};
+    pipe_config *c = pipe_config_default();
+    assert_non_null(c);
+    assert_string_equal(c->topic, "data_kafka_topic");
+    assert_string_equal(c->dlq_topic, "data_kafka_topic.dlq");
+    assert_string_equal(c->group, "rtetl-stream");
+    assert_int_equal(c->mode, PIPE_MODE_INITIAL);
+    assert_int_equal(c->nfields, 12);
+    for (size_t i = 0; i < 12; i++) {
+        assert_string_equal(c->fields[i].name, names[i]);
+        assert_int_equal(c->fields[i].type, PIPE_T_STRING);
+        assert_int_equal(c->fields[i].required, i == 0);
+        assert_string_equal(c->columns[i].name, names[i]);
+        assert_string_equal(c->columns[i].field, names[i]);
+        assert_int_equal(c->columns[i].field_index, i);
+    }
+    assert_string_equal(c->filter, "contains(email, '@')");
+    assert_string_equal(c->keyspace, "dados_usuarios");
+    assert_string_equal(c->table, "tb_usuarios");
+    assert_string_equal(c->consistency, "one");
+    assert_int_equal(c->ttl, 0);
+    assert_true(c->create_if_missing);
+    assert_int_equal(c->nprimary_key, 1);
+    assert_string_equal(c->primary_key[0], "id");
+    assert_int_equal(c->retry.max_attempts, 0);
+
+    char *ks = pipe_cql_create_keyspace(c), *tb = pipe_cql_create_table(c),
+         *ins = pipe_cql_insert(c);
+    assert_string_equal(ks, "CREATE KEYSPACE IF NOT EXISTS dados_usuarios WITH replication = "
+                            "{'class': 'SimpleStrategy', 'replication_factor': 1}");
+    assert_string_equal(tb, "CREATE TABLE IF NOT EXISTS dados_usuarios.tb_usuarios (id text, "
+                            "first_name text, last_name text, gender text, address text, "
+                            "post_code text, email text, username text, dob text, "
+                            "registered_date text, phone text, picture text, PRIMARY KEY (id))");
+    assert_string_equal(ins, "INSERT INTO dados_usuarios.tb_usuarios (id, first_name, last_name, "
+                             "gender, address, post_code, email, username, dob, "
+                             "registered_date, phone, picture) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                             "?, ?, ?, ?)");
+    free(ks), free(tb), free(ins);
+    pipe_config_free(c);
+}
+
+static void test_empty_yaml_is_default(void **state)
+{
+    (void)state;
+    char err[256];
+    pipe_config *d = pipe_config_default(), *c = load("# nothing here\n", err);
+    assert_non_null(c);
+    pipe_config_set_str(&c->source_path, "<default>");
+    char *a = dump(d), *b = dump(c);
+    assert_string_equal(a, b);
+    free(a), free(b);
+    pipe_config_free(c);
+    pipe_config_free(d);
+}
+
+static void test_example_file_is_default(void **state)
+{
+    (void)state;
+    const char *src = getenv("RTETL_SRC");
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/examples/usuarios.yaml", src ? src : ".");
+    pipe_config *c = pipe_config_load(path, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    pipe_config *d = pipe_config_default();
+    pipe_config_set_str(&c->source_path, "<default>");
+    char *a = dump(d), *b = dump(c);
+    assert_string_equal(a, b);
+    free(a), free(b);
+    pipe_config_free(c);
+    pipe_config_free(d);
+}
+
+static const char custom[] =
+    "source:\n"
+    "  topic: events\n"
+    "  group: g1\n"
+    "  mode: append\n"
+    "  max_message_bytes: 64k\n"
+    "schema:\n"
+    "  - {name: UserId, type: bigint, required: true}\n"
+    "  - name: score\n"
+    "    type: double\n"
+    "    max_bytes: 32\n"
+    "  - active\n"
+    "  - {name: day, type: string, required: yes}\n"
+    "filter: present(score) and day != ''\n"
+    "target:\n"
+    "  keyspace: Analytics\n"
+    "  table: t1\n"
+    "  replication: {class: NetworkTopologyStrategy, dc1: 3}\n"
+    "  ttl: 2h\n"
+    "  create_if_missing: false\n"
+    "  consistency: LOCAL_QUORUM\n"
+    "  primary_key: [day, user]\n"
+    "  mapping:\n"
+    "    user: UserId\n"
+    "    day: day\n"
+    "    \"select\": score\n"
+    "    Active: active\n"
+    "retry: {base: 50ms, max: 2s, max_attempts: 5, jitter: decorrelated}\n";
+
+static void test_custom(void **state)
+{
+    (void)state;
+    char err[256];
+    pipe_config *c = load(custom, err);
+    if (!c) fail_msg("%s", err);
+    assert_string_equal(c->topic, "events");
+    assert_string_equal(c->dlq_topic, "events.dlq");
+    assert_int_equal(c->mode, PIPE_MODE_APPEND);
+    assert_int_equal(c->max_message_bytes, 65536);
+    assert_int_equal(c->nfields, 4);
+    assert_int_equal(c->fields[0].type, PIPE_T_BIGINT);
+    assert_true(c->fields[0].required);
+    assert_int_equal(c->fields[1].max_bytes, 32);
+    assert_int_equal(c->fields[2].type, PIPE_T_STRING);
+    assert_false(c->fields[2].required);
+    assert_string_equal(c->filter, "present(score) and day != ''");
+    assert_string_equal(c->replication, "{'class': 'NetworkTopologyStrategy', 'dc1': '3'}");
+    assert_int_equal(c->ttl, 7200);
+    assert_false(c->create_if_missing);
+    assert_string_equal(c->consistency, "local_quorum");
+    assert_int_equal(pipe_consistency_parse(c->consistency), 6);
+    assert_int_equal(c->retry.base_ms, 50);
+    assert_int_equal(c->retry.max_ms, 2000);
+    assert_int_equal(c->retry.max_attempts, 5);
+    assert_int_equal(c->retry.jitter, PIPE_JITTER_DECORRELATED);
+    assert_int_equal(c->columns[0].field_index, 0);
+    assert_int_equal(c->columns[2].field_index, 1);
+
+    char *tb = pipe_cql_create_table(c), *ins = pipe_cql_insert(c);
+    assert_string_equal(tb, "CREATE TABLE IF NOT EXISTS \"Analytics\".t1 (user bigint, day text, "
+                            "\"select\" double, \"Active\" text, PRIMARY KEY (day, user)) WITH "
+                            "default_time_to_live = 7200");
+    assert_string_equal(ins, "INSERT INTO \"Analytics\".t1 (user, day, \"select\", \"Active\") "
+                             "VALUES (?, ?, ?, ?) USING TTL 7200");
+    free(tb), free(ins);
+
+    pipe_schema *s;
+    pipe_filter *f;
+    assert_int_equal(pipe_config_compile(c, &s, &f, err, sizeof err), 0);
+    assert_int_equal(pipe_schema_nfields(s), 4);
+    assert_int_equal(pipe_schema_max_message(s), 65536);
+    pipe_filter_free(f);
+    pipe_schema_free(s);
+    pipe_config_free(c);
+}
+
+static void test_dump_roundtrip(void **state)
+{
+    (void)state;
+    char err[256];
+    pipe_config *c = load(custom, err);
+    pipe_config_set_str(&c->filter, "contains(day, '${x} $${y} \"q\" \\\\ \t')");
+    char *a = dump(c);
+    pipe_config *c2 = pipe_config_load_buffer(a, strlen(a), "p.yaml", err, sizeof err);
+    if (!c2) fail_msg("%s\n%s", err, a);
+    assert_string_equal(c2->filter, c->filter);
+    char *b = dump(c2);
+    assert_string_equal(a, b);
+    free(a), free(b);
+    pipe_config_free(c);
+    pipe_config_free(c2);
+}
+
+static void test_interpolation(void **state)
+{
+    (void)state;
+    char err[256];
+    setenv("PIPE_T_TOPIC", "from_env", 1);
+    setenv("PIPE_T_EMPTY", "", 1);
+    unsetenv("PIPE_T_UNSET");
+    pipe_config *c = load("source:\n"
+                          "  topic: ${PIPE_T_TOPIC}\n"
+                          "  group: g-${PIPE_T_UNSET:-dflt}-${PIPE_T_EMPTY:-e}\n"
+                          "  dlq_topic: \"$${NOT_A_VAR}x${PIPE_T_EMPTY}\"\n"
+                          "target: {ttl: '${PIPE_T_UNSET:-90s}'}\n",
+                          err);
+    if (!c) fail_msg("%s", err);
+    assert_string_equal(c->topic, "from_env");
+    assert_string_equal(c->group, "g-dflt-e");
+    assert_string_equal(c->dlq_topic, "${NOT_A_VAR}x");
+    assert_int_equal(c->ttl, 90);
+    pipe_config_free(c);
+    expect_error("source:\n  topic: ${PIPE_T_UNSET}\n",
+                 "p.yaml:2: environment variable 'PIPE_T_UNSET' is not set (use "
+                 "${PIPE_T_UNSET:-default})");
+    expect_error("source:\n  topic: ${PIPE_T_TOPIC\n", "p.yaml:2: unterminated '${' in value");
+    expect_error("source:\n  topic: ${PIPE_T_TOPIC:x}\n",
+                 "p.yaml:2: bad interpolation '${PIPE_T_TOPIC:x}' (use ${VAR} or "
+                 "${VAR:-default})");
+    expect_error("source:\n  topic: ${}\n", "p.yaml:2: bad variable name in '${}'");
+    unsetenv("PIPE_T_TOPIC");
+    unsetenv("PIPE_T_EMPTY");
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("target:\n  keyspace: k\n  tabel: t\n", "p.yaml:3: unknown key 'tabel' in target");
+    expect_error("sources: {}\n", "p.yaml:1: unknown key 'sources'");
+    expect_error("source:\n  topic: a\n  topic: b\n", "p.yaml:3: duplicate key 'topic' in source");
+    expect_error("source: [1]\n", "p.yaml:1: source: expected a mapping, got a list");
+    expect_error("source:\n  topic: [a]\n",
+                 "p.yaml:2: source.topic: expected a single value, not a list");
+    expect_error("source:\n  topic:\n", "p.yaml:2: source.topic: missing value");
+    expect_error("source:\n  mode: later\n",
+                 "p.yaml:2: source.mode: expected initial or append, got 'later'");
+    expect_error("source:\n  max_message_bytes: lots\n",
+                 "p.yaml:2: source.max_message_bytes: expected a size like 64k or 2MiB, got "
+                 "'lots'");
+    expect_error("target:\n  ttl: -5\n",
+                 "p.yaml:2: target.ttl: expected a duration like 3600, 90s or 2h, got '-5'");
+    expect_error("target:\n  create_if_missing: maybe\n",
+                 "p.yaml:2: target.create_if_missing: expected true or false, got 'maybe'");
+    expect_error("retry:\n  jitter: some\n",
+                 "p.yaml:2: retry.jitter: expected none, full or decorrelated, got 'some'");
+    expect_error("schema:\n  - {name: a, typ: string}\n",
+                 "p.yaml:2: unknown key 'typ' in schema field");
+    expect_error("schema:\n  - {type: string}\n", "p.yaml:2: missing key 'name' in schema field");
+    expect_error("schema:\n  - {name: a, type: text}\n",
+                 "p.yaml:2: schema field: invalid type 'text'");
+    expect_error("schema:\n  - {name: id, required: true}\n  - id\n",
+                 "p.yaml:3: field 'id' defined twice");
+    expect_error("schema: []\n", "p.yaml:1: schema must list at least one field");
+    expect_error("schema:\n  - {name: id, required: true}\n  - b\n"
+                 "target:\n  mapping:\n    id: id\n    c: bogus\n",
+                 "p.yaml:7: unknown field 'bogus' in mapping (column 'c')");
+    expect_error("schema:\n  - id\n", "p.yaml:2: primary key column 'id' is bound to field 'id', "
+                                      "which must be required: true");
+    expect_error("schema:\n  - a\n", "p.yaml:2: target.primary_key is required when there is no "
+                                     "column 'id'");
+    expect_error("target:\n  primary_key: [id, nope]\n",
+                 "p.yaml:2: primary key column 'nope' is not a mapped column");
+    expect_error("filter: contains(emial, '@')\n", "p.yaml:1: filter:1:10: unknown field 'emial'");
+    expect_error("target:\n  keyspace: my-ks\n",
+                 "p.yaml:2: target.keyspace 'my-ks' must be 1 to 48 letters, digits or '_'");
+    expect_error("target:\n  consistency: most\n", "p.yaml:2: unknown consistency 'most'");
+    expect_error("target:\n  replication: simple\n",
+                 "p.yaml:2: target.replication must be a CQL map like {'class': "
+                 "'SimpleStrategy', 'replication_factor': 1}");
+    expect_error("source:\n  topic: a\n  dlq_topic: a\n",
+                 "p.yaml:3: source.dlq_topic must differ from source.topic");
+    expect_error("source: {topic: a\n", "p.yaml:2: invalid YAML: did not find expected ',' or '}'");
+    expect_error("a: *x\n", "p.yaml:1: invalid YAML: found undefined alias");
+}
+
+static void test_custom_schema_defaults(void **state)
+{
+    (void)state;
+    char err[256];
+    /* A custom schema without a filter keeps everything (the default filter names email). */
+    pipe_config *c = load("schema:\n  - {name: id, required: true}\n  - b\n", err);
+    if (!c) fail_msg("%s", err);
+    assert_string_equal(c->filter, "");
+    assert_int_equal(c->ncolumns, 2);
+    pipe_config_free(c);
+    /* filter: with no value is explicit: keep everything. */
+    c = load("filter:\n", err);
+    assert_non_null(c);
+    assert_string_equal(c->filter, "");
+    pipe_config_free(c);
+}
+
+static void test_overrides_then_finish(void **state)
+{
+    (void)state;
+    char err[256];
+    pipe_config *c = pipe_config_default();
+    pipe_config_set_str(&c->topic, "other");
+    pipe_config_set_str(&c->dlq_topic, NULL);
+    pipe_config_set_str(&c->filter, "starts_with(id, 'x')");
+    assert_int_equal(pipe_config_finish(c, err, sizeof err), 0);
+    assert_string_equal(c->dlq_topic, "other.dlq");
+    pipe_config_set_str(&c->filter, "bogus(");
+    assert_int_equal(pipe_config_finish(c, err, sizeof err), -1);
+    assert_string_equal(err, "<default>: filter:1:1: unknown function 'bogus'");
+    pipe_config_set_str(&c->filter, "");
+    pipe_config_set_str(&c->consistency, "three");
+    assert_int_equal(pipe_config_finish(c, err, sizeof err), 0);
+    pipe_config_free(c);
+}
+
+static void test_cql_ident(void **state)
+{
+    (void)state;
+    char b[64];
+    static const char *const cases[][2] = {
+        {"plain_1", "plain_1"}, {"Upper", "\"Upper\""}, {"table", "\"table\""},
+        {"1abc", "\"1abc\""},   {"a b", "\"a b\""},     {"q\"uote", "\"q\"\"uote\""},
+        {"_x", "\"_x\""},       {"token", "\"token\""}, {"email", "email"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = pipe_cql_ident(cases[i][0], b, sizeof b);
+        assert_string_equal(b, cases[i][1]);
+        assert_int_equal(n, strlen(cases[i][1]));
+    }
+    assert_int_equal(pipe_cql_ident("Upper", b, 3), 7);
+    assert_string_equal(b, "\"U");
+}
+
+static void test_load_missing_file(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_null(pipe_config_load("/nonexistent/p.yaml", err, sizeof err));
+    assert_string_equal(err, "/nonexistent/p.yaml: No such file or directory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_are_reference),
+        cmocka_unit_test(test_empty_yaml_is_default),
+        cmocka_unit_test(test_example_file_is_default),
+        cmocka_unit_test(test_custom),
+        cmocka_unit_test(test_dump_roundtrip),
+        cmocka_unit_test(test_interpolation),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_custom_schema_defaults),
+        cmocka_unit_test(test_overrides_then_finish),
+        cmocka_unit_test(test_cql_ident),
+        cmocka_unit_test(test_load_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
