@@ -99,11 +99,18 @@ static int failf(checker *k, int line, const char *fmt, ...)
         vsnprintf(k->err + n, k->errlen - (size_t)n, fmt, ap);
         va_end(ap);
     }
+    config_one_line(k->err);
     return -1;
 }
 
 #define LINE(k, member)    ((k)->l ? (k)->l->member : 0)
 #define LINE_AT(k, arr, i) ((k)->l && (k)->l->arr ? (k)->l->arr[i] : 0)
+
+void config_one_line(char *msg)
+{
+    for (; *msg; msg++)
+        if ((unsigned char)*msg < 0x20 || *msg == 0x7F) *msg = '?';
+}
 
 int config_valid_cql_name(const char *s)
 {

@@ -26,6 +26,9 @@ int config_reference_fields(pipe_config *c);
  * fields, columns and primary key empty; -1 when out of memory. */
 int config_scalar_defaults(pipe_config *c);
 
+/* Replaces control characters (from echoed values) so an error message stays one line. */
+void config_one_line(char *msg);
+
 /* Validates a keyspace or table name: 1..48 of [A-Za-z0-9_]. */
 int config_valid_cql_name(const char *s);
 

@@ -104,6 +104,7 @@ static int failf(loader *L, int line, const char *fmt, ...)
         vsnprintf(L->err + n, L->errlen - (size_t)n, fmt, ap);
         va_end(ap);
     }
+    config_one_line(L->err);
     return -1;
 }
 
@@ -143,8 +144,11 @@ static int expand_var(loader *L, int line, strbuf *b, const char *s, size_t n)
         return failf(L, line, "bad interpolation '${%.*s}' (use ${VAR} or ${VAR:-default})", (int)n,
                      s);
     char name[256];
-    if (name_len == 0 || name_len >= sizeof name)
-        return failf(L, line, "bad variable name in '${%.*s}'", (int)n, s);
+    int ok = name_len > 0 && name_len < sizeof name && !(s[0] >= '0' && s[0] <= '9');
+    for (size_t i = 0; i < name_len && ok; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+             (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
+    if (!ok) return failf(L, line, "bad variable name in '${%.*s}'", (int)n, s);
     memcpy(name, s, name_len);
     name[name_len] = '\0';
     const char *v = getenv(name);

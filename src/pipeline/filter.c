@@ -154,6 +154,9 @@ static int error_at(parser *ps, int line, int col, const char *fmt, ...)
         vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
         va_end(ap);
     }
+    /* Names echoed into the message may hold control characters: keep it one line. */
+    for (char *c = ps->err; c < ps->err + ps->errlen && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7F) *c = '?';
     return -1;
 }
 
