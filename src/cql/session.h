@@ -1,0 +1,116 @@
+/* Internal: the session's state shared by session.c (lifecycle, pools, sweep), topology.c
+ * (control connection, peers, token ring) and request.c (execute/query/batch/prepare). */
+#ifndef RTETL_CQL_SESSION_H
+#define RTETL_CQL_SESSION_H
+
+#include "cql/conn.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+typedef struct cql_host {
+    struct cql_session *s;
+    char addr[64]; /* "ip:port", the host's identity */
+    char ip[48];
+    int port;
+    struct sockaddr_storage sa;
+    char dc[64], rack[64];
+    bool up, ever_up, removed;
+    cql_conn **conns; /* connections_per_host entries, NULL when none */
+    int connecting;   /* attempts in progress */
+    int failures;
+    uint64_t next_attempt; /* loop ms */
+    int64_t *tokens;
+    int ntokens;
+    int rr; /* round-robin cursor over conns */
+} cql_host;
+
+struct cql_prepared {
+    struct cql_prepared *next;
+    char *query;
+    uint8_t id[32];
+    uint16_t idlen;
+    cql_result *meta; /* owned copy of the PREPARED result: bind columns, pk indexes, columns */
+};
+
+typedef struct ring_entry {
+    int64_t token;
+    int host;
+} ring_entry;
+
+typedef struct ks_rf {
+    char name[64];
+    int rf;
+} ks_rf;
+
+typedef enum { SESS_IDLE, SESS_CONNECTING, SESS_OPEN, SESS_CLOSING, SESS_CLOSED } sess_state;
+
+struct cql_session {
+    uv_loop_t *loop;
+    cql_config cfg; /* strings point into the copies below */
+    char *contact_points, *username, *password, *local_dc, *ca_file;
+    char keyspace[256];
+    sess_state state;
+    cql_tls_ctx *tls;
+    /* Contact points resolved at cql_session_new. */
+    struct sockaddr_storage *contacts;
+    char (*contact_names)[64];
+    int ncontacts, contact_next;
+    /* Hosts and ring. */
+    cql_host **hosts;
+    int nhosts;
+    ring_entry *ring;
+    int nring;
+    ks_rf *rfs;
+    int nrfs;
+    /* Control connection (topology queries and events). */
+    cql_conn *control;
+    char control_name[64];
+    struct sockaddr_storage control_sa;
+    uint64_t control_next_attempt;
+    int control_failures;
+    bool topology_busy, topology_again;
+    /* Handles. */
+    uv_timer_t sweep;
+    uv_prepare_t flusher;
+    cql_conn *dirty_head;
+    int open_handles;
+    /* Callbacks. */
+    cql_connect_cb connect_cb;
+    void *connect_ud;
+    cql_close_cb close_cb;
+    void *close_ud;
+    void (*event_cb)(cql_session *, const cql_event *, void *);
+    void *event_ud;
+    cql_error last_error;
+    cql_prepared *prepared;
+    cql_buf keybuf; /* routing key scratch */
+    unsigned rr;
+    int use_pending;
+    cql_stats stats;
+    uint64_t closed_bytes_in, closed_bytes_out;
+};
+
+/* session.c */
+cql_session *cql_session_of(cql_conn *c);
+cql_host *cql_host_of(cql_conn *c); /* NULL for the control connection */
+void cql_session_emit(cql_session *s, const cql_event *ev);
+void cql_session_ensure_pools(cql_session *s);
+void cql_session_check_connected(cql_session *s);
+cql_conn *cql_session_new_conn(cql_session *s, cql_host *h, bool control);
+void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except);
+
+/* topology.c */
+void cql_topology_refresh(cql_session *s);
+void cql_topology_event(cql_session *s, const cql_event *ev);
+cql_host *cql_host_find(cql_session *s, const char *addr);
+/* Replica hosts of token for keyspace ks (may be NULL): up to max entries, ring order. */
+int cql_ring_replicas(cql_session *s, int64_t token, const char *ks, cql_host **out, int max);
+/* Runs one internal query on conn; done gets the decoded result or an error. */
+int cql_internal_query(cql_conn *c, const char *q,
+                       void (*done)(cql_conn *c, const cql_error *err, const cql_result *res));
+
+/* request.c */
+void cql_request_done(cql_req *r, const cql_error *err, const cql_frame_hdr *h, cql_rd *body);
+
+#endif

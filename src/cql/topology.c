@@ -1,0 +1,377 @@
+/* Cluster topology from the control connection: system.local and system.peers_v2 (falling back
+ * to system.peers), replication factors from system_schema.keyspaces, the Murmur3 token ring,
+ * and reactions to TOPOLOGY/STATUS/SCHEMA events. */
+#include "cql/session.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- internal queries --------------------------------------------------------------------- */
+
+static void internal_done(cql_req *r, const cql_error *err, const cql_frame_hdr *h, cql_rd *body)
+{
+    cql_conn *c = r->conn;
+    void (*fn)(cql_conn *, const cql_error *, const cql_result *) = r->internal;
+    if (err) return fn(c, err, NULL);
+    cql_conn_release(r);
+    cql_error e;
+    if (h->opcode == CQL_OP_ERROR) {
+        cql_dec_error(body, &e);
+        return fn(c, &e, NULL);
+    }
+    cql_result_reset(&c->scratch);
+    if (h->opcode != CQL_OP_RESULT || body->err ||
+        cql_dec_result(body->p, cql_rd_left(body), NULL, 0, &c->scratch)) {
+        cql_error_set(&e, CQL_E_PROTOCOL, "%s: malformed response to an internal query", c->addr);
+        return fn(c, &e, NULL);
+    }
+    fn(c, NULL, &c->scratch);
+}
+
+int cql_internal_query(cql_conn *c, const char *q,
+                       void (*done)(cql_conn *c, const cql_error *err, const cql_result *res))
+{
+    cql_req *r = cql_conn_acquire(c, false);
+    if (!r) return CQL_E_BACKPRESSURE;
+    int rc = cql_enc_query(&r->frame, 0, q, NULL, 0, CQL_ONE, NULL);
+    if (rc) {
+        cql_conn_release(r);
+        return rc;
+    }
+    r->done = internal_done;
+    r->internal = done;
+    cql_conn_send(c, r, (uint32_t)cql_session_of(c)->cfg.request_timeout_ms);
+    return 0;
+}
+
+/* ---- reading rows ------------------------------------------------------------------------- */
+
+static int col_index(const cql_result *res, const char *name)
+{
+    for (int i = 0; i < res->ncols; i++)
+        if (strcmp(res->cols[i].name, name) == 0) return i;
+    return -1;
+}
+
+static void cell_text(const cql_result *res, int row, const char *col, char *out, size_t n)
+{
+    out[0] = '\0';
+    int i = col_index(res, col);
+    cql_value v = i < 0 ? cql_value_null() : cql_result_cell(res, row, i);
+    if (v.len < 0) return;
+    size_t len = (size_t)v.len < n - 1 ? (size_t)v.len : n - 1;
+    memcpy(out, v.ptr, len);
+    out[len] = '\0';
+}
+
+/* An inet cell as "ip" (empty when null or 0.0.0.0). */
+static void cell_ip(const cql_result *res, int row, const char *col, char *out, size_t n)
+{
+    out[0] = '\0';
+    int i = col_index(res, col);
+    cql_value v = i < 0 ? cql_value_null() : cql_result_cell(res, row, i);
+    if (v.len != 4 && v.len != 16) return;
+    static const uint8_t zero[16];
+    if (memcmp(v.ptr, zero, (size_t)v.len) == 0) return;
+    inet_ntop(v.len == 4 ? AF_INET : AF_INET6, v.ptr, out, (socklen_t)n);
+}
+
+static void format_addr(char *out, size_t n, const char *ip, int port)
+{
+    snprintf(out, n, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
+}
+
+cql_host *cql_host_find(cql_session *s, const char *addr)
+{
+    for (int i = 0; i < s->nhosts; i++)
+        if (strcmp(s->hosts[i]->addr, addr) == 0) return s->hosts[i];
+    return NULL;
+}
+
+static cql_host *host_add(cql_session *s, const char *ip, int port)
+{
+    char addr[64];
+    format_addr(addr, sizeof addr, ip, port);
+    cql_host *h = cql_host_find(s, addr);
+    if (h) return h;
+    cql_host **hosts = realloc(s->hosts, sizeof *hosts * (size_t)(s->nhosts + 1));
+    if (!hosts) return NULL;
+    s->hosts = hosts;
+    h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->conns = calloc((size_t)s->cfg.connections_per_host, sizeof *h->conns);
+    if (!h->conns || (uv_ip4_addr(ip, port, (struct sockaddr_in *)&h->sa) != 0 &&
+                      uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&h->sa) != 0)) {
+        free(h->conns);
+        free(h);
+        return NULL;
+    }
+    h->s = s;
+    snprintf(h->addr, sizeof h->addr, "%s", addr);
+    snprintf(h->ip, sizeof h->ip, "%s", ip);
+    h->port = port;
+    h->removed = true; /* until a scan confirms it */
+    s->hosts[s->nhosts++] = h;
+    return h;
+}
+
+/* Fills h's dc, rack and tokens from row `row` of a system.local/peers result. */
+static void host_fill(cql_host *h, const cql_result *res, int row)
+{
+    cell_text(res, row, "data_center", h->dc, sizeof h->dc);
+    cell_text(res, row, "rack", h->rack, sizeof h->rack);
+    int i = col_index(res, "tokens");
+    cql_value v = i < 0 ? cql_value_null() : cql_result_cell(res, row, i);
+    free(h->tokens);
+    h->tokens = NULL;
+    h->ntokens = 0;
+    cql_rd r = cql_rd_make(v.ptr, v.len > 0 ? (size_t)v.len : 0);
+    int32_t n = v.len > 0 ? cql_rd_i32(&r) : 0;
+    if (n <= 0 || (size_t)n > cql_rd_left(&r) / 4) return;
+    h->tokens = calloc((size_t)n, sizeof *h->tokens);
+    for (int32_t k = 0; h->tokens && k < n && !r.err; k++) {
+        cql_value t = cql_rd_bytes(&r);
+        char tmp[32];
+        if (t.len <= 0 || t.len >= (int32_t)sizeof tmp) continue;
+        memcpy(tmp, t.ptr, (size_t)t.len);
+        tmp[t.len] = '\0';
+        h->tokens[h->ntokens++] = strtoll(tmp, NULL, 10);
+    }
+    h->removed = false;
+}
+
+/* ---- replication factors and the ring ----------------------------------------------------- */
+
+/* Replication factor from a replication map<text, text>. */
+static int rf_of(cql_session *s, cql_value map)
+{
+    cql_rd r = cql_rd_make(map.ptr, map.len > 0 ? (size_t)map.len : 0);
+    int32_t n = map.len > 0 ? cql_rd_i32(&r) : 0;
+    int rf = 0, simple = 0, local = 0;
+    bool nts = false;
+    for (int32_t i = 0; i < n && !r.err; i++) {
+        cql_value k = cql_rd_bytes(&r), v = cql_rd_bytes(&r);
+        if (r.err || k.len < 0 || v.len < 0) break;
+        char key[64], val[160];
+        snprintf(key, sizeof key, "%.*s", (int)(k.len < 63 ? k.len : 63), (const char *)k.ptr);
+        snprintf(val, sizeof val, "%.*s", (int)(v.len < 159 ? v.len : 159), (const char *)v.ptr);
+        if (strcmp(key, "class") == 0) {
+            nts = strstr(val, "NetworkTopologyStrategy") != NULL;
+        } else if (strcmp(key, "replication_factor") == 0) {
+            simple = atoi(val);
+        } else {
+            rf += atoi(val);
+            if (s->local_dc && strcmp(key, s->local_dc) == 0) local = atoi(val);
+        }
+    }
+    if (nts) return local ? local : rf;
+    return simple > 0 ? simple : 1;
+}
+
+static void rfs_update(cql_session *s, const cql_result *res)
+{
+    int ki = col_index(res, "keyspace_name"), ri = col_index(res, "replication");
+    if (ki < 0 || ri < 0) return;
+    ks_rf *rfs = calloc((size_t)res->nrows + 1, sizeof *rfs);
+    if (!rfs) return;
+    for (int32_t i = 0; i < res->nrows; i++) {
+        cell_text(res, i, "keyspace_name", rfs[i].name, sizeof rfs[i].name);
+        rfs[i].rf = rf_of(s, cql_result_cell(res, i, ri));
+    }
+    free(s->rfs);
+    s->rfs = rfs;
+    s->nrfs = res->nrows;
+}
+
+static int cmp_ring(const void *a, const void *b)
+{
+    int64_t x = ((const ring_entry *)a)->token, y = ((const ring_entry *)b)->token;
+    return x < y ? -1 : x > y;
+}
+
+static void ring_build(cql_session *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->nhosts; i++) n += s->hosts[i]->removed ? 0 : s->hosts[i]->ntokens;
+    ring_entry *ring = calloc((size_t)n + 1, sizeof *ring);
+    if (!ring) return;
+    n = 0;
+    for (int i = 0; i < s->nhosts; i++) {
+        if (s->hosts[i]->removed) continue;
+        for (int k = 0; k < s->hosts[i]->ntokens; k++)
+            ring[n++] = (ring_entry){s->hosts[i]->tokens[k], i};
+    }
+    qsort(ring, (size_t)n, sizeof *ring, cmp_ring);
+    free(s->ring);
+    s->ring = ring;
+    s->nring = n;
+}
+
+int cql_ring_replicas(cql_session *s, int64_t token, const char *ks, cql_host **out, int max)
+{
+    if (s->nring == 0 || max <= 0) return 0;
+    int rf = 1;
+    for (int i = 0; ks && i < s->nrfs; i++)
+        if (strcmp(s->rfs[i].name, ks) == 0) rf = s->rfs[i].rf;
+    if (rf > max) rf = max;
+    /* The owner is the first ring token >= token, wrapping around. */
+    int lo = 0, hi = s->nring;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (s->ring[mid].token < token)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int n = 0;
+    for (int k = 0; k < s->nring && n < rf; k++) {
+        cql_host *h = s->hosts[s->ring[(lo + k) % s->nring].host];
+        bool seen = false;
+        for (int j = 0; j < n; j++) seen |= out[j] == h;
+        if (!seen) out[n++] = h;
+    }
+    return n;
+}
+
+/* ---- the refresh chain: local -> peers_v2 | peers -> keyspaces -> apply ------------------- */
+
+static void refresh_fail(cql_conn *c, const cql_error *err)
+{
+    cql_session *s = cql_session_of(c);
+    s->topology_busy = false;
+    s->last_error = *err;
+    if (c->state != CONN_CLOSING) cql_conn_close(c, CQL_E_CONNECT, err->message);
+}
+
+static void refresh_finish(cql_session *s)
+{
+    s->topology_busy = false;
+    for (int i = 0; i < s->nhosts; i++) {
+        cql_host *h = s->hosts[i];
+        if (!h->removed) continue;
+        for (int k = 0; k < s->cfg.connections_per_host; k++)
+            if (h->conns[k]) cql_conn_close(h->conns[k], CQL_E_CONN_LOST, "host left the ring");
+    }
+    ring_build(s);
+    cql_session_ensure_pools(s);
+    cql_session_check_connected(s);
+    if (s->topology_again) {
+        s->topology_again = false;
+        cql_topology_refresh(s);
+    }
+}
+
+static void on_keyspaces(cql_conn *c, const cql_error *err, const cql_result *res)
+{
+    cql_session *s = cql_session_of(c);
+    if (err) return refresh_fail(c, err);
+    rfs_update(s, res);
+    refresh_finish(s);
+}
+
+static void after_peers(cql_conn *c)
+{
+    cql_error e;
+    int rc = cql_internal_query(c, "SELECT keyspace_name, replication FROM system_schema.keyspaces",
+                                on_keyspaces);
+    if (rc) refresh_fail(c, (cql_error_set(&e, rc, "cannot query keyspaces"), &e));
+}
+
+static void add_peers(cql_session *s, const cql_result *res, bool v2)
+{
+    for (int32_t i = 0; i < res->nrows; i++) {
+        char ip[48], port_text[8];
+        int port = s->cfg.port;
+        cell_ip(res, i, v2 ? "native_address" : "rpc_address", ip, sizeof ip);
+        if (!ip[0]) cell_ip(res, i, "peer", ip, sizeof ip);
+        if (!ip[0]) continue;
+        int pi = v2 ? col_index(res, "native_port") : -1;
+        int32_t p;
+        if (pi >= 0 && cql_value_get_int(cql_result_cell(res, i, pi), &p) == 0 && p > 0) port = p;
+        (void)port_text;
+        cql_host *h = host_add(s, ip, port);
+        if (h) host_fill(h, res, i);
+    }
+}
+
+static void on_peers(cql_conn *c, const cql_error *err, const cql_result *res)
+{
+    if (err) return refresh_fail(c, err);
+    add_peers(cql_session_of(c), res, false);
+    after_peers(c);
+}
+
+static void on_peers_v2(cql_conn *c, const cql_error *err, const cql_result *res)
+{
+    cql_error e;
+    if (err && err->code == CQL_ERR_INVALID) { /* before Cassandra 4.0: no peers_v2 */
+        int rc = cql_internal_query(c,
+                                    "SELECT peer, rpc_address, data_center, rack, tokens "
+                                    "FROM system.peers",
+                                    on_peers);
+        if (rc) refresh_fail(c, (cql_error_set(&e, rc, "cannot query peers"), &e));
+        return;
+    }
+    if (err) return refresh_fail(c, err);
+    add_peers(cql_session_of(c), res, true);
+    after_peers(c);
+}
+
+static void on_local(cql_conn *c, const cql_error *err, const cql_result *res)
+{
+    cql_session *s = cql_session_of(c);
+    cql_error e;
+    if (err) return refresh_fail(c, err);
+    if (res->nrows < 1)
+        return refresh_fail(c, (cql_error_set(&e, CQL_E_PROTOCOL, "empty system.local"), &e));
+    for (int i = 0; i < s->nhosts; i++) s->hosts[i]->removed = true;
+    /* The local row's address is the one we reached, whatever rpc_address says. */
+    char ip[48] = "";
+    uv_ip_name((const struct sockaddr *)&s->control_sa, ip, sizeof ip);
+    const struct sockaddr_in *in4 = (const void *)&s->control_sa;
+    const struct sockaddr_in6 *in6 = (const void *)&s->control_sa;
+    int port = ntohs(s->control_sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
+    cql_host *h = host_add(s, ip, port);
+    if (h) host_fill(h, res, 0);
+    int rc = cql_internal_query(c,
+                                "SELECT peer, native_address, native_port, data_center, rack, "
+                                "tokens FROM system.peers_v2",
+                                on_peers_v2);
+    if (rc) refresh_fail(c, (cql_error_set(&e, rc, "cannot query peers"), &e));
+}
+
+void cql_topology_refresh(cql_session *s)
+{
+    cql_error e;
+    if (!s->control || s->control->state != CONN_READY) return;
+    if (s->topology_busy) {
+        s->topology_again = true;
+        return;
+    }
+    s->topology_busy = true;
+    int rc = cql_internal_query(s->control,
+                                "SELECT data_center, rack, tokens FROM system.local "
+                                "WHERE key = 'local'",
+                                on_local);
+    if (rc) refresh_fail(s->control, (cql_error_set(&e, rc, "cannot query system.local"), &e));
+}
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+void cql_topology_event(cql_session *s, const cql_event *ev)
+{
+    cql_session_emit(s, ev);
+    if (ev->type == CQL_EVENT_STATUS && strcmp(ev->change, "UP") == 0) {
+        cql_host *h = cql_host_find(s, ev->host);
+        if (h) {
+            h->failures = 0;
+            h->next_attempt = 0;
+            cql_session_ensure_pools(s);
+        }
+    } else if (ev->type == CQL_EVENT_TOPOLOGY ||
+               (ev->type == CQL_EVENT_SCHEMA && strcmp(ev->target, "KEYSPACE") == 0)) {
+        cql_topology_refresh(s);
+    }
+}
