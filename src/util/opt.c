@@ -152,14 +152,23 @@ static const opt_spec *find_short(const opt_spec *specs, size_t n, char c, size_
     return NULL;
 }
 
+/* Gives an option without a default its zero value (NULL, 0, false, empty list). */
+static void clear_field(const opt_spec *s, void *cfg)
+{
+    static const size_t sizes[] = {sizeof(const char *), sizeof(long long), sizeof(double),
+                                   sizeof(bool),         sizeof(double),    sizeof(double),
+                                   sizeof(long long),    sizeof(opt_list)};
+    memset((char *)cfg + s->offset, 0, sizes[s->type]);
+}
+
 static int apply_defaults_and_env(const opt_spec *specs, size_t n, void *cfg, opt_result *res,
                                   char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++) {
         const opt_spec *s = &specs[i];
-        if (s->type == OPT_LIST) {
-            memset((char *)cfg + s->offset, 0, sizeof(opt_list));
-        } else if (s->def && store(s, cfg, s->def, s->name, err, errlen)) {
+        if (!s->def || s->type == OPT_LIST) {
+            clear_field(s, cfg);
+        } else if (store(s, cfg, s->def, s->name, err, errlen)) {
             return -1;
         }
         if (s->flags & OPT_NO_ENV) continue;

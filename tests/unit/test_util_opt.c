@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "util/opt.h"
@@ -15,6 +16,7 @@ typedef struct cfg {
     double rate;
     long long size;
     opt_list props;
+    const char *name;
 } cfg;
 
 static const opt_spec specs[] = {
@@ -26,6 +28,7 @@ static const opt_spec specs[] = {
     {"rate", 0, OPT_RATE, offsetof(cfg, rate), "0", "R", "Rate", 0, 0, 0},
     {"max-size", 0, OPT_SIZE, offsetof(cfg, size), "1MiB", "S", "Size", 0, 0, 0},
     {"property", 'X', OPT_LIST, offsetof(cfg, props), NULL, "K=V", "Pass-through", 0, 0, 0},
+    {"name", 0, OPT_STR, offsetof(cfg, name), NULL, "NAME", "No default", 0, 0, 0},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -39,6 +42,7 @@ static void test_defaults(void **state)
     (void)state;
     unsetenv("RTETL_BROKERS");
     cfg c;
+    memset(&c, 0xAB, sizeof c); /* fields without a default must come out zeroed */
     opt_result r;
     char err[256];
     char *argv[] = {"cmd"};
@@ -49,6 +53,8 @@ static void test_defaults(void **state)
     assert_true(c.duration == 60.0);
     assert_int_equal(c.size, 1048576);
     assert_int_equal(c.props.n, 0);
+    assert_null(c.props.items);
+    assert_null(c.name);
     assert_false(opt_is_set(specs, NSPECS, &r, "brokers"));
     opt_result_free(&r);
     opt_free(specs, NSPECS, &c);
