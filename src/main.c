@@ -8,6 +8,7 @@
 /* Each command lives in src/cli/<name>.c. Keep this table in help order. */
 const rt_command rt_commands[] = {
     {"stream", "Kafka -> Cassandra, at least once (the Spark job's replacement)", cmd_stream},
+    {"cql", "Run CQL statements against Cassandra (a small cqlsh)", cmd_cql},
     {NULL, NULL, NULL},
 };
 const size_t rt_ncommands = sizeof rt_commands / sizeof rt_commands[0] - 1;
