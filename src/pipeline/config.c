@@ -327,15 +327,16 @@ const char *pipe_mode_name(pipe_mode m)
 
 /* ---- dump --------------------------------------------------------------------------------- */
 
-/* Writes s as a YAML double-quoted scalar that loads back to s: "${" becomes "$${" (see the
- * interpolation rules), control characters and YAML's Unicode line breaks are escaped. */
-static void put_quoted(FILE *out, const char *s)
+/* Writes s as a YAML double-quoted scalar that loads back to s: in values (not keys, which
+ * are not interpolated) "${" becomes "$${", control characters and YAML's Unicode line breaks are
+ * escaped. */
+static void put_quoted_as(FILE *out, const char *s, int is_key)
 {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
-        else if (*p == '$' && p[1] == '{')
+        else if (*p == '$' && p[1] == '{' && !is_key)
             fputs("$$", out);
         else if (*p < 0x20 || *p == 0x7F)
             fprintf(out, "\\x%02x", *p);
@@ -349,6 +350,11 @@ static void put_quoted(FILE *out, const char *s)
             fputc(*p, out);
     }
     fputc('"', out);
+}
+
+static void put_quoted(FILE *out, const char *s)
+{
+    put_quoted_as(out, s, 0);
 }
 
 static void dump_source(const pipe_config *c, FILE *out)
@@ -395,7 +401,7 @@ static void dump_target(const pipe_config *c, FILE *out)
     fputs("]\n  mapping:\n", out);
     for (size_t i = 0; i < c->ncolumns; i++) {
         fputs("    ", out);
-        put_quoted(out, c->columns[i].name);
+        put_quoted_as(out, c->columns[i].name, 1); /* keys are not interpolated */
         fputs(": ", out);
         put_quoted(out, c->columns[i].field);
         fputc('\n', out);

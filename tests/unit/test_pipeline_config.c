@@ -208,6 +208,23 @@ static void test_dump_roundtrip(void **state)
     pipe_config_free(c2);
 }
 
+/* Regression (fuzz): mapping keys are not interpolated, so their dump must not escape ${. */
+static void test_dump_key_not_escaped(void **state)
+{
+    (void)state;
+    char err[256];
+    pipe_config *c = load("target:\n  mapping:\n    id: id\n    \"a${X}b$${Y}\": email\n", err);
+    if (!c) fail_msg("%s", err);
+    assert_string_equal(c->columns[1].name, "a${X}b$${Y}");
+    char *a = dump(c);
+    pipe_config *c2 = pipe_config_load_buffer(a, strlen(a), "p.yaml", err, sizeof err);
+    if (!c2) fail_msg("%s", err);
+    assert_string_equal(c2->columns[1].name, "a${X}b$${Y}");
+    free(a);
+    pipe_config_free(c);
+    pipe_config_free(c2);
+}
+
 static void test_interpolation(void **state)
 {
     (void)state;
@@ -360,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_example_file_is_default),
         cmocka_unit_test(test_custom),
         cmocka_unit_test(test_dump_roundtrip),
+        cmocka_unit_test(test_dump_key_not_escaped),
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_custom_schema_defaults),
