@@ -1,0 +1,328 @@
+/* The ingest loop (see ingest.h).
+ *
+ * DESIGN: one thread does everything: make a record into a reused buffer, hand it to
+ * librdkafka (which copies it and does batching, compression and retries on its own threads),
+ * and every few hundred records serve delivery reports and look at the clock. A full local
+ * queue is handled in kafka_producer_send by serving reports until there is room, so the
+ * generator is throttled by the brokers rather than dropping. Stopping (limit, signal, fatal
+ * error) always ends in a flush, and the exit status reflects every record that was not
+ * acknowledged. */
+#include "ingest/ingest.h"
+
+#include "ingest/api.h"
+#include "ingest/gen.h"
+#include "ingest/id.h"
+#include "kafka/conf.h"
+#include "kafka/producer.h"
+#include "util/log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+const char *const ingest_producer_defaults[] = {
+    "client.id=rtetl-ingest",
+    "enable.idempotence=true", /* no duplicates from producer retries, order kept */
+    "acks=all",
+    "compression.type=lz4",
+    "linger.ms=10", /* fill batches at high rates, 10 ms at most */
+    "batch.num.messages=10000",
+    "batch.size=1048576",
+    "queue.buffering.max.messages=500000", /* about 250 MB of records at most in flight */
+    "queue.buffering.max.kbytes=262144",
+    NULL,
+};
+
+#define POLL_EVERY 256 /* records between delivery-report polls and clock reads */
+
+typedef struct source {
+    ingest_idgen ids;
+    ingest_gen gen; /* builtin */
+    ingest_person person;
+    ingest_api *api; /* API */
+    ingest_api_batch *batch;
+    size_t pos, n;
+    ingest_user user;
+} source;
+
+typedef struct run {
+    const ingest_config *c;
+    source src;
+    kafka_producer *p;
+    rd_kafka_topic_t *topic;
+    ingest_buf value;
+    double start, next_progress, last_progress_t;
+    unsigned long long last_progress_sent, bad_records;
+} run;
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static bool stopping(const run *r)
+{
+    return r->c->stop && *r->c->stop > 0;
+}
+
+/* Waiting between API retries serves delivery reports instead of sleeping. */
+static void api_wait(void *arg, int ms)
+{
+    run *r = arg;
+    kafka_producer_poll(r->p, ms);
+}
+
+static ingest_err source_open(run *r, char *err, size_t errlen)
+{
+    const ingest_config *c = r->c;
+    source *s = &r->src;
+    ingest_idgen_init(&s->ids, c->has_seed ? &c->seed : NULL);
+    ingest_gen_init(&s->gen, c->has_seed ? &c->seed : NULL);
+    if (!c->api_url) return INGEST_OK;
+    ingest_api_opts o = {
+        .url = c->api_url,
+        .results = c->results,
+        .timeout = c->http_timeout,
+        .connect_timeout = c->http_timeout < 5 ? c->http_timeout : 5,
+        .max_retries = c->max_retries,
+        .backoff = 0.1,
+        .backoff_max = 10,
+        .seed = c->has_seed ? c->seed_text : NULL,
+        .stop = c->stop,
+        .wait = api_wait,
+        .wait_arg = r,
+    };
+    s->api = ingest_api_new(&o, err, errlen);
+    return s->api ? INGEST_OK : INGEST_ERR_CONFIG;
+}
+
+static void source_close(source *s)
+{
+    ingest_api_batch_free(s->batch);
+    ingest_api_free(s->api);
+}
+
+static void note_bad_record(run *r, const char *why)
+{
+    r->bad_records++;
+    /* The first few are all logged; after that one in a thousand, so a broken API cannot
+     * flood the log. */
+    if (r->bad_records <= 10 || r->bad_records % 1000 == 0) {
+        char q[512];
+        log_warn("ingest", "skipping a bad API result", "count=%llu reason=%s", r->bad_records,
+                 log_quote(q, sizeof q, why));
+    }
+}
+
+/* Produces the next user from the API into *u, fetching a new answer when needed. */
+static ingest_err api_next(run *r, unsigned long long sent, const ingest_user **u, char *err,
+                           size_t errlen)
+{
+    source *s = &r->src;
+    for (;;) {
+        while (s->pos < s->n) {
+            char why[256];
+            if (ingest_api_batch_user(s->batch, s->pos++, &s->user, why, sizeof why) == INGEST_OK) {
+                *u = &s->user;
+                return INGEST_OK;
+            }
+            note_bad_record(r, why);
+        }
+        ingest_api_batch_free(s->batch);
+        s->batch = NULL;
+        s->pos = s->n = 0;
+        long want = r->c->results;
+        if (r->c->count && r->c->count - sent < (unsigned long long)want)
+            want = (long)(r->c->count - sent);
+        ingest_err e = ingest_api_fetch(s->api, want, &s->batch, err, errlen);
+        if (e) return e;
+        s->n = ingest_api_batch_size(s->batch);
+        if (s->n == 0) log_warn("ingest", "API answered with no results");
+    }
+}
+
+/* Writes the next record into r->value and its id into id. */
+static ingest_err next_record(run *r, unsigned long long sent, char id[INGEST_ID_LEN], char *err,
+                              size_t errlen)
+{
+    const ingest_user *u;
+    if (r->src.api) {
+        ingest_err e = api_next(r, sent, &u, err, errlen);
+        if (e) return e;
+    } else {
+        ingest_gen_next(&r->src.gen, &r->src.person);
+        u = &r->src.person.user;
+    }
+    ingest_id_next(&r->src.ids, id);
+    r->value.len = 0;
+    ingest_record_write(&r->value, id, u);
+    return INGEST_OK;
+}
+
+static void progress(run *r, double t)
+{
+    kafka_producer_stats st;
+    kafka_producer_get_stats(r->p, &st);
+    double dt = t - r->last_progress_t;
+    double rate = dt > 0 ? (double)(st.sent - r->last_progress_sent) / dt : 0;
+    ingest_api_stats as = {0};
+    if (r->src.api) ingest_api_get_stats(r->src.api, &as);
+    log_info("ingest", "progress",
+             "sent=%llu delivered=%llu failed=%llu rate=%.0f/s queued=%d bad_records=%llu "
+             "api_retries=%llu",
+             st.sent, st.delivered, st.failed, rate, kafka_producer_outstanding(r->p),
+             r->bad_records, as.retries);
+    r->last_progress_t = t;
+    r->last_progress_sent = st.sent;
+}
+
+/* Sleeps (serving delivery reports) until sending record number `sent` keeps the rate. */
+static void pace(run *r, unsigned long long sent, double t)
+{
+    double due = r->start + (double)sent / r->c->rate;
+    while (t < due && !stopping(r)) {
+        double wait = due - t;
+        kafka_producer_poll(r->p, wait > 0.1 ? 100 : (int)ceil(wait * 1000));
+        t = now_mono();
+    }
+}
+
+/* Checks clock-based limits and duties; returns false when the run should end. */
+static bool tick(run *r, unsigned long long sent, double deadline, char *err, size_t errlen,
+                 ingest_err *fail)
+{
+    kafka_producer_poll(r->p, 0);
+    double t = now_mono();
+    if (t >= deadline) return false;
+    if (!r->c->quiet && t >= r->next_progress) {
+        progress(r, t);
+        r->next_progress = t + r->c->progress_interval;
+    }
+    if (kafka_producer_fatal(r->p, err, errlen)) {
+        *fail = INGEST_ERR_KAFKA;
+        return false;
+    }
+    return true;
+}
+
+static ingest_err produce_loop(run *r, char *err, size_t errlen)
+{
+    const ingest_config *c = r->c;
+    double deadline = c->duration > 0 ? r->start + c->duration : INFINITY;
+    char id[INGEST_ID_LEN];
+    ingest_err fail = INGEST_OK;
+    for (unsigned long long sent = 0; !stopping(r); sent++) {
+        if (c->count && sent >= c->count) break;
+        if (sent % POLL_EVERY == 0 && !tick(r, sent, deadline, err, errlen, &fail)) break;
+        if (c->rate > 0) {
+            pace(r, sent, now_mono());
+            if (stopping(r) || now_mono() >= deadline) break;
+        }
+        ingest_err e = next_record(r, sent, id, err, errlen);
+        if (e == INGEST_ERR_STOPPED) break;
+        if (e) return e;
+        rd_kafka_resp_err_t ke =
+            kafka_producer_send(r->p, r->topic, RD_KAFKA_PARTITION_UA, id, INGEST_ID_LEN,
+                                r->value.p, r->value.len, NULL, 0, NULL);
+        if (ke) {
+            snprintf(err, errlen, "cannot produce to %s: %s", c->topic, rd_kafka_err2str(ke));
+            return INGEST_ERR_KAFKA;
+        }
+    }
+    return fail;
+}
+
+/* Waits for deliveries in slices, so a second signal can cut the wait short. */
+static void flush_all(run *r)
+{
+    double end = now_mono() + r->c->flush_timeout;
+    int left = kafka_producer_outstanding(r->p);
+    while (left > 0 && now_mono() < end && !(r->c->stop && *r->c->stop > 1))
+        left = kafka_producer_flush(r->p, 100);
+}
+
+static void summarize(run *r, ingest_result *res)
+{
+    kafka_producer_stats st;
+    kafka_producer_get_stats(r->p, &st);
+    ingest_api_stats as = {0};
+    if (r->src.api) ingest_api_get_stats(r->src.api, &as);
+    res->sent = st.sent;
+    res->delivered = st.delivered;
+    res->undelivered = st.sent - st.delivered;
+    res->bad_records = r->bad_records;
+    res->api_errors = as.net_errors + as.http_errors + as.bad_answers;
+    res->elapsed = now_mono() - r->start;
+    res->cpu = cpu_seconds();
+    log_info("ingest", "summary",
+             "topic=%s sent=%llu delivered=%llu undelivered=%llu bad_records=%llu "
+             "api_requests=%llu api_errors=%llu elapsed=%.3fs rate=%.0f/s cpu=%.2fs "
+             "queue_full_waits=%llu",
+             r->c->topic, res->sent, res->delivered, res->undelivered, res->bad_records,
+             as.requests, res->api_errors, res->elapsed,
+             res->elapsed > 0 ? (double)res->delivered / res->elapsed : 0, res->cpu, st.queue_full);
+}
+
+static ingest_err setup(run *r, char *err, size_t errlen)
+{
+    const ingest_config *c = r->c;
+    rd_kafka_conf_t *conf =
+        kafka_conf_new(c->brokers, ingest_producer_defaults, c->props, err, errlen);
+    if (!conf) return INGEST_ERR_CONFIG;
+    kafka_conf_route_logs(conf);
+    r->p = kafka_producer_new(conf, NULL, NULL, err, errlen);
+    if (!r->p) return INGEST_ERR_CONFIG;
+    if (c->create_topic && kafka_producer_ensure_topic(r->p, c->topic, c->partitions,
+                                                       c->replication, 15000, err, errlen))
+        return INGEST_ERR_KAFKA;
+    r->topic = kafka_producer_topic(r->p, c->topic);
+    if (!r->topic) {
+        snprintf(err, errlen, "topic %s: %s", c->topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return INGEST_ERR_CONFIG;
+    }
+    return source_open(r, err, errlen);
+}
+
+ingest_err ingest_run(const ingest_config *c, ingest_result *res, char *err, size_t errlen)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    memset(res, 0, sizeof *res);
+    r.c = c;
+    ingest_buf_init(&r.value);
+    ingest_err e = setup(&r, err, errlen);
+    if (e == INGEST_OK) {
+        log_info("ingest", "started", "topic=%s source=%s count=%llu duration=%.3fs rate=%.0f/s",
+                 c->topic, c->api_url ? "api" : "builtin", c->count, c->duration, c->rate);
+        r.start = r.last_progress_t = now_mono();
+        r.next_progress = r.start + c->progress_interval;
+        e = produce_loop(&r, err, errlen);
+        char ferr[256];
+        flush_all(&r);
+        summarize(&r, res);
+        if (e == INGEST_OK && res->undelivered) {
+            snprintf(err, errlen, "%llu of %llu records not delivered", res->undelivered,
+                     res->sent);
+            e = INGEST_ERR_KAFKA;
+        } else if (e == INGEST_OK && kafka_producer_fatal(r.p, ferr, sizeof ferr)) {
+            snprintf(err, errlen, "fatal Kafka error: %s", ferr);
+            e = INGEST_ERR_KAFKA;
+        }
+    }
+    source_close(&r.src);
+    kafka_producer_free(r.p);
+    ingest_buf_free(&r.value);
+    return e;
+}
