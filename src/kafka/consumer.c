@@ -5,9 +5,10 @@
  * the pipe; on wake-up, and whenever the handler says it has room again, `pump` takes batches
  * off the queue until it is empty or the handler's capacity is used up. Because the wake-up
  * only fires on the empty -> non-empty edge, a pump that stops early (capacity 0) must be
- * restarted explicitly, which set_capacity does through an idle handle. While paused, a timer
- * still serves the queue every 100 ms so that rebalances and errors are handled and the
- * consumer keeps its place in the group (max.poll.interval.ms).
+ * restarted explicitly, which set_capacity does through an idle handle. While the handler is
+ * full, messages simply wait in librdkafka's bounded prefetch queue; only when it stays full for
+ * PAUSE_AFTER_MS are the partitions paused, so that a timer can serve the queue every 100 ms
+ * (rebalances, errors) and the consumer keeps its place in the group (max.poll.interval.ms).
  *
  * Revocation: the handler may ask to finish in-flight work first. The revoked partitions are
  * then paused and the unassign call is deferred until the handler is ready or the drain bound
@@ -25,6 +26,7 @@
 
 #define BATCH          512
 #define DRAIN_BOUND_MS 10000
+#define PAUSE_AFTER_MS 2000
 
 struct kafka_consumer {
     uv_loop_t *loop;
@@ -38,6 +40,7 @@ struct kafka_consumer {
     uv_idle_t kick;
     uv_timer_t tick;
     size_t capacity;
+    uint64_t full_since; /* loop time when capacity last dropped to 0 */
     bool paused;
     bool cooperative;
     rd_kafka_topic_partition_list_t *pending_revoke; /* deferred unassign, or NULL */
@@ -137,6 +140,7 @@ static void pump(kafka_consumer *c)
     rd_kafka_message_t *msgs[BATCH];
     for (;;) {
         size_t want = c->capacity < BATCH ? c->capacity : BATCH;
+        if (want == 0 && !c->paused) return; /* full: messages wait in librdkafka's queue */
         if (want == 0) want = 8; /* paused: serve events; stray messages still go through */
         ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, msgs, want);
         if (n <= 0) return;
@@ -176,6 +180,11 @@ static void on_kick(uv_idle_t *i)
 static void on_tick(uv_timer_t *t)
 {
     kafka_consumer *c = t->data;
+    /* A handler that stays full (e.g. its database is away) gets its partitions paused, so
+     * the tick can keep serving the queue without taking in more messages. Short full spells
+     * are normal under load and do not pause: a resume restarts fetching from scratch. */
+    if (c->capacity == 0 && !c->paused && uv_now(c->loop) - c->full_since >= PAUSE_AFTER_MS)
+        set_paused(c, true);
     if (c->pending_revoke && uv_now(c->loop) >= c->revoke_deadline) {
         log_warn("consumer", "revoked partitions did not drain in time; releasing them",
                  "bound_ms=%d", DRAIN_BOUND_MS);
@@ -249,8 +258,8 @@ void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity)
 {
     size_t before = c->capacity;
     c->capacity = capacity;
-    if (capacity == 0 && !c->paused) {
-        set_paused(c, true);
+    if (capacity == 0 && before > 0) {
+        c->full_since = uv_now(c->loop);
     } else if (capacity > 0) {
         if (c->paused) set_paused(c, false);
         if (before == 0 && !uv_is_active((uv_handle_t *)&c->kick)) uv_idle_start(&c->kick, on_kick);
@@ -312,8 +321,9 @@ static void on_handle_closed(uv_handle_t *h)
     void *ud = c->freed_ud;
     rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
     rd_kafka_queue_destroy(c->queue);
-    rd_kafka_destroy(c->rk);
+    /* The store list may hold partition references; they must go before the handle. */
     rd_kafka_topic_partition_list_destroy(c->store);
+    rd_kafka_destroy(c->rk);
     close(c->pipefd[0]);
     close(c->pipefd[1]);
     free(c->topic);

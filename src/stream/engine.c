@@ -197,8 +197,21 @@ static void schedule_retry(stream_engine *e, stream_slot *s, const char *why)
         return;
     }
     e->retries++;
+    log_debug("stream", "write retry scheduled", "delay_ms=%" PRIu64 " reason=\"%s\"", delay, why);
     s->state = SLOT_BACKOFF;
     uv_timer_start(&s->timer, on_retry_timer, delay, 0);
+}
+
+/* A write finished, so a connection has room: resend the records waiting for one. */
+static void unblock(stream_engine *e)
+{
+    while (e->blocked_head && e->state != ENGINE_DONE) {
+        stream_slot *s = e->blocked_head;
+        e->blocked_head = s->next;
+        if (!e->blocked_head) e->blocked_tail = NULL;
+        write_slot(e, s);
+        if (s->state == SLOT_BLOCKED) break; /* still full: it went back in line */
+    }
 }
 
 static void on_write(void *ud, const cql_error *err, const cql_result *res)
@@ -216,9 +229,11 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
             hist_record(&e->e2e_lat, t - (uint64_t)s->produced_ms * 1000);
         e->written++;
         slot_done(e, s);
+        unblock(e);
         return;
     }
     e->write_errors++;
+    unblock(e);
     if (cql_error_retriable(err)) {
         snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code),
                  err->message);
@@ -235,7 +250,16 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
 static void send_record(stream_engine *e, stream_slot *s)
 {
     int rc = stream_map_send(e, s);
-    if (rc == CQL_E_BACKPRESSURE || rc == CQL_E_NO_HOST || rc == CQL_E_CLOSED) {
+    if (rc == CQL_E_BACKPRESSURE) {
+        /* Every connection is full: wait in line for the next completed write, no backoff. */
+        s->state = SLOT_BLOCKED;
+        s->next = NULL;
+        if (e->blocked_tail)
+            e->blocked_tail->next = s;
+        else
+            e->blocked_head = s;
+        e->blocked_tail = s;
+    } else if (rc == CQL_E_NO_HOST || rc == CQL_E_CLOSED) {
         if (rc == CQL_E_NO_HOST)
             snprintf(e->last_error, sizeof e->last_error, "no Cassandra host is up");
         schedule_retry(e, s, cql_strerror(rc));

@@ -22,7 +22,7 @@
 #include "util/hist.h"
 #include "util/metrics.h"
 
-typedef enum { SLOT_FREE = 0, SLOT_WRITING, SLOT_BACKOFF, SLOT_DLQ } slot_state;
+typedef enum { SLOT_FREE = 0, SLOT_WRITING, SLOT_BLOCKED, SLOT_BACKOFF, SLOT_DLQ } slot_state;
 
 typedef struct stream_engine stream_engine;
 
@@ -89,6 +89,7 @@ struct stream_engine {
     stream_slot *slots;
     size_t nslots, nfree;
     stream_slot *free_slots;
+    stream_slot *blocked_head, *blocked_tail; /* waiting for room on a connection */
     rd_kafka_message_t **pending;
     size_t npending, pending_head, pending_cap;
 
