@@ -64,7 +64,12 @@ static void dec_type(cql_rd *r, cql_arena *a, cql_type *t, int depth)
     }
     t->id = (cql_type_id)cql_rd_u16(r);
     switch (t->id) {
-    case CQL_TYPE_CUSTOM: t->name = rd_strdup(r, a); break;
+    case CQL_TYPE_CUSTOM:
+        /* Protocol v4 has no duration id: the server names the Java class instead. */
+        t->name = rd_strdup(r, a);
+        if (strcmp(t->name, "org.apache.cassandra.db.marshal.DurationType") == 0)
+            t->id = CQL_TYPE_DURATION;
+        break;
     case CQL_TYPE_LIST:
     case CQL_TYPE_SET: dec_subtypes(r, a, t, 1, depth); break;
     case CQL_TYPE_MAP: dec_subtypes(r, a, t, 2, depth); break;

@@ -67,10 +67,9 @@ def types_python_to_c(s, ks):
               "f float, d double, ts timestamp, dt date, tm time, u uuid, bl blob, ip inet, "
               "vi varint, de decimal, du duration, l list<int>, s set<text>, "
               "m map<text, frozen<list<int>>>, tp tuple<int, text, boolean>)")
-    s.execute(f"INSERT INTO {ks}.py (k, a, t, bi, b, f, d, ts, dt, tm, u, bl, ip, vi, de, du, l, s, "
-              "m, tp) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-              "%s, %s, %s)",
-              (1, "asc", "tëxt 'q'", -5, False, 0.5, 1e-3,
+    ins = s.prepare(f"INSERT INTO {ks}.py (k, a, t, bi, b, f, d, ts, dt, tm, u, bl, ip, vi, de, du, "
+                    "l, s, m, tp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    s.execute(ins, (1, "asc", "tëxt 'q'", -5, False, 0.5, 1e-3,
                datetime.datetime(2001, 2, 3, 4, 5, 6, 7000), datetime.date(1999, 12, 31),
                Time("01:02:03.5"), uuid.UUID("00112233-4455-6677-8899-aabbccddeeff"),
                b"\x00\x01\xff", "192.168.0.1", -(10 ** 30), decimal.Decimal("-12.3400"),

@@ -520,6 +520,33 @@ static void test_deep_type_rejected(void **state)
     cql_buf_free(&b);
 }
 
+/* v4 describes duration columns as a custom type; they must format as durations. */
+static void test_custom_duration(void **state)
+{
+    (void)state;
+    cql_buf b = {0};
+    cql_buf_u32(&b, CQL_RESULT_ROWS);
+    cql_buf_u32(&b, 0x0001);
+    cql_buf_u32(&b, 1);
+    put_str(&b, "ks");
+    put_str(&b, "t");
+    put_str(&b, "du");
+    cql_buf_u16(&b, CQL_TYPE_CUSTOM);
+    put_str(&b, "org.apache.cassandra.db.marshal.DurationType");
+    cql_buf_u32(&b, 1);
+    cql_buf_value(&b, cql_value_blob("\x02\x04\x06", 3));
+    cql_result res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(cql_dec_result(b.data, b.len, NULL, 0, &res), 0);
+    assert_int_equal(cql_result_column(&res, 0)->type.id, CQL_TYPE_DURATION);
+    char out[32];
+    cql_value v = cql_result_cell(&res, 0, 0);
+    cql_value_format(&cql_result_column(&res, 0)->type, v.ptr, v.len, out, sizeof out);
+    assert_string_equal(out, "1mo2d3ns");
+    cql_result_release(&res);
+    cql_buf_free(&b);
+}
+
 static void test_lz4_roundtrip(void **state)
 {
     (void)state;
@@ -557,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_decode_rows_no_metadata),
         cmocka_unit_test(test_decode_prepared_and_others),
         cmocka_unit_test(test_deep_type_rejected),
+        cmocka_unit_test(test_custom_duration),
         cmocka_unit_test(test_lz4_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
