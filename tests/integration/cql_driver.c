@@ -5,6 +5,7 @@
  *   cql_driver reprepare KS             UNPREPARED after DROP/CREATE is handled transparently
  *   cql_driver events KS                a SCHEMA_CHANGE event arrives for a new table
  *   cql_driver bench KS N               async insert throughput
+ *   cql_driver outage KS                writes across `nodetool disablebinary/enablebinary`
  * Host from RTETL_TEST_CQL_HOST (127.0.0.1). Exits 0 when every check passed; prints FAIL lines. */
 #include "cql/cql.h"
 
@@ -399,6 +400,101 @@ static void bench(const char *ks, long n)
     cql_sync_close(db);
 }
 
+/* ---- outage: the native transport goes away in the middle of writes ----------------------- */
+
+static void nodetool(const char *arg)
+{
+    char cmd[1024];
+    const char *src = getenv("RTETL_SRC");
+    snprintf(cmd, sizeof cmd, "%s/scripts/stack nodetool %s >/dev/null 2>&1", src ? src : ".", arg);
+    int rc = system(cmd);
+    printf("nodetool %s -> %d\n", arg, rc);
+}
+
+static int hosts_up(cql_sync *db)
+{
+    cql_stats st;
+    cql_session_stats(cql_sync_session(db), &st);
+    return st.hosts_up;
+}
+
+/* Submits writes for ms milliseconds with at most 64 in flight; counts immediate refusals. */
+static void write_for(cql_sync *db, async_state *st, const cql_prepared *p, long *key, int ms,
+                      long *refused, bool (*until)(cql_sync *))
+{
+    double end = now_s() + ms / 1000.0;
+    cql_session *s = cql_sync_session(db);
+    while (now_s() < end && !(until && until(db))) {
+        if (st->pending < 64) {
+            uint8_t kb[8];
+            cql_value v[2] = {cql_value_bigint(kb, *key), cql_value_text("outage")};
+            int rc = cql_session_execute(s, p, v, 2, CQL_ONE, on_done, st);
+            if (rc == 0)
+                st->pending++, (*key)++;
+            else
+                (*refused)++;
+            if (rc && rc != CQL_E_NO_HOST && rc != CQL_E_BACKPRESSURE)
+                printf("unexpected refusal %s\n", cql_strerror(rc));
+        }
+        cql_sync_run(db, st->pending >= 64 || *refused ? 5 : 0, NULL);
+    }
+}
+
+static bool all_down(cql_sync *db)
+{
+    return hosts_up(db) == 0;
+}
+
+static bool some_up(cql_sync *db)
+{
+    return hosts_up(db) > 0;
+}
+
+static void outage(const char *ks)
+{
+    cql_config c = config(ks);
+    c.reconnect_base_ms = 200;
+    c.reconnect_max_ms = 1000;
+    c.request_timeout_ms = 5000;
+    char err[600];
+    cql_sync *db = cql_sync_connect(&c, err, sizeof err);
+    if (!db) return fprintf(stderr, "connect: %s\n", err), exit(1);
+    exec_ddl(db, "CREATE TABLE outage (k bigint PRIMARY KEY, v text)");
+    const cql_prepared *p;
+    cql_error e;
+    must(cql_sync_prepare(db, "INSERT INTO outage (k, v) VALUES (?, ?)", &p, &e), &e, "prepare");
+    async_state before = {0}, during = {0}, after = {0};
+    long key = 0, refused = 0;
+    write_for(db, &before, p, &key, 2000, &refused, NULL);
+    nodetool("disablebinary");
+    write_for(db, &during, p, &key, 30000, &refused, all_down);
+    CHECK(hosts_up(db) == 0, "the host is still up 30 s after disablebinary");
+    nodetool("enablebinary");
+    write_for(db, &during, p, &key, 60000, &refused, some_up);
+    CHECK(hosts_up(db) > 0, "no reconnect within 60 s of enablebinary");
+    drain(db, &during, 10000);
+    long before_after = key;
+    write_for(db, &after, p, &key, 2000, &refused, NULL);
+    drain(db, &before, 10000);
+    drain(db, &after, 10000);
+    cql_stats st;
+    cql_session_stats(cql_sync_session(db), &st);
+    printf("outage: before ok=%ld failed=%ld; during ok=%ld failed=%ld (last: %s: %s); "
+           "after ok=%ld failed=%ld; refused %ld; reconnects %llu\n",
+           before.ok, before.failed, during.ok, during.failed, cql_strerror(during.last.code),
+           during.last.message, after.ok, after.failed, refused, (unsigned long long)st.reconnects);
+    CHECK(before.ok > 0 && before.failed == 0, "writes before the outage");
+    CHECK(before.pending == 0 && during.pending == 0 && after.pending == 0,
+          "callbacks missing: %ld %ld %ld", before.pending, during.pending, after.pending);
+    CHECK(during.failed == 0 || cql_error_retriable(&during.last), "non-retriable outage error %d",
+          during.last.code);
+    CHECK(after.ok == key - before_after && after.failed == 0, "writes after recovery ok %ld/%ld",
+          after.ok, key - before_after);
+    CHECK(st.reconnects >= 1, "reconnects %llu", (unsigned long long)st.reconnects);
+    printf("acknowledged %ld\n", before.ok + during.ok + after.ok);
+    cql_sync_close(db);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) return fprintf(stderr, "usage: see the file header\n"), 2;
@@ -415,6 +511,8 @@ int main(int argc, char **argv)
         events(ks);
     else if (strcmp(cmd, "bench") == 0 && argc > 3)
         bench(ks, atol(argv[3]));
+    else if (strcmp(cmd, "outage") == 0)
+        outage(ks);
     else
         return fprintf(stderr, "unknown command %s\n", cmd), 2;
     printf("%s: %d failure(s)\n", cmd, failures);
