@@ -12,6 +12,7 @@
  * large), so a message that is not JSON is always reported as such; among schema errors the
  * first in message order wins, and missing/null required fields are checked last. */
 #include "pipeline/decode.h"
+#include "pipeline/schema_impl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -144,6 +145,37 @@ static cursor check_escape(dec *d, cursor p)
     return p + 12;
 }
 
+/* A mask with the high bit set in each of the 8 bytes at p that ends a plain run of string
+ * bytes: a quote, a backslash, a control character or a non-ASCII byte. Exact per byte (no
+ * carry crosses a byte), so the first hit is at ctz(mask) / 8 on a little-endian machine. */
+static inline uint64_t special8(cursor p)
+{
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full, high = 0x8080808080808080ull;
+    uint64_t x, q, b;
+    memcpy(&x, p, 8);
+    q = x ^ 0x2222222222222222ull; /* '"' */
+    b = x ^ 0x5C5C5C5C5C5C5C5Cull; /* '\\' */
+    uint64_t ctl = ~((x & low7) + 0x6060606060606060ull);
+    uint64_t zq = ~(((q & low7) + low7) | q), zb = ~(((b & low7) + low7) | b);
+    return (ctl | zq | zb | x) & high;
+}
+
+/* Advances p over plain string bytes, 8 at a time. */
+static inline cursor skip_plain(cursor p, cursor end)
+{
+    while (end - p >= 8) {
+        uint64_t m = special8(p);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+#else
+        if (m) break;
+#endif
+        p += 8;
+    }
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+    return p;
+}
+
 /* Scans the string whose opening quote is at p; returns the cursor after the closing quote,
  * or NULL. *esc tells whether it holds escapes. */
 static cursor scan_string(dec *d, cursor p, int *esc)
@@ -152,7 +184,7 @@ static cursor scan_string(dec *d, cursor p, int *esc)
     *esc = 0;
     p++;
     for (;;) {
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+        p = skip_plain(p, end);
         if (p >= end) return fail(d, PIPE_DEC_MALFORMED, p, -1);
         if (*p == '"') return p + 1;
         if (*p == '\\') {
@@ -393,7 +425,7 @@ static cursor field_number(dec *d, cursor p, const pipe_field *f, int idx, pipe_
 /* Decodes the value at p into field idx. */
 static cursor field_value(dec *d, cursor p, int idx, unsigned depth)
 {
-    const pipe_field *f = pipe_schema_field(d->s, (size_t)idx);
+    const pipe_field *f = &d->s->fields[idx];
     pipe_value *v = &d->out->v[idx];
     if (v->present) schema_error(d, PIPE_DEC_DUPLICATE_KEY, p, idx);
     v->present = 1;
@@ -425,10 +457,10 @@ static cursor field_value(dec *d, cursor p, int idx, unsigned depth)
 static int key_field(dec *d, cursor p, cursor q, int esc)
 {
     size_t n = (size_t)(q - p) - 2;
-    if (!esc) return pipe_schema_find(d->s, (const char *)p + 1, n);
+    if (!esc) return schema_find(d->s, (const char *)p + 1, n);
     unsigned char tmp[PIPE_FIELD_NAME_MAX];
     size_t len = unescape(p + 1, n, tmp, sizeof tmp);
-    return len == SIZE_MAX ? -1 : pipe_schema_find(d->s, (const char *)tmp, len);
+    return len == SIZE_MAX ? -1 : schema_find(d->s, (const char *)tmp, len);
 }
 
 /* Walks the members of the object whose '{' is at p; returns the cursor after its '}'. */
@@ -459,7 +491,7 @@ static void check_required(dec *d)
     size_t n = d->out->nfields;
     for (size_t i = 0; i < n && d->sch.code == PIPE_DEC_OK; i++) {
         const pipe_value *v = &d->out->v[i];
-        if (!pipe_schema_field(d->s, i)->required) continue;
+        if (!d->s->fields[i].required) continue;
         if (!v->present)
             schema_error(d, PIPE_DEC_MISSING_FIELD, d->end, (int)i);
         else if (v->json_type == PIPE_JSON_NULL)
@@ -469,7 +501,7 @@ static void check_required(dec *d)
 
 static pipe_decode_err parse(dec *d)
 {
-    size_t max = pipe_schema_max_message(d->s);
+    size_t max = d->s->max_message;
     if (max && (size_t)(d->end - d->buf) > max)
         return fail(d, PIPE_DEC_TOO_LARGE, d->buf + max, -1), d->syn.code;
     cursor p = skip_ws(d->buf, d->end);

@@ -7,23 +7,12 @@
  * one with the shortest probe sequences; when the cheap hash cannot tell names apart it falls
  * back to hashing every byte. Lookup is then one hash, one slot and one memcmp. Linear probing
  * keeps any layout correct, perfect or not. */
-#include "pipeline/schema.h"
+#include "pipeline/schema_impl.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct pipe_schema {
-    size_t n;
-    pipe_field *fields; /* names owned */
-    size_t *name_len;
-    uint16_t *slots; /* field index + 1; 0 = empty */
-    uint32_t mask;
-    uint32_t seed;
-    int full_hash;
-    size_t max_message;
-};
 
 static const char *const type_names[] = {"string", "int", "bigint", "double", "boolean"};
 static const char *const type_cql[] = {"text", "int", "bigint", "double", "boolean"};
@@ -45,27 +34,6 @@ int pipe_type_parse(const char *name, pipe_type *out)
     return -1;
 }
 
-static inline uint32_t mix(uint32_t h)
-{
-    h ^= h >> 16;
-    h *= 0x85EBCA6Bu;
-    h ^= h >> 13;
-    h *= 0xC2B2AE35u;
-    h ^= h >> 16;
-    return h;
-}
-
-static inline uint32_t hash_name(int full, uint32_t seed, const unsigned char *k, size_t len)
-{
-    uint32_t h = seed ^ ((uint32_t)len * 0x9E3779B1u);
-    if (full) {
-        for (size_t i = 0; i < len; i++) h = (h ^ k[i]) * 0x01000193u;
-    } else if (len) {
-        h ^= (uint32_t)k[0] | (uint32_t)k[len >> 1] << 8 | (uint32_t)k[len - 1] << 16;
-    }
-    return mix(h);
-}
-
 /* Fills slots for (full, seed, mask) and returns the total probe distance (0 = perfect). */
 static size_t place(pipe_schema *s, uint16_t *slots, int full, uint32_t seed, uint32_t mask)
 {
@@ -73,7 +41,8 @@ static size_t place(pipe_schema *s, uint16_t *slots, int full, uint32_t seed, ui
     memset(slots, 0, (mask + 1) * sizeof *slots);
     for (size_t i = 0; i < s->n; i++) {
         uint32_t h =
-            hash_name(full, seed, (const unsigned char *)s->fields[i].name, s->name_len[i]) & mask;
+            schema_hash(full, seed, (const unsigned char *)s->fields[i].name, s->name_len[i]) &
+            mask;
         while (slots[h]) h = (h + 1) & mask, dist++;
         slots[h] = (uint16_t)(i + 1);
     }
@@ -173,14 +142,7 @@ void pipe_schema_free(pipe_schema *s)
 
 int pipe_schema_find(const pipe_schema *s, const char *name, size_t len)
 {
-    uint32_t h = hash_name(s->full_hash, s->seed, (const unsigned char *)name, len) & s->mask;
-    for (;;) {
-        unsigned i = s->slots[h];
-        if (!i) return -1;
-        i--;
-        if (s->name_len[i] == len && memcmp(s->fields[i].name, name, len) == 0) return (int)i;
-        h = (h + 1) & s->mask;
-    }
+    return schema_find(s, name, len);
 }
 
 size_t pipe_schema_nfields(const pipe_schema *s)
