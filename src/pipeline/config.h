@@ -79,6 +79,7 @@ pipe_config *pipe_config_load(const char *path, char *err, size_t errlen);
 /* The same from a memory buffer; `name` stands for the file name in messages. */
 pipe_config *pipe_config_load_buffer(const char *buf, size_t len, const char *name, char *err,
                                      size_t errlen);
+/* Frees c and every string it owns; NULL is allowed. */
 void pipe_config_free(pipe_config *c);
 
 /* Replaces the owned string *slot with a copy of v (NULL allowed); -1 when out of memory. For
@@ -123,6 +124,7 @@ size_t pipe_cql_ident(const char *name, char *buf, size_t buflen);
  * local_quorum, each_quorum, local_one, serial, local_serial); returns the CQL protocol code
  * (0x0000..0x000A), or -1. */
 int pipe_consistency_parse(const char *name);
+/* "initial" or "append" (static storage). */
 const char *pipe_mode_name(pipe_mode m);
 
 #endif

@@ -40,6 +40,7 @@ typedef struct pipe_record {
 /* Allocates a record sized for schema s; the caller frees it with pipe_record_free. A record
  * may be reused for any number of pipe_decode calls. */
 pipe_record *pipe_record_new(const pipe_schema *s);
+/* Frees r (not what its values point to: the message and the arena); NULL is allowed. */
 void pipe_record_free(pipe_record *r);
 
 /* Decode outcomes. The reason strings (pipe_decode_reason) are stable: they go into the

@@ -36,6 +36,7 @@ enum { PIPE_FILTER_MAX_DEPTH = 64, PIPE_FILTER_MAX_NODES = 4096 };
  * column, e.g. "filter:1:10: expected ')'". The caller frees the result with pipe_filter_free;
  * the filter keeps no pointer to expr or s. */
 pipe_filter *pipe_filter_compile(const char *expr, const pipe_schema *s, char *err, size_t errlen);
+/* Frees f; NULL is allowed. */
 void pipe_filter_free(pipe_filter *f);
 
 /* True when record r passes. r must come from the schema f was compiled against. Never

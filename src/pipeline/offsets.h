@@ -20,6 +20,7 @@ typedef enum {
 /* Returns a tracker whose ring starts with room for `initial` in-flight messages (0 picks
  * 1024) and doubles when full; NULL when out of memory. Freed with pipe_offsets_free. */
 pipe_offsets *pipe_offsets_new(size_t initial);
+/* Frees o; NULL is allowed. */
 void pipe_offsets_free(pipe_offsets *o);
 
 /* Records that the message at `offset` entered the pipeline. Offsets must increase (gaps are
@@ -42,6 +43,7 @@ size_t pipe_offsets_inflight(const pipe_offsets *o);
 /* Forgets everything (partition revoked or assigned); keeps the ring's memory. */
 void pipe_offsets_reset(pipe_offsets *o);
 
+/* A static description of e. */
 const char *pipe_off_strerror(pipe_off_err e);
 
 #endif

@@ -42,6 +42,7 @@ void pipe_retry_reset(pipe_retry *r);
 
 /* Parses "none", "full", "decorrelated"; -1 for anything else. */
 int pipe_jitter_parse(const char *s, pipe_jitter *out);
+/* "none", "full" or "decorrelated" (static storage). */
 const char *pipe_jitter_name(pipe_jitter j);
 
 #endif

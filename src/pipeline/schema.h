@@ -42,13 +42,16 @@ typedef struct pipe_schema pipe_schema;
  * caller frees the result with pipe_schema_free. */
 pipe_schema *pipe_schema_new(const pipe_field *fields, size_t n, size_t max_message_bytes,
                              char *err, size_t errlen);
+/* Frees s and its copies of the field names; NULL is allowed. */
 void pipe_schema_free(pipe_schema *s);
 
 /* Index of the field named name[0..len-1], or -1. Never allocates. */
 int pipe_schema_find(const pipe_schema *s, const char *name, size_t len);
+/* Number of fields (the length of a pipe_record built for s). */
 size_t pipe_schema_nfields(const pipe_schema *s);
 /* Field i's definition, borrowed from the schema (valid until pipe_schema_free). */
 const pipe_field *pipe_schema_field(const pipe_schema *s, size_t i);
+/* The message bound given to pipe_schema_new (0 = none). */
 size_t pipe_schema_max_message(const pipe_schema *s);
 
 #endif

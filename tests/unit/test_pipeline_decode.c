@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "pipeline/config.h"
 #include "pipeline/decode.h"
 
 typedef struct fx {
@@ -367,6 +368,45 @@ static void test_arena(void **state)
     pipe_arena_free(a);
 }
 
+/* tests/data/pipeline/reference_records.tsv: the reference pipeline's verdict per message. */
+static void test_reference_records(void **state)
+{
+    (void)state;
+    const char *src = getenv("RTETL_SRC");
+    char path[1024], err[256], line[4096];
+    snprintf(path, sizeof path, "%s/tests/data/pipeline/reference_records.tsv", src ? src : ".");
+    FILE *in = fopen(path, "rb");
+    if (!in) fail_msg("%s: cannot open", path);
+    pipe_config *c = pipe_config_default();
+    pipe_schema *s;
+    pipe_filter *flt;
+    assert_int_equal(pipe_config_compile(c, &s, &flt, err, sizeof err), 0);
+    pipe_record *r = pipe_record_new(s);
+    pipe_arena *a = pipe_arena_new(0);
+    int n = 0;
+    while (fgets(line, sizeof line, in)) {
+        if (line[0] == '#') continue;
+        char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+        assert_non_null(tab);
+        *tab = '\0';
+        size_t len = nl ? (size_t)(nl - tab - 1) : strlen(tab + 1);
+        pipe_decode_err rc = pipe_decode(s, tab + 1, len, a, r, NULL);
+        const char *got = rc != PIPE_DEC_OK          ? pipe_decode_reason(rc)
+                          : pipe_filter_eval(flt, r) ? "written"
+                                                     : "filtered";
+        if (strcmp(got, line) != 0)
+            fail_msg("'%.*s': want %s, got %s", (int)len, tab + 1, line, got);
+        n++;
+    }
+    assert_true(n >= 20);
+    fclose(in);
+    pipe_arena_free(a);
+    pipe_record_free(r);
+    pipe_filter_free(flt);
+    pipe_schema_free(s);
+    pipe_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_reasons_distinct),
         cmocka_unit_test(test_schema_lookup),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_reference_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
