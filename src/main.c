@@ -7,8 +7,10 @@
 
 /* Each command lives in src/cli/<name>.c. Keep this table in help order. */
 const rt_command rt_commands[] = {
+    {"ingest", "Random users (builtin generator or HTTP API) -> Kafka", cmd_ingest},
     {"stream", "Kafka -> Cassandra, at least once (the Spark job's replacement)", cmd_stream},
     {"cql", "Run CQL statements against Cassandra (a small cqlsh)", cmd_cql},
+    {"fake-api", "A local randomuser-compatible HTTP API for tests and demos", cmd_fake_api},
     {NULL, NULL, NULL},
 };
 const size_t rt_ncommands = sizeof rt_commands / sizeof rt_commands[0] - 1;

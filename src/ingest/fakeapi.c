@@ -189,11 +189,16 @@ ingest_fakeapi *ingest_fakeapi_start(const ingest_fakeapi_opts *opts, char *err,
     f->o = *opts;
     if (f->o.max_results <= 0) f->o.max_results = 5000;
     unsigned threads = f->o.threads ? f->o.threads : 2;
+    /* A pool of one is refused with a warning by libmicrohttpd: one thread is no pool. */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     f->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG,
         (uint16_t)opts->port, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        (struct sockaddr *)&sa, MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!f->d) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted?)",
                  opts->bind ? opts->bind : "127.0.0.1", opts->port);

@@ -42,6 +42,7 @@ typedef struct ingest_result {
     unsigned long long undelivered; /* failed or still unacknowledged at exit */
     unsigned long long bad_records; /* API results skipped (missing or mistyped fields) */
     unsigned long long api_errors;  /* failed API requests (each retried) */
+    unsigned long long queue_full;  /* times the source waited for room in Kafka's queue */
     double elapsed, cpu;            /* seconds of wall clock and of CPU (user+system) */
 } ingest_result;
 

@@ -264,6 +264,7 @@ static void summarize(run *r, ingest_result *res)
     res->undelivered = st.sent - st.delivered;
     res->bad_records = r->bad_records;
     res->api_errors = as.net_errors + as.http_errors + as.bad_answers;
+    res->queue_full = st.queue_full;
     res->elapsed = now_mono() - r->start;
     res->cpu = cpu_seconds();
     log_info("ingest", "summary",

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# rtetl ingest limits and stopping on the real Kafka: --duration 5s stops on time, --rate
+# paces, SIGINT stops cleanly and flushes (everything sent is in the topic), unreachable brokers
+# give exit code 1 with the undelivered count, a bad -X property exit code 2.
+set -uo pipefail
+bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
+brokers="${RTETL_TEST_BROKERS:-127.0.0.1:9092}"
+tmp=$(mktemp -d)
+pids=()
+pass=0 fail=0
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+check() { # name, expected, actual
+  if [ "$2" == "$3" ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL $1: expected [$2] got [$3]"; fi
+}
+wait_for() { # deadline in seconds, command...
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done
+}
+start_fake_api() { # log file, options... ; sets url
+  "$bin" fake-api --port 0 "${@:2}" 2>"$1" &
+  pids+=($!)
+  wait_for 10 grep -q 'msg=listening' "$1" || { echo "FAIL fake-api did not start"; cat "$1"; exit 1; }
+  url=$(grep -o 'url=[^ ]*' "$1" | head -1 | cut -d= -f2)
+}
+# Reads a whole topic and prints "<messages> <unique ids> <bad records>"; a bad record is one
+# whose key differs from its id or that lacks the 12 string fields in order.
+topic_summary() {
+  kcat -C -b "$brokers" -t "$1" -o beginning -e -q -f '%k\t%s\n' 2>"$tmp/kcat.err" | python3 -c '
+import json, sys
+fields = ["id","first_name","last_name","gender","address","post_code","email","username",
+          "dob","registered_date","phone","picture"]
+n = bad = 0; ids = set()
+for line in sys.stdin:
+    n += 1
+    key, _, value = line.rstrip("\n").partition("\t")
+    try:
+        rec = json.loads(value)
+        ok = list(rec) == fields and all(isinstance(rec[f], str) for f in fields) \
+             and rec["id"] == key and len(key) == 32 and key[12] == "4"
+    except ValueError:
+        ok = False
+    bad += not ok; ids.add(key)
+print(n, len(ids), bad)'
+}
+summary_field() { grep -o "msg=summary .*" "$1" | grep -o " $2=[0-9]*" | cut -d= -f2; }
+
+# --duration 5s: stops after 5 s (plus the flush), and what it delivered is in the topic.
+topic="ingest-limits-$$-$RANDOM"
+t0=$(date +%s%3N)
+"$bin" ingest --duration 5s --rate 2000/s --topic "$topic" --brokers "$brokers" \
+  --progress-interval 1s 2>"$tmp/d.log"
+check "duration: exit code" 0 $?
+ms=$(($(date +%s%3N) - t0))
+[ "$ms" -ge 5000 ] && [ "$ms" -lt 9000 ]
+check "duration: wall time 5-9 s (was ${ms} ms)" 0 $?
+sent=$(summary_field "$tmp/d.log" sent)
+[ "$sent" -ge 9000 ] && [ "$sent" -le 10050 ]
+check "rate 2000/s for 5 s: sent ~10000 (was $sent)" 0 $?
+[ "$(grep -c 'msg=progress' "$tmp/d.log")" -ge 3 ]
+check "progress lines every second" 0 $?
+check "duration: topic holds what was delivered" "$sent $sent 0" "$(topic_summary "$topic")"
+
+# --quiet: no progress lines, the summary remains.
+"$bin" ingest --duration 2s --rate 100 --quiet --progress-interval 0.5s --topic "$topic-q" \
+  --brokers "$brokers" 2>"$tmp/q.log"
+check "quiet: no progress" 0 "$(grep -c 'msg=progress' "$tmp/q.log")"
+check "quiet: summary" 1 "$(grep -c 'msg=summary' "$tmp/q.log")"
+
+# SIGINT: no limit given besides a long duration; stop once records flow.
+"$bin" ingest --duration 10m --rate 5000 --topic "$topic-int" --brokers "$brokers" \
+  --progress-interval 0.2s 2>"$tmp/int.log" &
+pid=$!
+pids+=("$pid")
+wait_for 20 grep -q 'msg=progress sent=[1-9]' "$tmp/int.log"
+check "sigint: records flowing" 0 $?
+kill -INT "$pid"
+t0=$SECONDS
+wait "$pid"
+check "sigint: exit code" 0 $?
+[ $((SECONDS - t0)) -le 10 ]
+check "sigint: stopped promptly" 0 $?
+sent=$(summary_field "$tmp/int.log" sent)
+check "sigint: all delivered" "$sent" "$(summary_field "$tmp/int.log" delivered)"
+check "sigint: topic holds every record sent" "$sent $sent 0" "$(topic_summary "$topic-int")"
+
+# Unreachable brokers: nothing can be delivered; exit 1 and the count on stderr.
+"$bin" ingest --brokers 127.0.0.1:1 --no-create-topic --count 10 --quiet \
+  -X message.timeout.ms=1000 --topic "$topic" 2>"$tmp/down.log"
+check "brokers down: exit code" 1 $?
+check "brokers down: error line" "rtetl ingest: error: 10 of 10 records not delivered" \
+  "$(grep '^rtetl ingest: error' "$tmp/down.log")"
+
+# A bad -X property is a configuration error: exit 2, one line.
+err=$("$bin" ingest -X no.such.property=1 --count 1 2>&1 >/dev/null)
+check "bad -X: exit code" 2 $?
+check "bad -X: line" "rtetl ingest: -X no.such.property: No such configuration property: \"no.such.property\" (see 'rtetl ingest --help')" "$err"
+
+echo "ingest_limits: $pass passed, $fail failed"
+[ "$fail" -eq 0 ] && echo PASS || echo FAIL
+[ "$fail" -eq 0 ]
