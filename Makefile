@@ -73,6 +73,15 @@ stack-up:
 stack-down:
 	@scripts/stack down
 
+# A local Apache Airflow (pinned, from PyPI, in a cached venv) on 127.0.0.1:8080 running this
+# repo's DAG folder; scripts/airflow says more. airflow-stop stops exactly what it started.
+.PHONY: airflow airflow-stop
+airflow:
+	@scripts/airflow start
+
+airflow-stop:
+	@scripts/airflow stop
+
 format:
 	clang-format -i $(SOURCES)
 

@@ -1,0 +1,131 @@
+"""Loads airflow/dags with the installed Airflow (2.x or 3.x) and checks the DAG's shape.
+
+Run with the Airflow venv's python, AIRFLOW_HOME set to a scratch directory:
+    python airflow_dagcheck.py <dag folder>
+Checks: no import errors; DAG real-time-etl-stack with its two tasks in order, daily, no catch-up,
+retries; the params and their defaults; the rtetl command it builds (builtin vs API source); that
+values that could smuggle options or shell syntax are refused; that the health check is skipped
+on an empty URL and fails on a closed port. Prints PASS/FAIL lines; exits 1 on any failure.
+"""
+import importlib.util
+import os
+import sys
+from datetime import timedelta
+
+import airflow
+
+failures = []
+
+
+def check(name, expected, actual):
+    if expected == actual:
+        print(f"PASS {name}", flush=True)
+    else:
+        print(f"FAIL {name}: expected {expected!r} got {actual!r}", flush=True)
+        failures.append(name)
+
+
+def raises(fn, exc_names):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 (the class name is what is checked)
+        return type(e).__name__ if type(e).__name__ in exc_names else f"{type(e).__name__}: {e}"
+    return "no exception"
+
+
+def dagbag_cls():
+    try:  # Airflow 3.1+
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:
+        from airflow.models.dagbag import DagBag
+    return DagBag
+
+
+def main(folder):
+    print(f"Airflow {airflow.__version__}, DAG folder {folder}", flush=True)
+    cls = dagbag_cls()
+    try:
+        bag = cls(dag_folder=folder, include_examples=False)
+    except TypeError:  # Airflow 3.2+: no examples argument (load_examples=False does it)
+        bag = cls(dag_folder=folder)
+    check("no import errors", {}, dict(bag.import_errors))
+    check("no warnings while parsing (e.g. deprecated imports)", {},
+          dict(getattr(bag, "captured_warnings", {})))
+    dag = bag.dags.get("real-time-etl-stack")
+    check("DAG real-time-etl-stack is loaded", True, dag is not None)
+    if dag is None:
+        return
+    check("task ids", ["check_stream_health", "stream_from_api"], sorted(dag.task_ids))
+    ingest = dag.get_task("stream_from_api")
+    health = dag.get_task("check_stream_health")
+    check("health check runs before ingest", {"check_stream_health"}, set(ingest.upstream_task_ids))
+    check("ingest runs after a skipped check", "none_failed",
+          getattr(ingest.trigger_rule, "value", ingest.trigger_rule))
+    check("catchup off", False, dag.catchup)
+    sched = getattr(dag, "schedule_interval", None)
+    if sched is None or not isinstance(sched, str):
+        sched = getattr(dag, "schedule", None)
+    check("daily schedule", "@daily", str(sched))
+    check("retries", 1, ingest.retries)
+    check("retry delay", timedelta(seconds=30), ingest.retry_delay)
+    check("tags", True, {"rtetl", "kafka"} <= set(dag.tags))
+    check("doc_md present", True, bool(dag.doc_md) and "rtetl ingest" in dag.doc_md)
+    defaults = {k: dag.params[k] for k in dag.params}
+    check("param names",
+          ["api_url", "brokers", "duration", "stream_health_url", "topic"], sorted(defaults))
+    if not os.environ.get("RTETL_DURATION"):
+        check("default duration", "60s", defaults.get("duration"))
+    if "RTETL_STREAM_HEALTH_URL" not in os.environ:
+        check("default health URL", "http://127.0.0.1:9108/healthz",
+              defaults.get("stream_health_url"))
+
+    # The module itself: the command it builds and what it refuses.
+    spec = importlib.util.spec_from_file_location("rtetl_dag", os.path.join(folder,
+                                                                              "real_time_etl_stack.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    base = {"duration": "5s", "brokers": "127.0.0.1:9092", "topic": "t1", "api_url": ""}
+    os.environ["RTETL_BIN"] = "/x/rtetl"
+    check("builtin command", ["/x/rtetl", "ingest", "--duration", "5s", "--brokers",
+                              "127.0.0.1:9092", "--topic", "t1", "--source", "builtin"],
+          mod.ingest_command(base))
+    check("API command tail", ["--api-url", "http://127.0.0.1:8000/api/"],
+          mod.ingest_command({**base, "api_url": "http://127.0.0.1:8000/api/"})[-2:])
+    check("two brokers accepted", "a:1,b.example:9092",
+          mod.ingest_command({**base, "brokers": "a:1,b.example:9092"})[5])
+    check("duration seconds", 300.0, mod.duration_seconds("5m"))
+    bad = {
+        "duration": ["5s --count 1", "-5s", "0", "5 s", "60x", "$(id)", ""],
+        "brokers": ["-X", "host", "h:1;id", "h:1 --topic x", "h:1,", ""],
+        "topic": ["-t", "a b", "a;b", "$(id)", "", "x" * 250],
+        "api_url": ["file:///etc/passwd", "http://a b", "http://x/`id`", "--source", "http://\"x"],
+    }
+    for key, values in bad.items():
+        for v in values:
+            check(f"{key}={v[:30]!r} refused", "AirflowException",
+                  raises(lambda: mod.ingest_command({**base, key: v}), {"AirflowException"}))
+    check("env RTETL_* are not passed to rtetl", [],
+          [k for k in mod._child_env() if k.startswith("RTETL_") and k != "RTETL_LOG_LEVEL"])
+    check("empty health URL skips", "AirflowSkipException",
+          raises(lambda: mod.check_stream_health(params={"stream_health_url": ""}),
+                 {"AirflowSkipException"}))
+    check("closed health port fails", "AirflowException",
+          raises(lambda: mod.check_stream_health(params={"stream_health_url":
+                                                         "http://127.0.0.1:1/healthz"}),
+                 {"AirflowException"}))
+    # The exception classes the DAG raises must be the ones this Airflow's task runner handles.
+    try:
+        from airflow.sdk.exceptions import AirflowSkipException
+    except ImportError:
+        from airflow.exceptions import AirflowSkipException
+    check("skip exception is Airflow's", True,
+          issubclass(mod.AirflowSkipException, AirflowSkipException)
+          or issubclass(AirflowSkipException, mod.AirflowSkipException))
+
+
+if __name__ == "__main__":
+    main(os.path.abspath(sys.argv[1]))
+    if failures:
+        print(f"{len(failures)} check(s) failed: {', '.join(failures)}")
+        sys.exit(1)
+    print("all DAG checks passed")
