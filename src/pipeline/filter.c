@@ -456,6 +456,11 @@ pipe_filter *pipe_filter_compile(const char *expr, const pipe_schema *s, char *e
     parser ps = {
         .src = src, .p = src, .line_start = src, .line = 1, .s = s, .err = err, .errlen = errlen};
     ps.f = calloc(1, sizeof *ps.f);
+    /* Literals always have a buffer, so offsets into it never apply to a null pointer. */
+    if (ps.f && (ps.f->lits = malloc(ps.f->lits_cap = 16)) == NULL) {
+        free(ps.f);
+        ps.f = NULL;
+    }
     if (!ps.f) {
         snprintf(err, errlen, "filter: out of memory");
         return NULL;
