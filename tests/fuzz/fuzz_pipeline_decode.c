@@ -99,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(e.code == rc && (rc == PIPE_DEC_OK || e.offset <= size), "bad error record", rc);
 
     json_error_t je;
-    json_t *root = json_loadb((const char *)data, size, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &je);
+    json_t *root =
+        json_loadb((const char *)data, size, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &je);
     int quirk = !root && jansson_quirk(&je);
     if (memchr(data, '\0', size)) {
         check(rc != PIPE_DEC_OK, "accepted a raw NUL byte", rc);

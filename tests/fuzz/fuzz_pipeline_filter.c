@@ -9,8 +9,8 @@
 #include "pipeline/filter.h"
 
 static const pipe_field fields[] = {
-    {"email", PIPE_T_STRING, false, 1024}, {"name", PIPE_T_STRING, false, 1024},
-    {"age", PIPE_T_INT, false, 64},        {"and", PIPE_T_STRING, false, 64},
+    {"email", PIPE_T_STRING, false, 1024},  {"name", PIPE_T_STRING, false, 1024},
+    {"age", PIPE_T_INT, false, 64},         {"and", PIPE_T_STRING, false, 64},
     {"odd name", PIPE_T_STRING, false, 64}, {"x`y", PIPE_T_STRING, false, 64},
 };
 static const char *const records[] = {
@@ -51,9 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     expr[size] = '\0';
     size_t elen = strlen(expr), nrec = NREC;
     pipe_arena *scratch = pipe_arena_new(0);
-    if (elen < size &&
-        pipe_decode(schema, (const char *)data + elen + 1, size - elen - 1, scratch, rec[NREC],
-                    NULL) == PIPE_DEC_OK)
+    if (elen < size && pipe_decode(schema, (const char *)data + elen + 1, size - elen - 1, scratch,
+                                   rec[NREC], NULL) == PIPE_DEC_OK)
         nrec++;
     char err[256];
     pipe_filter *f1 = pipe_filter_compile(expr, schema, err, sizeof err);
