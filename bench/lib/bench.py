@@ -1,0 +1,659 @@
+"""bench/run's driver: rtetl against the Spark baselines, side by side, on one machine.
+
+See bench/README.md for what is measured and how. The shell wrapper bench/run prepares the venv
+(this file runs in it), the connector jars and the JDK, and passes them in the environment:
+BENCH_ROOT, BENCH_WORK, BENCH_JAVA_HOME, BENCH_SPARK_JARS, BENCH_PYTHON.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from measure import Contender, FirstRowWatcher, count_rows
+
+ROOT = os.environ.get("BENCH_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+WORK = os.environ.get("BENCH_WORK") or os.path.join(ROOT, "bench", ".work")
+TABLE = "tb_usuarios"
+FIELDS = ["id", "first_name", "last_name", "gender", "address", "post_code",
+          "email", "username", "dob", "registered_date", "phone", "picture"]
+
+PRIVATE_STACK_ENV = {
+    "RTETL_KAFKA_PORT": "19092", "RTETL_KAFKA_CONTROLLER_PORT": "19093", "RTETL_CQL_PORT": "19042",
+    "RTETL_STORAGE_PORT": "17000", "RTETL_SSL_STORAGE_PORT": "17001", "RTETL_JMX_PORT": "17199",
+}
+
+ALL_CONTENDERS = ["rtetl-null", "rtetl", "cql-ceiling", "spark-connector", "spark-reference"]
+QUICK_CONTENDERS = ["rtetl-null", "rtetl", "cql-ceiling", "spark-connector"]
+
+
+def log(msg):
+    print("bench: %s" % msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="bench/run", description="rtetl vs Spark, side by side.")
+    p.add_argument("--records", type=int, help="records pre-loaded for the throughput runs "
+                   "[1000000; 20000 with --quick]")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke check of the harness: small N, one Spark baseline (the connector), "
+                        "short latency runs; results go to bench/.work/results unless --out")
+    p.add_argument("--contenders", help="comma-separated subset of: " + ",".join(ALL_CONTENDERS))
+    p.add_argument("--latency-duration", type=float, help="seconds of steady production per "
+                   "latency run [60; 10 with --quick]")
+    p.add_argument("--latency-rate", type=int, default=0,
+                   help="rtetl's high latency rate in records/s [half of rtetl's measured maximum]")
+    p.add_argument("--spark-latency-rate", type=int, default=1000,
+                   help="the fixed rate both rtetl and Spark are measured at [1000]")
+    p.add_argument("--no-latency", action="store_true", help="skip the latency runs")
+    p.add_argument("--spark-timeout", type=float, default=1800,
+                   help="seconds before the Spark connector run is stopped as incomplete [1800]")
+    p.add_argument("--reference-timeout", type=float, default=300,
+                   help="seconds before the reference-style run is stopped; its rate is then "
+                        "the rows it wrote over that time [300]")
+    p.add_argument("--rtetl-timeout", type=float, default=900)
+    p.add_argument("--warmup", type=int, default=20000,
+                   help="records written through rtetl into a scratch table before measuring, "
+                        "so that Cassandra's JIT is warm for every contender (0: none) [20000]")
+    p.add_argument("--rtetl", default=os.path.join(ROOT, "build", "rtetl"))
+    p.add_argument("--cql-hook", default=os.path.join(ROOT, "bench", "cql", "run"),
+                   help="the Cassandra-ceiling program [bench/cql/run]")
+    p.add_argument("--out", help="results directory [bench/results; bench/.work/results with --quick]")
+    p.add_argument("--keep", action="store_true", help="keep the topics and keyspaces made here")
+    p.add_argument("--no-stack-up", action="store_true", help="do not run scripts/stack up")
+    p.add_argument("--private-stack", action="store_true",
+                   help="run on a stack of the benchmark's own (state in bench/.work/stack, Kafka "
+                        "19092, CQL 19042), so tests that restart the shared stack cannot "
+                        "disturb a run; it is left up (scripts/stack down with the same "
+                        "RTETL_STACK_DIR stops it)")
+    a = p.parse_args(argv)
+    a.records = a.records or (20000 if a.quick else 1000000)
+    a.latency_duration = a.latency_duration or (10.0 if a.quick else 60.0)
+    a.contenders = (a.contenders.split(",") if a.contenders
+                    else (QUICK_CONTENDERS if a.quick else ALL_CONTENDERS))
+    for c in a.contenders:
+        if c not in ALL_CONTENDERS:
+            p.error("unknown contender %r" % c)
+    a.out = a.out or os.path.join(ROOT, "bench", "results" if not a.quick else ".work/results")
+    return a
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, **kw)
+
+
+def stack_env():
+    out = sh([os.path.join(ROOT, "scripts", "stack"), "env"], capture_output=True).stdout
+    env = {}
+    for line in out.splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            env[k.strip()] = v.strip().strip("'\"")
+    return env
+
+
+def percentile(sorted_vals, q):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_vals:
+        return None
+    k = max(0, min(len(sorted_vals) - 1, int(round(q * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[k]
+
+
+def logfmt_last(text, msg):
+    """The key=value fields of the last logfmt line with msg=<msg> (rtetl's final/summary lines)."""
+    found = None
+    for line in text.splitlines():
+        if re.search(r'\bmsg="?%s"?(\s|$)' % re.escape(msg), line):
+            found = line
+    if found is None:
+        return {}
+    return dict(re.findall(r'(\w+)=("[^"]*"|\S+)', found))
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        # Keyspace names are limited to 48 characters: the prefix stays short.
+        self.prefix = "bench_" + time.strftime("%H%M%S") + secrets.token_hex(2)
+        self.run_dir = os.path.join(WORK, "runs", self.run_id)
+        os.makedirs(self.run_dir, exist_ok=True)
+        self.keyspaces = []
+        self.topics = []
+        self.results = {"run_id": self.run_id, "throughput": [], "latency": [], "notes": []}
+        self.session = None
+        self.cluster = None
+
+    # ---- setup -------------------------------------------------------------------------------
+
+    def setup(self):
+        if self.a.private_stack:
+            os.environ.update(PRIVATE_STACK_ENV)
+            os.environ["RTETL_STACK_DIR"] = os.path.join(WORK, "stack")
+            self.results["notes"].append("private stack: %s" % os.environ["RTETL_STACK_DIR"])
+        if not self.a.no_stack_up:
+            log("scripts/stack up")
+            sh([os.path.join(ROOT, "scripts", "stack"), "up"])
+        env = stack_env()
+        self.brokers = env.get("STACK_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        self.cql_host = env.get("STACK_CQL_HOST", "127.0.0.1")
+        self.cql_port = int(env.get("STACK_CQL_PORT", "9042"))
+        from cassandra.cluster import Cluster
+
+        self.cluster = Cluster([self.cql_host], port=self.cql_port)
+        self.session = self.cluster.connect()
+        self.session.default_timeout = 120
+        self.snapshot_rtetl()
+        self.results["load_start"] = os.getloadavg()
+        self.results["versions"] = self.versions()
+        self.results["machine"] = self.machine()
+        self.results["command"] = " ".join(["bench/run"] + sys.argv[1:])
+        self.results["records"] = self.a.records
+
+    def snapshot_rtetl(self):
+        """Copies the rtetl binary into the run directory and uses the copy: others rebuild
+        build/rtetl while a run goes on, and every contender must run the same binary."""
+        import shutil
+
+        deadline = time.time() + 300
+        while True:
+            try:
+                copy = os.path.join(self.run_dir, "rtetl")
+                shutil.copy2(self.a.rtetl, copy)
+                subprocess.run([copy, "--version"], check=True, capture_output=True, timeout=30)
+                self.results["rtetl_binary"] = self.a.rtetl
+                self.a.rtetl = copy
+                return
+            except (OSError, subprocess.SubprocessError) as e:
+                if time.time() > deadline:
+                    raise SystemExit("bench: no usable rtetl at %s (%s); run make" % (
+                        self.a.rtetl, e))
+                log("waiting for a usable %s (%s)" % (self.a.rtetl, e))
+                time.sleep(5)
+
+    def versions(self):
+        v = {}
+
+        def out(cmd):
+            try:
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+                return (r.stdout + r.stderr).strip()
+            except Exception as e:  # noqa: BLE001
+                return "unknown (%s)" % e
+
+        v["rtetl"] = out([self.a.rtetl, "--version"]).splitlines()[0]
+        rev = out(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+        dirty = out(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
+        v["rtetl_git"] = rev + (" (work tree has uncommitted changes)" if dirty else "")
+        env = stack_env()
+        v["kafka"] = env.get("STACK_KAFKA_VERSION") or self.stack_record("STACK_KAFKA_VERSION")
+        v["cassandra"] = self.session.execute(
+            "SELECT release_version FROM system.local").one()[0]
+        import pyspark
+        import cassandra
+
+        v["spark"] = "pyspark " + pyspark.__version__
+        v["spark_jars"] = sorted(os.path.basename(j) for j in
+                                 os.environ.get("BENCH_SPARK_JARS", "").split(",") if j)
+        java = os.path.join(os.environ.get("BENCH_JAVA_HOME", "/usr"), "bin", "java")
+        v["java"] = out([java, "-version"]).splitlines()[0] if os.path.exists(java) else "unknown"
+        v["python"] = platform.python_version()
+        v["cassandra_driver"] = cassandra.__version__
+        try:
+            v["librdkafka"] = out(["dpkg-query", "-W", "-f", "${Version}", "librdkafka1"])
+        except Exception:  # noqa: BLE001
+            pass
+        return v
+
+    def stack_record(self, key):
+        try:
+            with open(os.path.join(ROOT, ".stack", "stack.env")) as f:
+                for line in f:
+                    if line.startswith(key + "="):
+                        return line.split("=", 1)[1].strip()
+        except OSError:
+            pass
+        return "unknown"
+
+    @staticmethod
+    def machine():
+        m = {"host": socket.gethostname(), "kernel": platform.release(), "os": ""}
+        try:
+            with open("/etc/os-release") as f:
+                m["os"] = dict(l.rstrip().split("=", 1) for l in f if "=" in l).get(
+                    "PRETTY_NAME", "").strip('"')
+        except OSError:
+            pass
+        m["cpus"] = os.cpu_count()
+        try:
+            with open("/proc/cpuinfo") as f:
+                m["cpu_model"] = next((l.split(":", 1)[1].strip() for l in f
+                                       if l.startswith("model name")), "unknown")
+            with open("/proc/meminfo") as f:
+                kb = int(next(l for l in f if l.startswith("MemTotal")).split()[1])
+                m["memory_gib"] = round(kb / 1048576, 1)
+        except (OSError, StopIteration):
+            pass
+        return m
+
+    def keyspace(self, suffix):
+        ks = ("%s_%s" % (self.prefix, suffix)).replace("-", "_")
+        self.session.execute("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = "
+                             "{'class': 'SimpleStrategy', 'replication_factor': 1}" % ks)
+        self.session.execute("CREATE TABLE IF NOT EXISTS %s.%s (%s, PRIMARY KEY (id))" % (
+            ks, TABLE, ", ".join("%s text" % f for f in FIELDS)))
+        self.keyspaces.append(ks)
+        return ks
+
+    def topic(self, suffix, partitions=4):
+        t = "%s_%s" % (self.prefix, suffix)
+        sh([os.path.join(ROOT, "scripts", "stack"), "topics", "--create", "--topic", t,
+            "--partitions", str(partitions), "--replication-factor", "1"],
+           stdout=subprocess.DEVNULL)
+        self.topics.append(t)
+        return t
+
+    def ingest(self, topic, extra, log_name):
+        cmd = [self.a.rtetl, "ingest", "--source", "builtin", "--brokers", self.brokers,
+               "--topic", topic, "--no-create-topic", "--progress-interval", "10s"] + extra
+        t0 = time.time()
+        with open(os.path.join(self.run_dir, log_name), "w") as f:
+            r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+        secs = time.time() - t0
+        with open(os.path.join(self.run_dir, log_name)) as f:
+            summary = logfmt_last(f.read(), "summary") or {}
+        if r.returncode != 0:
+            raise RuntimeError("rtetl ingest failed (exit %d), see %s" % (
+                r.returncode, os.path.join(self.run_dir, log_name)))
+        delivered = int(summary.get("delivered", summary.get("sent", "0")).strip('"') or 0)
+        return delivered, secs, summary
+
+    # ---- throughput --------------------------------------------------------------------------
+
+    def preload(self):
+        self.src_topic = self.topic("src")
+        n = self.a.records
+        log("pre-loading %d records into %s" % (n, self.src_topic))
+        delivered, secs, _ = self.ingest(self.src_topic, ["--seed", "42", "--count", str(n), "-q"],
+                                         "ingest-preload.log")
+        if delivered and delivered != n:
+            self.results["notes"].append("pre-load delivered %d of %d records" % (delivered, n))
+        self.expected = n  # every builtin record has an '@' in its email
+        self.results["preload"] = {"records": n, "seconds": round(secs, 2),
+                                   "rate": round(n / secs) if secs else None}
+
+    def warmup(self):
+        """Not measured: a few records through the whole path (Kafka, rtetl, Cassandra), so a
+        freshly started server's JIT warm-up is not charged to whichever contender runs first."""
+        n = self.a.warmup
+        if n <= 0:
+            return
+        topic, ks = self.topic("warm"), self.keyspace("warm")
+        log("warm-up: %d records through rtetl into %s (not measured)" % (n, ks))
+        self.ingest(topic, ["--seed", "1", "--count", str(n), "-q"], "ingest-warmup.log")
+        cmd = self.rtetl_stream_cmd(topic, ks, self.prefix + "_warm",
+                                    ["--max-records", str(n), "--idle-exit", "60s"])
+        with open(os.path.join(self.run_dir, "warmup.log"), "w") as f:
+            subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=600)
+
+    def spark_env(self):
+        env = dict(os.environ)
+        env["JAVA_HOME"] = os.environ.get("BENCH_JAVA_HOME", env.get("JAVA_HOME", ""))
+        env["PATH"] = os.path.join(env["JAVA_HOME"], "bin") + os.pathsep + env.get("PATH", "")
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+        env["SPARK_LOCAL_DIRS"] = os.path.join(WORK, "spark-tmp")
+        env["PYSPARK_PYTHON"] = sys.executable
+        env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+        os.makedirs(env["SPARK_LOCAL_DIRS"], exist_ok=True)
+        return env
+
+    def spark_cmd(self, script, topic, ks, name, extra=()):
+        ck = os.path.join(self.run_dir, "checkpoint-" + name)
+        return [sys.executable, os.path.join(ROOT, "bench", "spark", script),
+                "--brokers", self.brokers, "--topic", topic,
+                "--cassandra-host", self.cql_host, "--cassandra-port", str(self.cql_port),
+                "--keyspace", ks, "--table", TABLE, "--checkpoint", ck,
+                "--jars", os.environ.get("BENCH_SPARK_JARS", "")] + list(extra)
+
+    def rtetl_stream_cmd(self, topic, ks, group, extra=()):
+        return [self.a.rtetl, "stream", "--mode", "initial", "--brokers", self.brokers,
+                "--topic", topic, "--group", group, "--cassandra",
+                "%s:%d" % (self.cql_host, self.cql_port), "--keyspace", ks, "--table", TABLE,
+                ] + list(extra)
+
+    def throughput(self, name):
+        n = self.a.records
+        r = {"contender": name, "records": n}
+        if name == "cql-ceiling" and not os.access(self.a.cql_hook, os.X_OK):
+            r["status"] = "missing"
+            r["detail"] = ("no Cassandra-ceiling program at %s (bench/cql/ is another "
+                           "engineer's part; not measured, no number)" % os.path.relpath(
+                               self.a.cql_hook, ROOT))
+            log(r["detail"])
+            self.results["throughput"].append(r)
+            return r
+        ks = self.keyspace(name) if name != "rtetl-null" else None
+        progress = os.path.join(self.run_dir, "progress-%s.jsonl" % name)
+        env = None
+        done_by = "exit"
+        timeout = self.a.rtetl_timeout
+        group = "%s_%s" % (self.prefix, name)
+        if name == "rtetl-null":
+            self.keyspaces.append(self.prefix + "_null")  # in case the null sink makes it
+            cmd = self.rtetl_stream_cmd(self.src_topic, self.prefix + "_null", group,
+                                        ["--sink", "null", "--max-records", str(n),
+                                         "--idle-exit", "60s"])
+        elif name == "rtetl":
+            cmd = self.rtetl_stream_cmd(self.src_topic, ks, group,
+                                        ["--max-records", str(n), "--idle-exit", "60s"])
+        elif name == "cql-ceiling":
+            cmd = [self.a.cql_hook, "--host", self.cql_host, "--port", str(self.cql_port),
+                   "--keyspace", ks, "--table", TABLE, "--count", str(n)]
+        else:
+            script = ("stream_to_cassandra.py" if name == "spark-connector"
+                      else "reference_style.py")
+            cmd = self.spark_cmd(script, self.src_topic, ks, name, ["--progress-file", progress])
+            env = self.spark_env()
+            done_by = "progress"
+            timeout = self.a.spark_timeout if name == "spark-connector" else self.a.reference_timeout
+        r["command"] = " ".join(cmd)
+        log("throughput: %s (%d records)" % (name, n))
+        watcher = None
+        if ks:
+            watcher = FirstRowWatcher(self.session, ks, TABLE)
+            watcher.start()
+        c = Contender(name, cmd, os.path.join(self.run_dir, name + ".log"), env=env)
+        t_done = None
+        status = "ok"
+        while True:
+            time.sleep(0.1)
+            if done_by == "progress":
+                last = self.last_progress(progress)
+                if last and last.get("total", 0) >= n:
+                    t_done = min(last["t_end"], time.time())
+                    c.snapshot()
+                    break
+                if c.poll():
+                    status = "failed"
+                    break
+            elif c.poll():
+                t_done = c.t_exit
+                status = "ok" if c.exit_code == 0 else "failed"
+                break
+            if time.time() - c.t0 > timeout:
+                status = "timeout"
+                c.snapshot()
+                break
+        cpu, rss = c.figures()
+        c.stop()
+        if status == "timeout":
+            t_done = time.time()
+        if watcher:
+            watcher.stop()
+        text = c.log_text()
+        r["exit_code"] = c.exit_code
+        r["wall_s"] = (t_done - c.t0) if t_done else None
+        r["cpu_s"] = cpu
+        r["peak_rss_mib"] = rss / 1048576.0
+        if watcher and watcher.t_first:
+            r["first_row_s"] = watcher.t_first - c.t0
+        if ks:
+            try:
+                r["rows_in_table"] = count_rows(self.session, ks, TABLE)
+            except Exception as e:  # noqa: BLE001
+                r["rows_in_table"] = None
+                self.results["notes"].append("%s: count(*) failed: %s" % (name, e))
+            rows = r["rows_in_table"] or 0
+        else:
+            final = logfmt_last(text, "final")
+            rows = int(final.get("consumed", "0"))
+            r["rows_consumed"] = rows
+        if name.startswith("rtetl"):
+            final = logfmt_last(text, "final")
+            r["rtetl_final"] = final
+        if name == "cql-ceiling":
+            m = re.search(r"(?:rate|rows_per_s|rows/s)[=: ]+([0-9.]+)", text)
+            if m:
+                r["reported_rate"] = float(m.group(1))
+        if status == "ok" and ks and rows < n * 0.999:
+            status = "incomplete"
+        if status == "failed":
+            r["detail"] = "exit %s; last log lines: %s" % (
+                c.exit_code, " | ".join(text.strip().splitlines()[-3:]))
+        r["status"] = status
+        if r["wall_s"]:
+            r["rows_per_s"] = rows / r["wall_s"]
+            if r.get("first_row_s") and r["wall_s"] > r["first_row_s"]:
+                r["rows_per_s_after_first_row"] = rows / (r["wall_s"] - r["first_row_s"])
+        if name == "cql-ceiling" and r.get("reported_rate"):
+            r["rows_per_s"] = r["reported_rate"]
+        if rows:
+            r["cpu_us_per_row"] = cpu / rows * 1e6
+        r["rows"] = rows
+        log("  %s: %s" % (name, summarize(r)))
+        self.results["throughput"].append(r)
+        return r
+
+    @staticmethod
+    def last_progress(path):
+        try:
+            with open(path) as f:
+                lines = [l for l in f.read().splitlines() if l.strip()]
+        except OSError:
+            return None
+        for l in reversed(lines):
+            try:
+                d = json.loads(l)
+            except ValueError:
+                continue
+            if "total" in d:
+                return d
+        return None
+
+    @staticmethod
+    def has_event(path, event):
+        try:
+            with open(path) as f:
+                return any(json.loads(l).get("event") == event for l in f if l.strip())
+        except (OSError, ValueError):
+            return False
+
+    # ---- latency -----------------------------------------------------------------------------
+
+    def latency(self, who, rate):
+        try:
+            return self._latency(who, rate)
+        except Exception as e:  # noqa: BLE001 - one failed run must not lose the others
+            log("latency %s@%d failed: %s" % (who, rate, e))
+            r = {"contender": who, "rate": rate, "status": "failed", "detail": str(e)}
+            self.results["latency"].append(r)
+            return r
+
+    def _latency(self, who, rate):
+        dur = self.a.latency_duration
+        tag = "%s-%d" % (who.replace("-connector", ""), rate)
+        topic = self.topic("lat_" + tag.replace("-", "_"))
+        ks = self.keyspace("lat_" + tag)
+        r = {"contender": who, "rate": rate, "duration_s": dur}
+        log("latency: %s at %d/s for %gs" % (who, rate, dur))
+        if who == "rtetl":
+            cmd = self.rtetl_stream_cmd(topic, ks, "%s_%s" % (self.prefix, tag.replace("-", "_")),
+                                        ["--metrics-port", "0"])
+            c = Contender(tag, cmd, os.path.join(self.run_dir, "latency-%s.log" % tag))
+            ready = lambda: re.search(r"partitions assigned", c.log_text())  # noqa: E731
+            start_timeout = 120
+        else:
+            progress = os.path.join(self.run_dir, "progress-latency-%s.jsonl" % tag)
+            latfile = os.path.join(self.run_dir, "latency-%s.txt" % tag)
+            cmd = self.spark_cmd("stream_to_cassandra.py", topic, ks, "latency-" + tag,
+                                 ["--progress-file", progress, "--latency-file", latfile])
+            c = Contender(tag, cmd, os.path.join(self.run_dir, "latency-%s.log" % tag),
+                          env=self.spark_env())
+            ready = lambda: self.has_event(progress, "ready")  # noqa: E731
+            start_timeout = 600
+        r["command"] = " ".join(cmd)
+        try:
+            deadline = time.time() + start_timeout
+            while not ready():
+                if c.poll() or time.time() > deadline:
+                    raise RuntimeError("%s did not start (see %s)" % (who, c.log_path))
+                time.sleep(0.2)
+            cpu0, _ = c.snapshot()
+            t_prod = time.time()
+            delivered, secs, summary = self.ingest(
+                topic, ["--seed", "7", "--rate", "%d/s" % rate, "--duration", "%gs" % dur, "-q"],
+                "ingest-latency-%s.log" % tag)
+            r["produced"] = delivered
+            r["produce_s"] = secs
+            r["produced_rate"] = delivered / secs if secs else None
+            deadline = time.time() + max(120, dur)
+            written = 0
+            while time.time() < deadline:
+                if c.poll():
+                    raise RuntimeError("%s exited during the latency run" % who)
+                written = (self.rtetl_written(c) if who == "rtetl"
+                           else (self.last_progress(progress) or {}).get("total", 0))
+                if written >= delivered:
+                    break
+                time.sleep(0.2)
+            r["written"] = written
+            cpu1, rss = c.snapshot()
+            r["cpu_s"] = cpu1 - cpu0
+            r["cpu_pct"] = 100.0 * (cpu1 - cpu0) / (time.time() - t_prod)
+            r["peak_rss_mib"] = rss / 1048576.0
+            if who == "rtetl":
+                q = self.rtetl_quantiles(c)
+                r["source"] = "rtetl /metrics rtetl_stream_end_to_end_seconds (summary)"
+            else:
+                with open(latfile) as f:
+                    vals = sorted(float(x) for x in f if x.strip())
+                q = {str(k): percentile(vals, k) for k in (0.5, 0.9, 0.95, 0.99, 0.999)}
+                q["count"] = len(vals)
+                q["max"] = vals[-1] if vals else None
+                r["source"] = "per record: end of its micro-batch - Kafka timestamp"
+            r["quantiles_ms"] = q
+            r["status"] = "ok" if written >= delivered else "incomplete"
+        except Exception as e:  # noqa: BLE001
+            r["status"] = "failed"
+            r["detail"] = str(e)
+        finally:
+            c.stop()
+        log("  %s@%d/s: %s" % (who, rate, json.dumps(r.get("quantiles_ms", r.get("detail")))))
+        self.results["latency"].append(r)
+        return r
+
+    @staticmethod
+    def metrics_port(c):
+        m = re.search(r'msg="serving metrics" addr=[\d.]+:(\d+)', c.log_text())
+        return int(m.group(1)) if m else None
+
+    def scrape(self, c):
+        port = self.metrics_port(c)
+        if not port:
+            return ""
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as resp:
+            return resp.read().decode()
+
+    def rtetl_written(self, c):
+        m = re.search(r'rtetl_stream_records_total\{stage="written"\}\s+([0-9.e+]+)', self.scrape(c))
+        return int(float(m.group(1))) if m else 0
+
+    def rtetl_quantiles(self, c):
+        text = self.scrape(c)
+        q = {}
+        for k, v in re.findall(r'rtetl_stream_end_to_end_seconds\{quantile="([0-9.]+)"\}\s+(\S+)',
+                               text):
+            q[str(float(k))] = float(v) * 1000.0
+        m = re.search(r"rtetl_stream_end_to_end_seconds_count\s+(\S+)", text)
+        if m:
+            q["count"] = int(float(m.group(1)))
+        return q
+
+    # ---- run ---------------------------------------------------------------------------------
+
+    def run(self):
+        self.results["spark_latency_rate"] = self.a.spark_latency_rate
+        self.setup()
+        self.warmup()
+        self.preload()
+        for name in self.a.contenders:
+            try:
+                self.throughput(name)
+            except Exception as e:  # noqa: BLE001
+                log("%s failed: %s" % (name, e))
+                self.results["throughput"].append({"contender": name, "status": "failed",
+                                                   "detail": str(e)})
+            time.sleep(2)
+        if not self.a.no_latency:
+            high = self.a.latency_rate
+            if not high:
+                rt = next((t for t in self.results["throughput"]
+                           if t["contender"] == "rtetl" and t.get("status") == "ok"), None)
+                if rt:
+                    high = int(rt["rows_per_s"] / 2)
+                else:
+                    self.results["notes"].append("no rtetl throughput measured: the high-rate "
+                                                 "latency run was skipped (or pass --latency-rate)")
+            if high and high != self.a.spark_latency_rate:
+                self.latency("rtetl", high)
+            self.latency("rtetl", self.a.spark_latency_rate)
+            if any(c.startswith("spark") for c in self.a.contenders):
+                self.latency("spark-connector", self.a.spark_latency_rate)
+        self.results["load_end"] = os.getloadavg()
+        self.results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+
+    def cleanup(self):
+        if self.a.keep:
+            log("kept topics %s and keyspaces %s" % (self.topics, self.keyspaces))
+        else:
+            for ks in self.keyspaces:
+                try:
+                    self.session.execute("DROP KEYSPACE IF EXISTS %s" % ks, timeout=120)
+                except Exception as e:  # noqa: BLE001
+                    log("drop %s: %s" % (ks, e))
+            if self.topics:
+                subprocess.run([os.path.join(ROOT, "scripts", "stack"), "topics", "--delete",
+                                "--topic", self.prefix + "_.*"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.cluster:
+            self.cluster.shutdown()
+
+
+def summarize(r):
+    parts = [r.get("status", "")]
+    for k, fmt in (("rows", "%d rows"), ("wall_s", "%.1f s"), ("rows_per_s", "%.0f rows/s"),
+                   ("cpu_s", "%.1f cpu-s"), ("peak_rss_mib", "%.0f MiB"),
+                   ("first_row_s", "first row %.1f s")):
+        if r.get(k) is not None:
+            parts.append(fmt % r[k])
+    return ", ".join(parts)
+
+
+def main(argv):
+    args = parse_args(argv)
+    b = Bench(args)
+    try:
+        b.run()
+    finally:
+        b.cleanup()
+    import report
+
+    paths = report.write(b.results, args.out, quick=args.quick)
+    for line in report.ratio_lines(b.results):
+        print(line)
+    for p in paths:
+        print("bench: wrote %s" % os.path.relpath(p, ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,189 @@
+"""Measurement mechanics of bench/run: process-tree sampling, contender processes, table checks.
+
+DESIGN. A contender is one command started in its own session (so its whole process tree, JVM
+and Python workers included, can be found and stopped by its process-group id). A sampler
+thread walks that tree every SAMPLE_S seconds through /proc (psutil) and records
+  - CPU seconds: the sum over live processes of utime+stime plus their reaped children's
+    (cutime+cstime), so a child that exited is still counted; the value at the moment the
+    contender is declared done is the figure reported (shutdown is not charged);
+  - RSS: the sum over the tree at each sample; the peak is the maximum of those sums.
+When the contender exits by itself (rtetl with --max-records), os.wait4's rusage adds the exact
+figures for the root and all reaped descendants, so nothing between samples is lost.
+"Done" comes from the contender's own cheap signal (its exit, or the Spark progress file that
+the micro-batch end writes) and is then checked against the table with count(*) using the
+Python cassandra-driver. The first written row is found by polling `SELECT id ... LIMIT 1`.
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import psutil
+
+SAMPLE_S = 0.2
+
+
+def tree_sample(root):
+    """(cpu_seconds, rss_bytes) summed over root and its descendants; None once root is gone."""
+    try:
+        procs = [root] + root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return None
+    cpu = 0.0
+    rss = 0
+    for p in procs:
+        try:
+            with p.oneshot():
+                t = p.cpu_times()
+                cpu += t.user + t.system + t.children_user + t.children_system
+                rss += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            pass
+    return cpu, rss
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.cpu = 0.0
+        self.peak_rss = 0
+        self.series = []  # (t, cpu, rss)
+        self._stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def sample(self):
+        s = tree_sample(self.root)
+        if s is None:
+            return None
+        with self.lock:
+            self.cpu = max(self.cpu, s[0])
+            self.peak_rss = max(self.peak_rss, s[1])
+            self.series.append((time.time(), s[0], s[1]))
+        return s
+
+    def run(self):
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(SAMPLE_S)
+
+    def stop(self):
+        self._stop.set()
+
+
+class Contender:
+    """One started command: log file, sampler, stop, exit status with rusage."""
+
+    def __init__(self, name, cmd, log_path, env=None, cwd=None):
+        self.name = name
+        self.cmd = cmd
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.t0 = time.time()
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                     start_new_session=True)
+        self.pgid = self.proc.pid
+        self.sampler = Sampler(self.proc.pid)
+        self.sampler.start()
+        self.exit_code = None
+        self.t_exit = None
+        self.rusage = None
+
+    def poll(self):
+        """True once the process has exited (reaped here with wait4, keeping its rusage)."""
+        if self.exit_code is not None:
+            return True
+        pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
+        if pid == 0:
+            return False
+        self.t_exit = time.time()
+        self.exit_code = os.waitstatus_to_exitcode(status)
+        self.proc.returncode = self.exit_code
+        self.rusage = ru
+        return True
+
+    def snapshot(self):
+        """A sample now; returns (cpu_seconds, peak_rss_bytes) so far."""
+        self.sampler.sample()
+        return self.sampler.cpu, self.sampler.peak_rss
+
+    def figures(self):
+        cpu, rss = self.sampler.cpu, self.sampler.peak_rss
+        if self.rusage is not None:
+            cpu = max(cpu, self.rusage.ru_utime + self.rusage.ru_stime)
+            rss = max(rss, self.rusage.ru_maxrss * 1024)
+        return cpu, rss
+
+    def stop(self, timeout=30.0):
+        """SIGTERM to the contender's process group, SIGKILL after timeout; reaps the root."""
+        self.sampler.stop()
+        if not self.poll():
+            self._signal(signal.SIGTERM)
+            deadline = time.time() + timeout
+            while time.time() < deadline and not self.poll():
+                time.sleep(0.1)
+            if not self.poll():
+                self._signal(signal.SIGKILL)
+                while not self.poll():
+                    time.sleep(0.1)
+        # Whatever of the group is still around (a JVM slow to follow its parent) goes too.
+        self._signal(signal.SIGTERM)
+        deadline = time.time() + timeout
+        while time.time() < deadline and self._group_alive():
+            time.sleep(0.2)
+        if self._group_alive():
+            self._signal(signal.SIGKILL)
+        self.log.close()
+
+    def _signal(self, sig):
+        try:
+            os.killpg(self.pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _group_alive(self):
+        try:
+            os.killpg(self.pgid, 0)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+class FirstRowWatcher(threading.Thread):
+    """Polls `SELECT id FROM ks.table LIMIT 1` until a row appears; records when."""
+
+    def __init__(self, session, keyspace, table, interval=0.1):
+        super().__init__(daemon=True)
+        self.session = session
+        self.query = 'SELECT id FROM "%s"."%s" LIMIT 1' % (keyspace, table)
+        self.interval = interval
+        self.t_first = None
+        self._stop = threading.Event()
+
+    def run(self):
+        while not self._stop.is_set():
+            try:
+                if self.session.execute(self.query, timeout=5).one() is not None:
+                    self.t_first = time.time()
+                    return
+            except Exception:  # noqa: BLE001 - a busy server may time out; keep polling
+                pass
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+
+
+def count_rows(session, keyspace, table, timeout=600):
+    return session.execute('SELECT count(*) FROM "%s"."%s"' % (keyspace, table),
+                           timeout=timeout).one()[0]
