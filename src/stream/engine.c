@@ -149,7 +149,12 @@ static void dlq_send(stream_engine *e, stream_slot *s)
     s->state = SLOT_DLQ;
     rd_kafka_resp_err_t err =
         stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason, s->detail, s);
-    if (err) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        /* The idempotent producer cannot go on (e.g. the broker lost its state). Stop without
+         * committing this record: a restarted process reads it again. */
+        stream_engine_on_error(e, err, "dead-letter producer hit a fatal error", true);
+        uv_timer_start(&s->timer, on_dlq_retry, 1000, 0);
+    } else if (err) {
         /* The producer's queue is full or the broker is away: try again shortly. */
         uv_timer_start(&s->timer, on_dlq_retry, 100, 0);
     }
@@ -170,6 +175,8 @@ void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
     stream_engine *e = s->engine;
     if (e->state == ENGINE_DONE) return stream_slot_abandon(e, s);
     if (err) {
+        if (err == RD_KAFKA_RESP_ERR__FATAL)
+            stream_engine_on_error(e, err, "dead-letter producer hit a fatal error", true);
         uv_timer_start(&s->timer, on_dlq_retry, 500, 0);
         return;
     }
@@ -203,7 +210,7 @@ static void schedule_retry(stream_engine *e, stream_slot *s, const char *why)
 }
 
 /* A write finished, so a connection has room: resend the records waiting for one. */
-static void unblock(stream_engine *e)
+void stream_engine_unblock(stream_engine *e)
 {
     while (e->blocked_head && e->state != ENGINE_DONE) {
         stream_slot *s = e->blocked_head;
@@ -229,11 +236,11 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
             hist_record(&e->e2e_lat, t - (uint64_t)s->produced_ms * 1000);
         e->written++;
         slot_done(e, s);
-        unblock(e);
+        stream_engine_unblock(e);
         return;
     }
     e->write_errors++;
-    unblock(e);
+    stream_engine_unblock(e);
     if (cql_error_retriable(err)) {
         snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code),
                  err->message);
@@ -457,6 +464,9 @@ void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reaso
 /* Called after revocations finish and on the periodic store timer. */
 void stream_engine_store_all(stream_engine *e)
 {
+    /* Normally completions unblock waiting records; this catches a connection that had room
+     * again without completing anything (e.g. it reconnected). */
+    stream_engine_unblock(e);
     for (size_t i = 0; i < e->nparts; i++) {
         stream_part *sp = &e->parts[i];
         if (sp->offs && sp->assigned && !sp->revoking) part_store(e, sp, false);

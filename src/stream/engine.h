@@ -117,6 +117,7 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
 bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost);
 void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal);
 void stream_engine_store_all(stream_engine *e);
+void stream_engine_unblock(stream_engine *e);
 void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err);
 int stream_map_send(stream_engine *e, stream_slot *s);
 /* Begins a graceful stop: no more consumption; finish when every slot is free. */

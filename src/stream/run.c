@@ -191,12 +191,15 @@ static void log_status(stream_engine *e, bool final)
     double rate = secs > 0 ? (double)(e->written - e->status_written) / secs : 0;
     cql_stats st;
     cql_session_stats(e->session, &st);
+    size_t by_state[SLOT_DLQ + 1] = {0};
+    for (size_t i = 0; i < e->nslots; i++) by_state[e->slots[i].state]++;
     log_info("stream", final ? "final" : "status",
              "consumed=%" PRIu64 " written=%" PRIu64 " filtered=%" PRIu64 " dead_lettered=%" PRIu64
-             " retries=%" PRIu64 " inflight=%zu lag=%" PRId64
-             " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d",
+             " retries=%" PRIu64 " inflight=%zu writing=%zu waiting=%zu backoff=%zu dlq=%zu"
+             " lag=%" PRId64 " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d",
              e->consumed, e->written, e->filtered, e->dead_lettered, e->retries,
-             e->nslots - e->nfree, e->consumer ? total_lag(e) : -1, rate,
+             e->nslots - e->nfree, by_state[SLOT_WRITING], by_state[SLOT_BLOCKED],
+             by_state[SLOT_BACKOFF], by_state[SLOT_DLQ], e->consumer ? total_lag(e) : -1, rate,
              (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
              (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up);
     hist_reset(&e->window_lat);
