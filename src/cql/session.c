@@ -82,7 +82,7 @@ static int resolve_contacts(cql_session *s, char *err, size_t errlen)
         }
         if (s->ncontacts == cap) break;
         memcpy(&s->contacts[s->ncontacts], ai->ai_addr, ai->ai_addrlen);
-        snprintf(s->contact_names[s->ncontacts], 64, "%s", host);
+        snprintf(s->contact_names[s->ncontacts], 64, "%.63s", host);
         s->ncontacts++;
         freeaddrinfo(ai);
     }
