@@ -91,6 +91,50 @@ int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t er
     return 0;
 }
 
+int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message_bytes,
+                            int timeout_ms, char *err, size_t errlen)
+{
+    char errstr[512], maxb[32];
+    rd_kafka_NewTopic_t *nt =
+        rd_kafka_NewTopic_new(d->topic, partitions, -1, errstr, sizeof errstr);
+    if (!nt) {
+        snprintf(err, errlen, "dead-letter topic %s: %s", d->topic, errstr);
+        return -1;
+    }
+    snprintf(maxb, sizeof maxb, "%lld", max_message_bytes);
+    rd_kafka_NewTopic_set_config(nt, "max.message.bytes", maxb);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(d->rk);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(d->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, NULL, 0);
+    rd_kafka_CreateTopics(d->rk, &nt, 1, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+    int rc = 0;
+    if (!ev) {
+        snprintf(err, errlen, "dead-letter topic %s: no answer from the brokers", d->topic);
+        rc = -1;
+    } else {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+        if (!e && n == 1) e = rd_kafka_topic_result_error(tr[0]);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            log_info("dlq", "created the dead-letter topic", "topic=%s max_message_bytes=%s",
+                     d->topic, maxb);
+        else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            snprintf(err, errlen, "dead-letter topic %s: %s", d->topic, rd_kafka_err2str(e));
+            rc = -1;
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return rc;
+}
+
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
                                     const char *src_topic, const char *reason, const char *detail,
                                     void *opaque)

@@ -21,6 +21,11 @@ stream_dlq *stream_dlq_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const char *t
 /* Checks that the brokers answer a metadata request within timeout_ms (blocking; for start-up
  * only). Returns 0, or -1 with one line in err. */
 int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t errlen);
+/* Creates the dead-letter topic when missing, with room for messages of max_message_bytes (so
+ * every record the source topic could hold fits, reason headers included); an existing topic
+ * is left as it is. Blocking; for start-up. Returns 0, or -1 with err filled. */
+int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message_bytes,
+                            int timeout_ms, char *err, size_t errlen);
 /* Sends a copy of src's key and value with the reason headers. Returns 0 (cb will fire with
  * opaque), or the librdkafka error (e.g. queue full; cb will not fire). */
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,

@@ -24,13 +24,11 @@ static const kafka_consumer_handler consumer_handler = {
 static int start_kafka(stream_engine *e)
 {
     const pipe_config *pc = e->o->pipe;
-    const char *producer_defaults[] = {"client.id=rtetl-stream-dlq",
-                                       "enable.idempotence=true",
-                                       "acks=all",
-                                       "message.timeout.ms=0",
-                                       "linger.ms=5",
-                                       "compression.type=lz4",
-                                       NULL};
+    char maxmsg[64];
+    snprintf(maxmsg, sizeof maxmsg, "message.max.bytes=%zu", pc->max_message_bytes + 65536);
+    const char *producer_defaults[] = {
+        "client.id=rtetl-stream-dlq", maxmsg,        "enable.idempotence=true", "acks=all",
+        "message.timeout.ms=0",       "linger.ms=5", "compression.type=lz4",    NULL};
     rd_kafka_conf_t *pconf =
         kafka_conf_new(e->o->brokers, producer_defaults, e->o->kafka_props, e->err, e->errlen);
     if (!pconf) return -1;
@@ -39,6 +37,9 @@ static int start_kafka(stream_engine *e)
                             e->errlen);
     if (!e->dlq) return -1;
     if (stream_dlq_check_brokers(e->dlq, 10000, e->err, e->errlen)) return -1;
+    /* Room for the largest record the pipeline accepts, plus the reason headers. */
+    long long max_bytes = (long long)pc->max_message_bytes + 65536;
+    if (stream_dlq_ensure_topic(e->dlq, 1, max_bytes, 10000, e->err, e->errlen)) return -1;
 
     char group[512], reset[64];
     snprintf(group, sizeof group, "group.id=%s", pc->group);

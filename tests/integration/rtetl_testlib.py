@@ -127,23 +127,41 @@ def rtetl(*args, timeout=600, check_rc=True, env=None):
     return r.returncode, out, err
 
 
-def kcat_produce(topic, payloads, partition=None, extra=()):
-    """Produces each payload (bytes) as one message with kcat; NUL-delimited so any byte but NUL
-    can be sent."""
-    data = b"\0".join(payloads) + b"\0"
-    args = ["kcat", "-P", "-b", BROKERS, "-t", topic, "-D", "\\0", "-X",
-            "message.max.bytes=10000000", *extra]
-    if partition is not None:
-        args += ["-p", str(partition)]
-    subprocess.run(args, input=data, check=True, timeout=120)
+def produce(topic, payloads, keys=None):
+    """Produces each payload (bytes; b"" is an empty message) exactly as given, with the
+    librdkafka-based confluent-kafka client, and waits until every one is acknowledged."""
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": BROKERS, "enable.idempotence": True,
+                  "message.max.bytes": 10000000})
+    errors = []
+    for i, v in enumerate(payloads):
+        p.produce(topic, value=v, key=keys[i] if keys else None,
+                  on_delivery=lambda err, msg: err and errors.append(err))
+    left = p.flush(60)
+    if left or errors:
+        raise RuntimeError(f"produce to {topic}: {left} unflushed, errors {errors[:3]}")
 
 
-def kcat_consume(topic, fmt="%k\\t%s\\n", timeout=120):
-    """Reads a whole topic from the beginning; returns raw bytes of kcat's formatted output."""
+def kcat_records(topic, timeout=120):
+    """Reads a whole topic from the beginning with kcat; returns [(headers, value bytes)] where
+    headers is a dict of bytes. Values are framed by their length, so any byte can occur."""
     r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q",
-                        "-X", "fetch.message.max.bytes=10000000", "-f", fmt],
+                        "-X", "fetch.message.max.bytes=10000000", "-f", "%S\t%h\n%s"],
                        capture_output=True, timeout=timeout, check=True)
-    return r.stdout
+    out, i, recs = r.stdout, 0, []
+    while i < len(out):
+        nl = out.index(b"\n", i)
+        size, _, hdrs = out[i:nl].partition(b"\t")
+        n = max(int(size), 0)
+        value = out[nl + 1:nl + 1 + n]
+        i = nl + 1 + n
+        h = dict(kv.split(b"=", 1) for kv in hdrs.split(b",") if b"=" in kv)
+        recs.append((h, value))
+    return recs
+
+
+def kcat_payloads(topic, timeout=120):
+    return [v for _, v in kcat_records(topic, timeout)]
 
 
 def create_topic(topic, partitions):

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from rtetl_testlib import (FIELDS, Procs, cassandra_session, check, check_true, create_topic,
-                           drop_keyspace, expected_rows, finish, kcat_consume, kcat_produce, log,
+                           drop_keyspace, expected_rows, finish, kcat_payloads, kcat_records, produce, log,
                            rtetl, status_counts, unique, BROKERS)
 
 N = int(os.environ.get("RTETL_E2E_RECORDS", "50000"))
@@ -46,11 +46,10 @@ try:
     rtetl("ingest", "--source", "builtin", "--count", str(N), "--seed", "7", "--topic", topic,
           "--brokers", BROKERS, "--quiet")
     crafted = list(bad.values()) + [no_at, hostile]
-    kcat_produce(topic, crafted)
+    produce(topic, crafted)
 
     # What the topic really holds is the reference for the expected table.
-    lines = kcat_consume(topic, fmt="%s\\0")
-    payloads = lines.split(b"\0")[:-1]
+    payloads = kcat_payloads(topic)
     check("topic holds every produced message", N + len(crafted), len(payloads))
     want = expected_rows(payloads)
 
@@ -78,12 +77,8 @@ try:
                any(r["first_name"].startswith("Zoë \"quoted\" \\") and "\x00nul" in r["first_name"]
                    and r["last_name"] == "" for r in rows.values()))
 
-    dlq = kcat_consume(topic + ".dlq", fmt="%h\\t%s\\0")
-    entries = dlq.split(b"\0")[:-1]
     reasons = {}
-    for e in entries:
-        hdrs, _, value = e.partition(b"\t")
-        h = dict(kv.split(b"=", 1) for kv in hdrs.split(b",") if b"=" in kv)
+    for h, value in kcat_records(topic + ".dlq"):
         reason = h.get(b"rtetl.error", b"?").decode()
         reasons[reason] = value
         check_true(f"dlq {reason} names its source", h.get(b"rtetl.source.topic") == topic.encode()
