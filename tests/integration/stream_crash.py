@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from rtetl_testlib import (BIN, BROKERS, FIELDS, SRC, Procs, cassandra_session, check,
                            check_true, create_topic, drop_keyspace, expected_rows, finish,
-                           kcat_consume, log, rtetl, status_counts, unique, wait_for)
+                           kcat_payloads, log, rtetl, status_counts, unique, wait_for)
 
 N = int(os.environ.get("RTETL_CRASH_RECORDS", "200000"))
 topic = unique("crash")
@@ -53,7 +53,7 @@ try:
     create_topic(topic, 4)
     rtetl("ingest", "--source", "builtin", "--count", str(N), "--seed", "11", "--topic", topic,
           "--brokers", BROKERS, "--quiet")
-    payloads = kcat_consume(topic, fmt="%s\\0").split(b"\0")[:-1]
+    payloads = kcat_payloads(topic)
     check("topic holds every record", N, len(payloads))
     want = expected_rows(payloads)
 

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from rtetl_testlib import (BIN, BROKERS, SRC, Procs, cassandra_session, check, check_true,
-                           create_topic, drop_keyspace, expected_rows, finish, kcat_consume, log,
+                           create_topic, drop_keyspace, expected_rows, finish, kcat_payloads, log,
                            rtetl, status_counts, unique, wait_for)
 
 N = 60000
@@ -54,7 +54,7 @@ try:
 
         rtetl("ingest", "--source", "builtin", "--count", str(N), "--seed", "5", "--topic", topic,
               "--brokers", BROKERS, "--quiet")
-        payloads = kcat_consume(topic, fmt="%s\\0").split(b"\0")[:-1]
+        payloads = kcat_payloads(topic)
         want = expected_rows(payloads)
         wait_for("both wrote rows", lambda: count_rows() >= len(want) // 4, 300, 0.5)
 
@@ -62,7 +62,7 @@ try:
         wait_for("B takes over every partition", lambda: assigned(procs.output(b)) == {0, 1, 2, 3}, 120)
         rtetl("ingest", "--source", "builtin", "--count", "10000", "--seed", "6", "--topic", topic,
               "--brokers", BROKERS, "--quiet")
-        payloads = kcat_consume(topic, fmt="%s\\0").split(b"\0")[:-1]
+        payloads = kcat_payloads(topic)
         want = expected_rows(payloads)
         wait_for("all rows written", lambda: count_rows() == len(want), 300, 0.5)
         check("B stops cleanly", 0, procs.stop(b))
