@@ -43,6 +43,7 @@ typedef struct ingest_api_opts {
 
 typedef struct ingest_api_stats {
     unsigned long long requests, retries, net_errors, http_errors, bad_answers;
+    unsigned long long connects; /* new connections opened (1 while the server keeps it alive) */
 } ingest_api_stats;
 
 typedef struct ingest_api ingest_api;

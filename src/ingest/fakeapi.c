@@ -156,6 +156,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_size, void **con_cls)
 {
     ingest_fakeapi *f = cls;
+    /* libmicrohttpd calls this first when the headers are in and again when the request is
+     * complete; answering on the first call makes it close the connection after the answer,
+     * which would defeat the client's keep-alive. */
+    static int first_call_marker;
+    if (*con_cls == NULL) {
+        *con_cls = &first_call_marker;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        *upload_size = 0; /* a body is not expected; it is read and ignored */
+        return MHD_YES;
+    }
     atomic_fetch_add(&f->requests, 1);
     log_debug("fake-api", "request", "method=%s url=%s", method, url);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)

@@ -150,6 +150,9 @@ static ingest_err request(ingest_api *a, long n, ingest_api_batch **out, long *r
     curl_easy_setopt(a->curl, CURLOPT_URL, a->url.p);
     a->st.requests++;
     CURLcode rc = curl_easy_perform(a->curl);
+    long connects = 0;
+    if (curl_easy_getinfo(a->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+        a->st.connects += (unsigned long long)connects;
     if (a->o.stop && *a->o.stop) {
         snprintf(err, errlen, "stopped");
         return INGEST_ERR_STOPPED;

@@ -67,6 +67,7 @@ static void test_fetch_batches(void **state)
     ingest_api_get_stats(a, &st);
     assert_int_equal(st.requests, 6);
     assert_int_equal(st.retries, 0);
+    assert_int_equal(st.connects, 1); /* one kept-alive connection for all six requests */
     ingest_fakeapi_stats fs;
     ingest_fakeapi_get_stats(f, &fs);
     assert_int_equal(fs.requests, 6);
