@@ -45,7 +45,8 @@ struct kafka_consumer {
     bool cooperative;
     rd_kafka_topic_partition_list_t *pending_revoke; /* deferred unassign, or NULL */
     uint64_t revoke_deadline;
-    rd_kafka_topic_partition_list_t *store; /* reused offsets list, one entry per partition */
+    rd_kafka_topic_partition_list_t **stores; /* per partition: a reused one-element list */
+    size_t nstores;
     int closing_handles;
     void (*freed)(void *);
     void *freed_ud;
@@ -230,7 +231,6 @@ kafka_consumer *kafka_consumer_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const
         return NULL;
     }
     rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
-    c->store = rd_kafka_topic_partition_list_new(1);
     uv_poll_init(loop, &c->poll, c->pipefd[0]);
     uv_idle_init(loop, &c->kick);
     uv_timer_init(loop, &c->tick);
@@ -273,10 +273,23 @@ void kafka_consumer_revoke_ready(kafka_consumer *c)
 
 void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset)
 {
-    /* One reusable element, rewritten in place: no allocation per store. */
-    rd_kafka_topic_partition_list_t *l = c->store;
-    if (l->cnt == 0) rd_kafka_topic_partition_list_add(l, c->topic, partition);
-    l->elems[0].partition = partition;
+    /* One single-element list per partition, made once and rewritten in place: no allocation
+     * per store. (An element must not be moved to another partition: librdkafka caches the
+     * partition it resolved inside the element.) */
+    if (partition < 0) return;
+    if ((size_t)partition >= c->nstores) {
+        size_t n = (size_t)partition + 1;
+        rd_kafka_topic_partition_list_t **ns = realloc(c->stores, n * sizeof *ns);
+        if (!ns) return;
+        memset(ns + c->nstores, 0, (n - c->nstores) * sizeof *ns);
+        c->stores = ns;
+        c->nstores = n;
+    }
+    rd_kafka_topic_partition_list_t *l = c->stores[partition];
+    if (!l) {
+        l = c->stores[partition] = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, c->topic, partition);
+    }
     l->elems[0].offset = offset;
     l->elems[0].err = RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
@@ -321,8 +334,10 @@ static void on_handle_closed(uv_handle_t *h)
     void *ud = c->freed_ud;
     rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
     rd_kafka_queue_destroy(c->queue);
-    /* The store list may hold partition references; they must go before the handle. */
-    rd_kafka_topic_partition_list_destroy(c->store);
+    /* The store lists may hold partition references; they must go before the handle. */
+    for (size_t i = 0; i < c->nstores; i++)
+        if (c->stores[i]) rd_kafka_topic_partition_list_destroy(c->stores[i]);
+    free(c->stores);
     rd_kafka_destroy(c->rk);
     close(c->pipefd[0]);
     close(c->pipefd[1]);

@@ -22,6 +22,9 @@ CQL_PORT = int(os.environ.get("RTETL_TEST_CQL_PORT", "9042"))
 FIELDS = ["id", "first_name", "last_name", "gender", "address", "post_code", "email", "username",
           "dob", "registered_date", "phone", "picture"]
 
+# The default pipeline's per-field bound (pipeline/config.h PIPE_DEFAULT_FIELD_MAX_BYTES).
+FIELD_MAX_BYTES = 1 << 20
+
 _failures = []
 
 
@@ -192,7 +195,8 @@ def drop_keyspace(keyspace):
 
 def expected_rows(payloads):
     """What the reference pipeline keeps from raw message payloads: JSON objects with the 12
-    string fields (id required), valid UTF-8, email containing '@'. Returns {id: row dict}."""
+    string fields (id required), valid UTF-8, no value over 1 MiB, email containing '@'.
+    Returns {id: row dict}."""
     rows = {}
     for raw in payloads:
         try:
@@ -203,6 +207,9 @@ def expected_rows(payloads):
             continue
         if any(f in obj and obj[f] is not None and not isinstance(obj[f], str) for f in FIELDS):
             continue
+        if any(isinstance(obj.get(f), str) and len(obj[f].encode("utf-8")) > FIELD_MAX_BYTES
+               for f in FIELDS):
+            continue  # dead-lettered as value_too_large
         if "@" not in (obj.get("email") or ""):
             continue
         rows[obj["id"]] = {f: obj.get(f) for f in FIELDS}

@@ -106,7 +106,7 @@ try:
 
     g = subprocess.run([STACK, "groups", "--describe", "--group", group], capture_output=True,
                        text=True, timeout=180)
-    lags = [ln.split() for ln in g.stdout.splitlines() if topic in ln]
+    lags = [ln.split() for ln in g.stdout.splitlines() if ln.split()[1:2] == [topic]]
     check("committed offset on every partition", 4, len(lags))
     check("committed offsets at the end of each partition", ["0"] * len(lags),
           [cols[5] if len(cols) > 5 else "?" for cols in lags])

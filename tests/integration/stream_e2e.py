@@ -96,8 +96,10 @@ try:
     g = subprocess.run([os.path.join(os.environ.get("RTETL_SRC", "."), "scripts", "stack"),
                         "groups", "--describe", "--group", group], capture_output=True, text=True,
                        timeout=180)
-    lags = [ln.split() for ln in g.stdout.splitlines() if topic in ln]
+    lags = [ln.split() for ln in g.stdout.splitlines() if ln.split()[1:2] == [topic]]
     check("group has a committed offset per partition", 3, len(lags))
+    if len(lags) != 3:
+        log(g.stdout)
     check("no lag left on any partition", ["0"] * len(lags),
           [cols[5] if len(cols) > 5 else "?" for cols in lags])
 finally:

@@ -74,7 +74,7 @@ try:
     check("table holds every kept record", len(want), count_rows())
     g = subprocess.run([os.path.join(SRC, "scripts", "stack"), "groups", "--describe", "--group",
                         group], capture_output=True, text=True, timeout=180)
-    lags = [ln.split() for ln in g.stdout.splitlines() if topic in ln]
+    lags = [ln.split() for ln in g.stdout.splitlines() if ln.split()[1:2] == [topic]]
     check("committed offsets at the end of each partition", ["0"] * 4,
           [cols[5] if len(cols) > 5 else "?" for cols in lags])
 finally:

@@ -1,0 +1,315 @@
+"""The Airflow DAG real-time-etl-stack on the pinned Airflow (scripts/airflow), against the real
+local stack, in a throw-away AIRFLOW_HOME (SQLite, `airflow db migrate`).
+
+1. Import: `airflow dags list-import-errors` is empty, `airflow dags list` has the DAG, and
+   airflow_dagcheck.py (shape, params, command building, refused values) passes.
+2. A good run: `rtetl stream` runs on a fresh topic/keyspace/group; `airflow dags test` with conf
+   {"duration": "5s", "api_url": "", "topic": T, "stream_health_url": <its /healthz>} succeeds,
+   both tasks succeed, the topic holds new records (kcat), the task log holds rtetl's output, and
+   the stream writes every one of them to Cassandra (counted with the Python driver).
+3. A failing ingest (brokers 127.0.0.1:1, health check skipped by an empty URL): the run fails,
+   stream_from_api is failed after its retry, check_stream_health is skipped.
+4. A failing health check (a closed port): check_stream_health fails and ingest never runs.
+Every process started here is stopped by PID, even on failure; the keyspace is dropped.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+# Self-contained on purpose (only the cassandra-driver of .venv): the shared test library is
+# another module's, and this test should not break when it changes.
+SRC = os.environ.get("RTETL_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__),
+                                                                   "../.."))
+BIN = os.environ.get("RTETL_BIN") or os.path.join(SRC, "build", "rtetl")
+BROKERS = os.environ.get("RTETL_TEST_BROKERS", "127.0.0.1:9092")
+CQL_HOST = os.environ.get("RTETL_TEST_CQL_HOST", "127.0.0.1")
+CQL_PORT = int(os.environ.get("RTETL_TEST_CQL_PORT", "9042"))
+failures = []
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def check(name, expected, actual):
+    """One assertion; prints both values when they differ."""
+    if expected == actual:
+        log(f"PASS {name}")
+    else:
+        log(f"FAIL {name}: expected {expected!r:.400} got {actual!r:.400}")
+        failures.append(name)
+
+
+def check_true(name, cond, detail=""):
+    log(f"PASS {name}" if cond else f"FAIL {name} {detail}")
+    if not cond:
+        failures.append(name)
+
+
+def unique(prefix):
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(what, cond, timeout=60.0, interval=0.2):
+    """Polls cond() until it returns a truthy value; raises TimeoutError at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def kcat_payloads(topic):
+    """Every message value of a topic, from the beginning (kcat; one per line, as JSON values
+    have no raw newline)."""
+    r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q",
+                        "-f", "%s\\n"], capture_output=True, timeout=180, check=True)
+    return [p for p in r.stdout.split(b"\n") if p]
+
+
+def cassandra_session():
+    from cassandra.cluster import Cluster
+    cluster = Cluster([CQL_HOST], port=CQL_PORT, protocol_version=4, connect_timeout=20)
+    return cluster, cluster.connect()
+
+
+def drop_keyspace(ks):
+    try:
+        cluster, s = cassandra_session()
+        s.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=120)
+        cluster.shutdown()
+    except Exception as e:  # noqa: BLE001 (cleanup must not hide the test's result)
+        log(f"note: could not drop keyspace {ks}: {e}")
+
+
+DAG_ID = "real-time-etl-stack"
+topic = unique("af_topic")
+keyspace = unique("ks_af")
+group = unique("g_af")
+home = tempfile.mkdtemp(prefix="rtetl-airflow-test-")
+
+t_start = time.monotonic()
+venv_bin = subprocess.run([os.path.join(SRC, "scripts", "airflow"), "install"], check=True,
+                          stdout=subprocess.PIPE, text=True, timeout=1500).stdout.strip()
+log(f"Airflow venv {venv_bin} ready after {time.monotonic() - t_start:.0f}s")
+
+env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "RTETL_"))}
+env.update({
+    "AIRFLOW_HOME": home,
+    "AIRFLOW__CORE__DAGS_FOLDER": os.path.join(SRC, "airflow", "dags"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+    "RTETL_BIN": BIN,
+})
+
+
+def airflow(*args, timeout=900, name=None):
+    """Runs the airflow CLI; returns (rc, output). The output is also kept in a file."""
+    t0 = time.monotonic()
+    r = subprocess.run([os.path.join(venv_bin, "airflow"), *args], env=env, timeout=timeout,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, errors="replace")
+    log(f"airflow {' '.join(args)[:100]} -> rc {r.returncode} in {time.monotonic() - t0:.0f}s")
+    if name:
+        with open(os.path.join(home, name + ".out"), "w") as f:
+            f.write(r.stdout)
+    return r.returncode, r.stdout
+
+
+def json_tail(text):
+    """The JSON document at the end of a CLI output that may start with log lines."""
+    for i in (m.start() for m in re.finditer(r"^[\[{]", text, re.M)):
+        try:
+            return json.loads(text[i:])
+        except ValueError:
+            continue
+    raise ValueError(f"no JSON in: {text[-500:]}")
+
+
+def task_states(logical_date_prefix):
+    """{task_id: (state, try_number)} of the DAG's run whose logical date starts with the
+    prefix, read straight from the metadata DB (an independent reader, and much faster than the
+    CLI)."""
+    db = sqlite3.connect(os.path.join(home, "airflow.db"))
+    try:
+        rows = db.execute(
+            "SELECT ti.task_id, ti.state, ti.try_number, dr.state FROM task_instance ti "
+            "JOIN dag_run dr ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id "
+            "WHERE ti.dag_id = ? AND dr.execution_date LIKE ?",
+            (DAG_ID, logical_date_prefix + "%")).fetchall()
+    finally:
+        db.close()
+    return {r[0]: (r[1], r[2]) for r in rows}, (rows[0][3] if rows else None)
+
+
+def task_log(logical_date, task_id):
+    """What the task logged in the run of that date: its log files if Airflow wrote any, and
+    the output of `dags test`, which runs the tasks in-process and logs them to the console."""
+    pat = os.path.join(home, "logs", f"dag_id={DAG_ID}", f"run_id=*{logical_date}*",
+                       f"task_id={task_id}", "*.log")
+    files = [open(p, errors="replace").read() for p in sorted(glob.glob(pat))]
+    test_out = os.path.join(home, f"dags-test-{logical_date}.out")
+    if os.path.exists(test_out):
+        files.append(open(test_out, errors="replace").read())
+    return "\n".join(files)
+
+
+def dags_test(logical_date, conf):
+    return airflow("dags", "test", DAG_ID, logical_date, "--conf", json.dumps(conf),
+                   name=f"dags-test-{logical_date}")
+
+
+def healthz_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def table_count():
+    cluster, s = cassandra_session()
+    try:
+        return s.execute(f"SELECT count(*) FROM {keyspace}.tb_usuarios", timeout=60).one()[0]
+    except Exception:  # noqa: BLE001 (the table may not exist yet)
+        return -1
+    finally:
+        cluster.shutdown()
+
+
+started = []
+
+
+def stop(p):
+    """SIGTERM, then SIGKILL after 60 s, to one process this test started."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+try:
+    # 1. The DAG imports cleanly on the pinned Airflow.
+    rc, out = airflow("db", "migrate", name="db-migrate")
+    check("airflow db migrate exits 0", 0, rc)
+    rc, out = airflow("dags", "list-import-errors", "-o", "json", name="import-errors")
+    check("list-import-errors exits 0", 0, rc)
+    check("no import errors", [], json_tail(out) if rc == 0 else out[-2000:])
+    rc, out = airflow("dags", "list", "-o", "json", name="dags-list")
+    ids = [d.get("dag_id") for d in json_tail(out)] if rc == 0 else []
+    check("dags list has the DAG", True, DAG_ID in ids)
+    r = subprocess.run([os.path.join(venv_bin, "python"),
+                        os.path.join(SRC, "tests", "integration", "airflow_dagcheck.py"),
+                        os.path.join(SRC, "airflow", "dags")], env=env, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    for line in r.stdout.splitlines():
+        if line.startswith(("FAIL", "Airflow ")):
+            log(line)
+    check("airflow_dagcheck.py passes (shape, params, command, refused values)", 0, r.returncode)
+
+    # 2. A good run against the stack, with rtetl stream moving the records to Cassandra.
+    stream_log = open(os.path.join(home, "stream.log"), "w+")
+    stream = subprocess.Popen([BIN, "stream", "--mode", "initial", "--topic", topic, "--keyspace",
+                               keyspace, "--group", group, "--brokers", BROKERS, "--metrics-port",
+                               "0", "--status-interval", "5s"], stdin=subprocess.DEVNULL,
+                              stdout=stream_log, stderr=subprocess.STDOUT)
+    started.append(stream)
+
+    def stream_output():
+        stream_log.flush()
+        with open(stream_log.name, errors="replace") as f:
+            return f.read()
+
+    port = wait_for("stream's metrics address", lambda: re.search(
+        r'msg="serving metrics" addr=127\.0\.0\.1:(\d+)', stream_output()) or
+        stream.poll() is not None, timeout=60)
+    health_url = f"http://127.0.0.1:{port.group(1)}/healthz" if port is not True else ""
+    if health_url:
+        wait_for("stream /healthz 200", lambda: healthz_ok(health_url) or
+                 stream.poll() is not None, timeout=120)
+    check_true("rtetl stream is running and healthy", stream.poll() is None and
+               healthz_ok(health_url), stream_output()[-2000:])
+
+    good_date = "2024-03-01"
+    rc, out = dags_test(good_date, {"duration": "5s", "api_url": "", "topic": topic,
+                                    "brokers": BROKERS, "stream_health_url": health_url})
+    check("good run: dags test exits 0", 0, rc)
+    states, run_state = task_states(good_date)
+    check("good run: health check succeeded", "success",
+          states.get("check_stream_health", (None,))[0])
+    check("good run: stream_from_api succeeded", "success",
+          states.get("stream_from_api", (None,))[0])
+    check("good run: DAG run succeeded", "success", run_state)
+    if rc != 0:
+        log(out[-3000:])
+    ingest_log = task_log(good_date, "stream_from_api")
+    check_true("good run: rtetl's output is in the task log",
+               "rtetl: " in ingest_log and "--source builtin" in ingest_log, ingest_log[-1500:])
+    payloads = kcat_payloads(topic)
+    log(f"topic {topic} holds {len(payloads)} records")
+    check_true("good run: new records in the Kafka topic", len(payloads) > 0)
+    keep = sum(1 for p in payloads if "@" in json.loads(p).get("email", ""))
+    try:
+        wait_for("every record in Cassandra", lambda: table_count() >= keep or
+                 stream.poll() is not None, timeout=300, interval=1)
+    except TimeoutError as e:
+        log(str(e))
+    check("good run: Cassandra rows (cassandra-driver) == records with '@'", keep, table_count())
+    stop(stream)
+    check("rtetl stream stops cleanly on SIGTERM", 0, stream.returncode)
+
+    # 3. A failing ingest fails the task (after its one retry); the empty URL skips the check.
+    bad_date = "2024-03-02"
+    rc, out = dags_test(bad_date, {"duration": "3s", "api_url": "", "topic": topic + "_bad",
+                                   "brokers": "127.0.0.1:1", "stream_health_url": ""})
+    states, run_state = task_states(bad_date)
+    check_true("bad brokers: dags test exits non-zero or the run failed",
+               rc != 0 or run_state == "failed", f"rc={rc} run_state={run_state}")
+    check("bad brokers: stream_from_api failed", "failed", states.get("stream_from_api", (None,))[0])
+    check("bad brokers: two attempts (retries=1)", 2, states.get("stream_from_api", (0, 0))[1])
+    check("bad brokers: empty health URL skipped the check", "skipped",
+          states.get("check_stream_health", (None,))[0])
+    check_true("bad brokers: rtetl's error is in the task log",
+               "rtetl ingest exited 1" in task_log(bad_date, "stream_from_api"),
+               task_log(bad_date, "stream_from_api")[-1500:])
+
+    # 4. A failing health check stops the run before ingest.
+    sick_date = "2024-03-03"
+    rc, out = dags_test(sick_date, {"duration": "3s", "topic": topic + "_sick",
+                                    "stream_health_url": "http://127.0.0.1:1/healthz"})
+    states, run_state = task_states(sick_date)
+    check_true("closed health port: run failed", rc != 0 or run_state == "failed",
+               f"rc={rc} run_state={run_state}")
+    check("closed health port: check failed", "failed",
+          states.get("check_stream_health", (None,))[0])
+    check("closed health port: ingest did not run", "upstream_failed",
+          states.get("stream_from_api", (None,))[0])
+finally:
+    for p in started:
+        stop(p)
+    drop_keyspace(keyspace)
+    log(f"Airflow test took {time.monotonic() - t_start:.0f}s")
+
+if failures:
+    log(f"--- last lines of rtetl stream ---\n{open(os.path.join(home, 'stream.log'), errors='replace').read()[-2000:]}"
+        if os.path.exists(os.path.join(home, "stream.log")) else "")
+    log(f"{len(failures)} check(s) failed: {', '.join(failures)}; outputs kept in {home}")
+    sys.exit(1)
+shutil.rmtree(home, ignore_errors=True)
+log("all checks passed")
