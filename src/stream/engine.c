@@ -115,6 +115,8 @@ static void slot_done(stream_engine *e, stream_slot *s)
     }
     rd_kafka_message_destroy(s->msg);
     s->msg = NULL;
+    free(s->detail);
+    s->detail = NULL;
     s->state = SLOT_FREE;
     s->next = e->free_slots;
     e->free_slots = s;
@@ -131,6 +133,8 @@ void stream_slot_abandon(stream_engine *e, stream_slot *s)
     if (!s->msg) return;
     rd_kafka_message_destroy(s->msg);
     s->msg = NULL;
+    free(s->detail);
+    s->detail = NULL;
     s->state = SLOT_FREE;
 }
 
@@ -147,8 +151,8 @@ static void on_dlq_retry(uv_timer_t *t)
 static void dlq_send(stream_engine *e, stream_slot *s)
 {
     s->state = SLOT_DLQ;
-    rd_kafka_resp_err_t err =
-        stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason, s->detail, s);
+    rd_kafka_resp_err_t err = stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason,
+                                              s->detail ? s->detail : "(out of memory)", s);
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         /* The idempotent producer cannot go on (e.g. the broker lost its state). Stop without
          * committing this record: a restarted process reads it again. */
@@ -162,8 +166,10 @@ static void dlq_send(stream_engine *e, stream_slot *s)
 
 static void dead_letter(stream_engine *e, stream_slot *s, const char *reason, const char *detail)
 {
-    snprintf(s->reason, sizeof s->reason, "%s", reason);
-    snprintf(s->detail, sizeof s->detail, "%s", detail);
+    /* reason is always a static string; the detail is copied (the rare path may allocate). */
+    s->reason = reason;
+    free(s->detail);
+    s->detail = strdup(detail);
     log_debug("stream", "dead-lettering record", "partition=%d offset=%" PRId64 " reason=%s",
               s->msg->partition, s->msg->offset, reason);
     dlq_send(e, s);

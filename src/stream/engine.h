@@ -36,9 +36,9 @@ typedef struct stream_slot {
     int64_t produced_ms; /* Kafka message timestamp */
     uint64_t sent_us;    /* monotonic time of the current write attempt */
     pipe_retry retry;
-    uv_timer_t timer; /* backoff and dead-letter retries */
-    char reason[40];
-    char detail[700];
+    uv_timer_t timer;   /* backoff and dead-letter retries */
+    const char *reason; /* dead-letter reason (static string) */
+    char *detail;       /* dead-letter detail (owned), NULL otherwise */
 } stream_slot;
 
 typedef struct stream_part {
