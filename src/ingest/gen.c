@@ -3,12 +3,13 @@
  * DESIGN: this competes with kcat for the producer's CPU, so a user costs about twenty PRNG
  * draws and a few short copies: names and places point into static tables, and the composed
  * fields (email, dates, phone, postcode) are written into fixed buffers inside the person.
- * Dates are formatted with integer arithmetic (days-to-civil conversion) rather than gmtime. */
+ * Dates are formatted from small calendar tables rather than with gmtime and snprintf. */
 #include "ingest/gen.h"
 
 #include "ingest/gen_data.h"
 #include "ingest/json.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,8 +20,24 @@
 #define REG_MIN       1009843200LL   /* 2002-01-01 */
 #define REG_MAX       1672444800LL   /* 2022-12-31 */
 
+/* Maps a byte of a name to its email form: ASCII letters lower-cased, digits and '-' kept, 0
+ * for anything else (spaces, apostrophes and non-ASCII bytes disappear). */
+static unsigned char email_map[256];
+static pthread_once_t email_map_once = PTHREAD_ONCE_INIT;
+
+static void email_map_init(void)
+{
+    for (int c = 0; c < 256; c++) {
+        if (c >= 'A' && c <= 'Z')
+            email_map[c] = (unsigned char)(c - 'A' + 'a');
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
+            email_map[c] = (unsigned char)c;
+    }
+}
+
 void ingest_gen_init(ingest_gen *g, const uint64_t *seed)
 {
+    pthread_once(&email_map_once, email_map_init);
     if (seed)
         ingest_rng_seed(&g->rng, *seed);
     else
@@ -69,9 +86,18 @@ static size_t fill_pattern(ingest_gen *g, char *out, size_t cap, const char *pat
     return n;
 }
 
-/* Writes exactly 2 or 3 or 4 digits of v, zero-padded. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+/* Writes exactly `width` (1 to 4) digits of v, zero-padded; returns the end. */
 static char *digits(char *o, unsigned v, int width)
 {
+    if (width == 2) {
+        memcpy(o, digit_pairs + 2 * (v % 100), 2);
+        return o + 2;
+    }
     for (int i = width - 1; i >= 0; i--) {
         o[i] = (char)('0' + v % 10);
         v /= 10;
@@ -79,28 +105,60 @@ static char *digits(char *o, unsigned v, int width)
     return o + width;
 }
 
-/* Formats unix milliseconds as 2006-01-02T15:04:05.000Z (24 bytes + NUL). Days-to-civil after
- * Howard Hinnant's public description of the proleptic Gregorian calendar. */
-static size_t iso_date(char *out, long long ms)
+/* Calendar tables for formatting dates fast: the first day (days since 1970-01-01) of each
+ * year from DATE_MIN_YEAR on, and "MM-DD" for every day of a leap year. Built once. */
+#define DATE_MIN_YEAR 1900
+#define DATE_YEARS    300
+static long long year_start[DATE_YEARS + 1];
+static char leap_mmdd[366][5];
+static pthread_once_t calendar_once = PTHREAD_ONCE_INIT;
+
+static bool is_leap(long long y)
 {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static void calendar_init(void)
+{
+    /* 1900-01-01 is 25567 days before 1970-01-01. */
+    long long d = -25567;
+    for (int i = 0; i <= DATE_YEARS; i++) {
+        year_start[i] = d;
+        d += is_leap(DATE_MIN_YEAR + i) ? 366 : 365;
+    }
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int k = 0;
+    for (int m = 0; m < 12; m++) {
+        for (int day = 1; day <= mdays[m]; day++, k++) {
+            char tmp[16];
+            snprintf(tmp, sizeof tmp, "%02d-%02d", m + 1, day);
+            memcpy(leap_mmdd[k], tmp, 5);
+        }
+    }
+}
+
+/* Formats unix milliseconds as 2006-01-02T15:04:05.000Z (24 bytes + NUL) for dates from 1900
+ * to 2199 (the generator's range), else as 1970-01-01T00:00:00.000Z. */
+size_t ingest_gen_iso_date(char *out, long long ms)
+{
+    pthread_once(&calendar_once, calendar_init);
     long long secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     unsigned milli = (unsigned)(ms - secs * 1000);
     long long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
     unsigned sod = (unsigned)(secs - days * 86400);
-    long long z = days + 719468;
-    long long era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    long long y = (long long)yoe + era * 400 + (m <= 2);
-    char *o = digits(out, (unsigned)y, 4);
+    if (days < year_start[0] || days >= year_start[DATE_YEARS]) days = 0, sod = 0, milli = 0;
+    /* A year has at least 365 days, so this guess is at or after the right year, by at most
+     * one for the span of the table. */
+    int yi = (int)((days - year_start[0]) / 365);
+    if (yi > DATE_YEARS - 1) yi = DATE_YEARS - 1;
+    while (year_start[yi] > days) yi--;
+    long long year = DATE_MIN_YEAR + yi;
+    unsigned doy = (unsigned)(days - year_start[yi]);
+    if (!is_leap(year) && doy >= 59) doy++; /* skip February 29 */
+    char *o = digits(out, (unsigned)year, 4);
     *o++ = '-';
-    o = digits(o, m, 2);
-    *o++ = '-';
-    o = digits(o, d, 2);
+    memcpy(o, leap_mmdd[doy], 5);
+    o += 5;
     *o++ = 'T';
     o = digits(o, sod / 3600, 2);
     *o++ = ':';
@@ -125,16 +183,15 @@ static int age_at_reference(long long ms)
     return (int)((AGE_REFERENCE * 1000 - ms) / (1000LL * 31556952));
 }
 
-/* Appends a lower-case ASCII form of a name for an email address: letters, digits and '-';
- * spaces and apostrophes disappear (O'Brien -> obrien). */
+/* Appends the email form of a name (its Latin spelling when it has one): O'Brien -> obrien. */
 static size_t email_part(char *o, size_t cap, const gen_name *nm)
 {
-    const char *s = nm->latin ? nm->latin : nm->s;
+    const unsigned char *s = (const unsigned char *)(nm->latin ? nm->latin : nm->s);
     size_t n = 0;
     for (; *s && n < cap; s++) {
-        char c = *s;
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') o[n++] = c;
+        unsigned char c = email_map[*s];
+        o[n] = (char)c;
+        n += c != 0;
     }
     return n;
 }
@@ -180,8 +237,8 @@ static void make_picture(ingest_person *p)
 static void make_dates(ingest_gen *g, ingest_person *p)
 {
     long long dob = rand_ms(g, DOB_MIN, DOB_MAX), reg = rand_ms(g, REG_MIN, REG_MAX);
-    p->user.dob = str_n(p->dob, iso_date(p->dob, dob));
-    p->user.registered = str_n(p->registered, iso_date(p->registered, reg));
+    p->user.dob = str_n(p->dob, ingest_gen_iso_date(p->dob, dob));
+    p->user.registered = str_n(p->registered, ingest_gen_iso_date(p->registered, reg));
     p->dob_age = age_at_reference(dob);
     p->registered_age = age_at_reference(reg);
 }
@@ -203,8 +260,8 @@ void ingest_gen_next(ingest_gen *g, ingest_person *p)
     p->tz_desc = nat->tz_desc;
     p->postcode_numeric = nat->postcode_numeric;
     p->user.plain = true; /* the tables hold no character JSON must escape (unit-tested) */
-    p->user.first = str(first->s);
-    p->user.last = str(last->s);
+    p->user.first = str_n(first->s, first->len);
+    p->user.last = str_n(last->s, last->len);
     p->user.gender = p->female ? str_n("female", 6) : str_n("male", 4);
     char *o = p->street_number;
     unsigned num = 1 + ingest_rng_below(r, 9999);
@@ -212,18 +269,18 @@ void ingest_gen_next(ingest_gen *g, ingest_person *p)
     o = digits(o, num, w);
     *o = '\0';
     p->user.street_number = str_n(p->street_number, (size_t)w);
-    p->user.street_name = str(nat->streets[ingest_rng_below(r, nat->nstreets)]);
-    p->user.city = str(place->city);
-    p->user.state = str(place->state);
-    p->user.country = str(nat->country);
+    const gen_str *street = &nat->streets[ingest_rng_below(r, nat->nstreets)];
+    p->user.street_name = str_n(street->s, street->len);
+    p->user.city = str_n(place->city, place->city_len);
+    p->user.state = str_n(place->state, place->state_len);
+    p->user.country = str_n(nat->country, nat->country_len);
     p->user.postcode =
         str_n(p->postcode, fill_pattern(g, p->postcode, sizeof p->postcode, nat->postcode));
     make_email(p, first, last);
     make_username(g, p);
     make_dates(g, p);
     p->user.phone = str_n(p->phone, fill_pattern(g, p->phone, sizeof p->phone, nat->phone));
-    fill_pattern(g, p->cell_buf, sizeof p->cell_buf, nat->cell);
-    p->cell = p->cell_buf;
+    p->cell_pattern = nat->cell; /* drawn only when the API form is written */
     p->picture_no = (int)ingest_rng_below(r, 100);
     make_picture(p);
 }
@@ -350,7 +407,9 @@ void ingest_gen_write_api_user(ingest_gen *g, ingest_buf *b, const ingest_person
     ingest_buf_lit(b, "},");
     kv_str(b, "phone", u->phone);
     ingest_buf_putc(b, ',');
-    kv_cstr(b, "cell", p->cell);
+    char cell[32];
+    fill_pattern(g, cell, sizeof cell, p->cell_pattern);
+    kv_cstr(b, "cell", cell);
     ingest_buf_putc(b, ',');
     write_picture(b, p);
     ingest_buf_putc(b, ',');

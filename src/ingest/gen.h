@@ -21,11 +21,11 @@ typedef struct ingest_gen {
  * struct's own buffers, so valid until the struct is reused) plus what only the API shows. */
 typedef struct ingest_person {
     ingest_user user;
-    const char *nat, *title, *tz_offset, *tz_desc, *cell;
+    const char *nat, *title, *tz_offset, *tz_desc, *cell_pattern;
     bool female, postcode_numeric;
     int dob_age, registered_age, picture_no;
     char street_number[8], postcode[16], email[96], username[40], dob[28], registered[28];
-    char phone[24], cell_buf[24], picture[64];
+    char phone[24], picture[64];
 } ingest_person;
 
 /* Seeds g with *seed, or from the kernel's random source when seed is NULL. */
@@ -36,6 +36,9 @@ void ingest_gen_next(ingest_gen *g, ingest_person *p);
  * timezone, login.uuid, cell, picture.large ...); postcodes of numeric countries are JSON
  * numbers. Draws from g for the parts that only the API shows. */
 void ingest_gen_write_api_user(ingest_gen *g, ingest_buf *b, const ingest_person *p);
+/* Formats unix milliseconds as 2006-01-02T15:04:05.000Z into out (25 bytes with the NUL);
+ * returns 24. Valid from 1900 to 2199 (other values give the epoch). */
+size_t ingest_gen_iso_date(char *out, long long ms);
 /* The number of nationalities the generator draws from. */
 unsigned ingest_gen_nationalities(void);
 

@@ -4,25 +4,23 @@
  * postcodes that are numbers in some countries and alphanumeric strings in others. */
 #include "ingest/gen_data.h"
 
-#define N(s)    \
-    {           \
-        s, NULL \
-    }
-#define L(s, l) \
-    {           \
-        s, l    \
-    }
+/* clang-format off */
+#define N(s)    {s, NULL, sizeof(s) - 1}
+#define L(s, l) {s, l, sizeof(s) - 1}
+#define S(s)    {s, sizeof(s) - 1}
+#define P(c, s) {c, s, sizeof(c) - 1, sizeof(s) - 1}
+/* clang-format on */
 #define COUNT(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
-#define NAT(code, country, pfx, post, num, phone, cell, tzo, tzd)                      \
-    {                                                                                  \
-        code, country, pfx##_male, pfx##_female, pfx##_last, COUNT(pfx##_male),        \
-            COUNT(pfx##_female), COUNT(pfx##_last), pfx##_places, COUNT(pfx##_places), \
-            pfx##_streets, COUNT(pfx##_streets), post, num, phone, cell, tzo, tzd      \
-    }
+/* clang-format off */
+#define NAT(code, country, pfx, post, num, phone, cell, tzo, tzd)                              \
+    {code, country, sizeof(country) - 1, pfx##_male, pfx##_female, pfx##_last,                \
+     COUNT(pfx##_male), COUNT(pfx##_female), COUNT(pfx##_last), pfx##_places,                  \
+     COUNT(pfx##_places), pfx##_streets, COUNT(pfx##_streets), post, num, phone, cell, tzo, tzd}
+/* clang-format on */
 
-static const char *const en_streets[] = {
-    "Main Street",  "Station Road", "Church Lane", "Victoria Road", "Green Lane",
-    "Oak Ridge Ln", "Maple Ave",    "Lakeview Dr", "Pine Rd",       "Park Avenue",
+static const gen_str en_streets[] = {
+    S("Main Street"),  S("Station Road"), S("Church Lane"), S("Victoria Road"), S("Green Lane"),
+    S("Oak Ridge Ln"), S("Maple Ave"),    S("Lakeview Dr"), S("Pine Rd"),       S("Park Avenue"),
 };
 
 /* ---- United States ---- */
@@ -33,9 +31,9 @@ static const gen_name us_female[] = {N("Mary-Kate"), N("Jennifer"), N("Linda"), 
 static const gen_name us_last[] = {N("Smith"),      N("Johnson"), N("Williams"), N("Brown"),
                                    N("D'Angelo"),   N("O'Neal"),  N("Garcia"),   N("Nguyen"),
                                    N("Washington"), N("Lee")};
-static const gen_place us_places[] = {{"Seattle", "Washington"}, {"Austin", "Texas"},
-                                      {"Denver", "Colorado"},    {"Portland", "Oregon"},
-                                      {"Miami", "Florida"},      {"Coeur d'Alene", "Idaho"}};
+static const gen_place us_places[] = {P("Seattle", "Washington"), P("Austin", "Texas"),
+                                      P("Denver", "Colorado"),    P("Portland", "Oregon"),
+                                      P("Miami", "Florida"),      P("Coeur d'Alene", "Idaho")};
 #define us_streets en_streets
 
 /* ---- United Kingdom ---- */
@@ -46,9 +44,9 @@ static const gen_name gb_female[] = {N("Olivia"), N("Amelia"), N("Isla"), N("Ava
 static const gen_name gb_last[] = {N("Smith"),   N("Taylor"), N("Evans"),       N("Thomas"),
                                    N("Roberts"), N("Wright"), N("Smith-Jones"), N("ap Rhys")};
 static const gen_place gb_places[] = {
-    {"London", "Greater London"}, {"Manchester", "Greater Manchester"},
-    {"Leeds", "West Yorkshire"},  {"Bristol", "Bristol"},
-    {"Edinburgh", "Lothian"},     {"Bishop's Stortford", "Hertfordshire"}};
+    P("London", "Greater London"), P("Manchester", "Greater Manchester"),
+    P("Leeds", "West Yorkshire"),  P("Bristol", "Bristol"),
+    P("Edinburgh", "Lothian"),     P("Bishop's Stortford", "Hertfordshire")};
 #define gb_streets en_streets
 
 /* ---- Australia ---- */
@@ -58,11 +56,9 @@ static const gen_name au_female[] = {N("Charlotte"), N("Chloe"), N("Mia"),
                                      N("Grace"),     N("Ruby"),  N("Zoe")};
 static const gen_name au_last[] = {N("Smith"),  N("Jones"),  N("Williams"), N("Brown"),
                                    N("Wilson"), N("Nguyen"), N("Kelly"),    N("Murphy")};
-static const gen_place au_places[] = {{"Sydney", "New South Wales"},
-                                      {"Melbourne", "Victoria"},
-                                      {"Brisbane", "Queensland"},
-                                      {"Perth", "Western Australia"},
-                                      {"Hobart", "Tasmania"}};
+static const gen_place au_places[] = {P("Sydney", "New South Wales"), P("Melbourne", "Victoria"),
+                                      P("Brisbane", "Queensland"), P("Perth", "Western Australia"),
+                                      P("Hobart", "Tasmania")};
 #define au_streets en_streets
 
 /* ---- Canada ---- */
@@ -72,13 +68,11 @@ static const gen_name ca_female[] = {N("Emma"),   L("Léa", "lea"), L("Chloé", 
                                      N("Olivia"), N("Charlotte"),  N("Marie-Ève")};
 static const gen_name ca_last[] = {N("Tremblay"), N("Gagnon"),    N("Roy"),    L("Côté", "cote"),
                                    N("Bouchard"), N("MacDonald"), N("Wilson"), N("Martin")};
-static const gen_place ca_places[] = {{"Toronto", "Ontario"},
-                                      {"Montréal", "Québec"},
-                                      {"Vancouver", "British Columbia"},
-                                      {"Calgary", "Alberta"},
-                                      {"Halifax", "Nova Scotia"}};
-static const char *const ca_streets[] = {"King St", "Rue Sainte-Catherine", "Yonge St", "Robson St",
-                                         "Rue Saint-Denis"};
+static const gen_place ca_places[] = {P("Toronto", "Ontario"), P("Montréal", "Québec"),
+                                      P("Vancouver", "British Columbia"), P("Calgary", "Alberta"),
+                                      P("Halifax", "Nova Scotia")};
+static const gen_str ca_streets[] = {S("King St"), S("Rue Sainte-Catherine"), S("Yonge St"),
+                                     S("Robson St"), S("Rue Saint-Denis")};
 
 /* ---- New Zealand ---- */
 static const gen_name nz_male[] = {N("Oliver"), N("Jack"), N("Hunter"),
@@ -87,11 +81,9 @@ static const gen_name nz_female[] = {N("Isla"), N("Aroha"), N("Olivia"),
                                      N("Ruby"), N("Mia"),   N("Ana")};
 static const gen_name nz_last[] = {N("Wilson"), N("Smith"),  N("Ngata"),    N("Parata"),
                                    N("Taylor"), N("Walker"), N("Te Whata"), N("Thompson")};
-static const gen_place nz_places[] = {{"Auckland", "Auckland"},
-                                      {"Wellington", "Wellington"},
-                                      {"Christchurch", "Canterbury"},
-                                      {"Dunedin", "Otago"},
-                                      {"Hamilton", "Waikato"}};
+static const gen_place nz_places[] = {P("Auckland", "Auckland"), P("Wellington", "Wellington"),
+                                      P("Christchurch", "Canterbury"), P("Dunedin", "Otago"),
+                                      P("Hamilton", "Waikato")};
 #define nz_streets en_streets
 
 /* ---- Ireland ---- */
@@ -101,13 +93,11 @@ static const gen_name ie_female[] = {N("Aoife"),   L("Siobhán", "siobhan"), N("
                                      N("Saoirse"), L("Róisín", "roisin"),   N("Ciara")};
 static const gen_name ie_last[] = {N("O'Brien"),  N("O'Sullivan"), N("Murphy"),  N("Kelly"),
                                    N("O'Connor"), N("McCarthy"),   N("O'Neill"), N("Mac Giolla")};
-static const gen_place ie_places[] = {{"Dublin", "Dublin"},
-                                      {"Cork", "Cork"},
-                                      {"Galway", "Galway"},
-                                      {"Limerick", "Limerick"},
-                                      {"Kilkenny", "Kilkenny"}};
-static const char *const ie_streets[] = {"Main Street", "O'Connell Street", "Grafton Street",
-                                         "Church Road", "Patrick Street"};
+static const gen_place ie_places[] = {P("Dublin", "Dublin"), P("Cork", "Cork"),
+                                      P("Galway", "Galway"), P("Limerick", "Limerick"),
+                                      P("Kilkenny", "Kilkenny")};
+static const gen_str ie_streets[] = {S("Main Street"), S("O'Connell Street"), S("Grafton Street"),
+                                     S("Church Road"), S("Patrick Street")};
 
 /* ---- France ---- */
 static const gen_name fr_male[] = {N("Jean-Pierre"),      N("Louis"), N("Lucas"),
@@ -117,14 +107,13 @@ static const gen_name fr_female[] = {N("Marie-Claire"), L("Léa", "lea"),  L("Ch
 static const gen_name fr_last[] = {
     N("Martin"),   N("Bernard"),  N("Dubois"), L("Lefèvre", "lefevre"),
     N("Da Silva"), N("D'Artois"), N("Girard"), N("Moreau")};
-static const gen_place fr_places[] = {{"Paris", "Île-de-France"},
-                                      {"Lyon", "Auvergne-Rhône-Alpes"},
-                                      {"Marseille", "Provence-Alpes-Côte d'Azur"},
-                                      {"Toulouse", "Occitanie"},
-                                      {"Nantes", "Pays de la Loire"}};
-static const char *const fr_streets[] = {"Rue de l'Église", "Rue de la République",
-                                         "Avenue Jean-Jaurès", "Place du Marché",
-                                         "Rue Victor-Hugo"};
+static const gen_place fr_places[] = {P("Paris", "Île-de-France"),
+                                      P("Lyon", "Auvergne-Rhône-Alpes"),
+                                      P("Marseille", "Provence-Alpes-Côte d'Azur"),
+                                      P("Toulouse", "Occitanie"), P("Nantes", "Pays de la Loire")};
+static const gen_str fr_streets[] = {S("Rue de l'Église"), S("Rue de la République"),
+                                     S("Avenue Jean-Jaurès"), S("Place du Marché"),
+                                     S("Rue Victor-Hugo")};
 
 /* ---- Germany ---- */
 static const gen_name de_male[] = {N("Lukas"),      L("Jürgen", "juergen"),
@@ -136,13 +125,11 @@ static const gen_name de_last[] = {L("Müller", "mueller"), N("Schmidt"),
                                    N("Schneider"),         N("Fischer"),
                                    L("Weiß", "weiss"),     L("Schäfer", "schaefer"),
                                    N("Meyer-Lindenberg"),  N("Becker")};
-static const gen_place de_places[] = {{"Berlin", "Berlin"},
-                                      {"München", "Bayern"},
-                                      {"Hamburg", "Hamburg"},
-                                      {"Köln", "Nordrhein-Westfalen"},
-                                      {"Dresden", "Sachsen"}};
-static const char *const de_streets[] = {"Hauptstraße", "Schulstraße", "Gartenstraße",
-                                         "Bahnhofstraße", "Lindenstraße"};
+static const gen_place de_places[] = {P("Berlin", "Berlin"), P("München", "Bayern"),
+                                      P("Hamburg", "Hamburg"), P("Köln", "Nordrhein-Westfalen"),
+                                      P("Dresden", "Sachsen")};
+static const gen_str de_streets[] = {S("Hauptstraße"), S("Schulstraße"), S("Gartenstraße"),
+                                     S("Bahnhofstraße"), S("Lindenstraße")};
 
 /* ---- Switzerland ---- */
 static const gen_name ch_male[] = {N("Luca"),      N("Noah"),   L("Léon", "leon"),
@@ -157,13 +144,11 @@ static const gen_name ch_last[] = {L("Müller", "mueller"),
                                    N("Favre"),
                                    N("Rossi"),
                                    L("Bühler", "buehler")};
-static const gen_place ch_places[] = {{"Zürich", "Zürich"},
-                                      {"Genève", "Genève"},
-                                      {"Basel", "Basel-Stadt"},
-                                      {"Bern", "Bern"},
-                                      {"Lugano", "Ticino"}};
-static const char *const ch_streets[] = {"Bahnhofstrasse", "Rue du Rhône", "Via Nassa",
-                                         "Dorfstrasse", "Kirchweg"};
+static const gen_place ch_places[] = {P("Zürich", "Zürich"), P("Genève", "Genève"),
+                                      P("Basel", "Basel-Stadt"), P("Bern", "Bern"),
+                                      P("Lugano", "Ticino")};
+static const gen_str ch_streets[] = {S("Bahnhofstrasse"), S("Rue du Rhône"), S("Via Nassa"),
+                                     S("Dorfstrasse"), S("Kirchweg")};
 
 /* ---- Netherlands ---- */
 static const gen_name nl_male[] = {N("Daan"),  N("Sem"),   N("Bram"),
@@ -172,13 +157,11 @@ static const gen_name nl_female[] = {N("Emma"), N("Julia"), N("Sophie"),
                                      N("Tess"), N("Fenna"), N("Noor")};
 static const gen_name nl_last[] = {N("de Jong"),  N("Jansen"), N("de Vries"), N("van den Berg"),
                                    N("van Dijk"), N("Bakker"), N("Visser"),   N("'t Hart")};
-static const gen_place nl_places[] = {{"Amsterdam", "Noord-Holland"},
-                                      {"Rotterdam", "Zuid-Holland"},
-                                      {"Utrecht", "Utrecht"},
-                                      {"Groningen", "Groningen"},
-                                      {"'s-Hertogenbosch", "Noord-Brabant"}};
-static const char *const nl_streets[] = {"Kerkstraat", "Dorpsstraat", "Molenweg", "Stationsweg",
-                                         "Prinsengracht"};
+static const gen_place nl_places[] = {
+    P("Amsterdam", "Noord-Holland"), P("Rotterdam", "Zuid-Holland"), P("Utrecht", "Utrecht"),
+    P("Groningen", "Groningen"), P("'s-Hertogenbosch", "Noord-Brabant")};
+static const gen_str nl_streets[] = {S("Kerkstraat"), S("Dorpsstraat"), S("Molenweg"),
+                                     S("Stationsweg"), S("Prinsengracht")};
 
 /* ---- Norway ---- */
 static const gen_name no_male[] = {
@@ -188,13 +171,11 @@ static const gen_name no_female[] = {N("Ingrid"), N("Sigrid"),  L("Åse", "aase"
 static const gen_name no_last[] = {
     N("Hansen"), N("Johansen"),          N("Olsen"), N("Larsen"), N("Berg"),
     N("Haugen"), L("Sæther", "saether"), N("Bakke")};
-static const gen_place no_places[] = {{"Oslo", "Oslo"},
-                                      {"Bergen", "Vestland"},
-                                      {"Trondheim", "Trøndelag"},
-                                      {"Stavanger", "Rogaland"},
-                                      {"Tromsø", "Troms"}};
-static const char *const no_streets[] = {"Storgata", "Kirkeveien", "Skolegata", "Fjordveien",
-                                         "Bjørkeveien"};
+static const gen_place no_places[] = {P("Oslo", "Oslo"), P("Bergen", "Vestland"),
+                                      P("Trondheim", "Trøndelag"), P("Stavanger", "Rogaland"),
+                                      P("Tromsø", "Troms")};
+static const gen_str no_streets[] = {S("Storgata"), S("Kirkeveien"), S("Skolegata"),
+                                     S("Fjordveien"), S("Bjørkeveien")};
 
 /* ---- Denmark ---- */
 static const gen_name dk_male[] = {N("Frederik"), N("Mads"),   L("Søren", "soeren"),
@@ -209,13 +190,11 @@ static const gen_name dk_last[] = {N("Jensen"),
                                    N("Christensen"),
                                    L("Sørensen", "soerensen"),
                                    L("Møller", "moeller")};
-static const gen_place dk_places[] = {{"København", "Hovedstaden"},
-                                      {"Aarhus", "Midtjylland"},
-                                      {"Odense", "Syddanmark"},
-                                      {"Aalborg", "Nordjylland"},
-                                      {"Roskilde", "Sjælland"}};
-static const char *const dk_streets[] = {"Østergade", "Vestergade", "Nørregade", "Søndergade",
-                                         "Strandvejen"};
+static const gen_place dk_places[] = {P("København", "Hovedstaden"), P("Aarhus", "Midtjylland"),
+                                      P("Odense", "Syddanmark"), P("Aalborg", "Nordjylland"),
+                                      P("Roskilde", "Sjælland")};
+static const gen_str dk_streets[] = {S("Østergade"), S("Vestergade"), S("Nørregade"),
+                                     S("Søndergade"), S("Strandvejen")};
 
 /* ---- Finland ---- */
 static const gen_name fi_male[] = {N("Eino"),   L("Väinö", "vaino"), N("Onni"),
@@ -226,13 +205,11 @@ static const gen_name fi_last[] = {
     N("Korhonen"), N("Virtanen"),         L("Mäkinen", "makinen"),
     N("Nieminen"), L("Mäkelä", "makela"), L("Hämäläinen", "hamalainen"),
     N("Laine"),    N("Heikkinen")};
-static const gen_place fi_places[] = {{"Helsinki", "Uusimaa"},
-                                      {"Tampere", "Pirkanmaa"},
-                                      {"Turku", "Varsinais-Suomi"},
-                                      {"Oulu", "Pohjois-Pohjanmaa"},
-                                      {"Espoo", "Uusimaa"}};
-static const char *const fi_streets[] = {"Hämeenkatu", "Aleksanterinkatu", "Mannerheimintie",
-                                         "Pispalan valtatie", "Satakunnankatu"};
+static const gen_place fi_places[] = {P("Helsinki", "Uusimaa"), P("Tampere", "Pirkanmaa"),
+                                      P("Turku", "Varsinais-Suomi"), P("Oulu", "Pohjois-Pohjanmaa"),
+                                      P("Espoo", "Uusimaa")};
+static const gen_str fi_streets[] = {S("Hämeenkatu"), S("Aleksanterinkatu"), S("Mannerheimintie"),
+                                     S("Pispalan valtatie"), S("Satakunnankatu")};
 
 /* ---- Spain ---- */
 static const gen_name es_male[] = {
@@ -245,13 +222,12 @@ static const gen_name es_last[] = {L("García", "garcia"),   L("Fernández", "fe
                                    L("López", "lopez"),     L("Martínez", "martinez"),
                                    L("Sánchez", "sanchez"), L("Pérez", "perez"),
                                    L("Gómez", "gomez"),     L("Muñoz", "munoz")};
-static const gen_place es_places[] = {{"Madrid", "Comunidad de Madrid"},
-                                      {"Barcelona", "Cataluña"},
-                                      {"Sevilla", "Andalucía"},
-                                      {"Valencia", "Comunidad Valenciana"},
-                                      {"Bilbao", "País Vasco"}};
-static const char *const es_streets[] = {"Calle Mayor", "Calle de Alcalá", "Avenida de América",
-                                         "Calle del Prado", "Paseo de Gracia"};
+static const gen_place es_places[] = {
+    P("Madrid", "Comunidad de Madrid"), P("Barcelona", "Cataluña"), P("Sevilla", "Andalucía"),
+    P("Valencia", "Comunidad Valenciana"), P("Bilbao", "País Vasco")};
+static const gen_str es_streets[] = {S("Calle Mayor"), S("Calle de Alcalá"),
+                                     S("Avenida de América"), S("Calle del Prado"),
+                                     S("Paseo de Gracia")};
 
 /* ---- Mexico ---- */
 static const gen_name mx_male[] = {N("Santiago"), N("Mateo"),    N("Diego"),
@@ -262,13 +238,11 @@ static const gen_name mx_last[] = {L("Hernández", "hernandez"), L("García", "g
                                    L("Martínez", "martinez"),   L("López", "lopez"),
                                    L("González", "gonzalez"),   L("Rodríguez", "rodriguez"),
                                    L("Ramírez", "ramirez"),     N("Flores")};
-static const gen_place mx_places[] = {{"Ciudad de México", "Ciudad de México"},
-                                      {"Guadalajara", "Jalisco"},
-                                      {"Monterrey", "Nuevo León"},
-                                      {"Puebla", "Puebla"},
-                                      {"Mérida", "Yucatán"}};
-static const char *const mx_streets[] = {"Avenida Reforma", "Calle Morelos", "Calle Hidalgo",
-                                         "Avenida Juárez", "Calle Allende"};
+static const gen_place mx_places[] = {P("Ciudad de México", "Ciudad de México"),
+                                      P("Guadalajara", "Jalisco"), P("Monterrey", "Nuevo León"),
+                                      P("Puebla", "Puebla"), P("Mérida", "Yucatán")};
+static const gen_str mx_streets[] = {S("Avenida Reforma"), S("Calle Morelos"), S("Calle Hidalgo"),
+                                     S("Avenida Juárez"), S("Calle Allende")};
 
 /* ---- Brazil ---- */
 static const gen_name br_male[] = {L("João", "joao"), N("Pedro"),  N("Gabriel"),
@@ -278,13 +252,11 @@ static const gen_name br_female[] = {L("Ana Júlia", "anajulia"), N("Beatriz"), 
 static const gen_name br_last[] = {
     N("Silva"),   N("Santos"), N("Oliveira"),         N("Souza"),
     N("Pereira"), N("Costa"),  L("Araújo", "araujo"), L("Gonçalves", "goncalves")};
-static const gen_place br_places[] = {{"São Paulo", "São Paulo"},
-                                      {"Rio de Janeiro", "Rio de Janeiro"},
-                                      {"Belo Horizonte", "Minas Gerais"},
-                                      {"Salvador", "Bahia"},
-                                      {"Curitiba", "Paraná"}};
-static const char *const br_streets[] = {"Rua São João", "Avenida Paulista", "Rua das Flores",
-                                         "Rua Sete de Setembro", "Avenida Brasil"};
+static const gen_place br_places[] = {
+    P("São Paulo", "São Paulo"), P("Rio de Janeiro", "Rio de Janeiro"),
+    P("Belo Horizonte", "Minas Gerais"), P("Salvador", "Bahia"), P("Curitiba", "Paraná")};
+static const gen_str br_streets[] = {S("Rua São João"), S("Avenida Paulista"), S("Rua das Flores"),
+                                     S("Rua Sete de Setembro"), S("Avenida Brasil")};
 
 /* ---- Turkey ---- */
 static const gen_name tr_male[] = {N("Mehmet"), N("Mustafa"), N("Ahmet"),
@@ -295,13 +267,11 @@ static const gen_name tr_last[] = {
     L("Yılmaz", "yilmaz"), N("Kaya"),           N("Demir"),
     L("Şahin", "sahin"),   L("Çelik", "celik"), L("Yıldız", "yildiz"),
     L("Öztürk", "ozturk"), L("Aydın", "aydin")};
-static const gen_place tr_places[] = {{"İstanbul", "İstanbul"},
-                                      {"Ankara", "Ankara"},
-                                      {"İzmir", "İzmir"},
-                                      {"Bursa", "Bursa"},
-                                      {"Antalya", "Antalya"}};
-static const char *const tr_streets[] = {"Atatürk Cd", "İstiklal Cd", "Cumhuriyet Cd", "Bağdat Cd",
-                                         "Kıbrıs Şehitleri Cd"};
+static const gen_place tr_places[] = {P("İstanbul", "İstanbul"), P("Ankara", "Ankara"),
+                                      P("İzmir", "İzmir"), P("Bursa", "Bursa"),
+                                      P("Antalya", "Antalya")};
+static const gen_str tr_streets[] = {S("Atatürk Cd"), S("İstiklal Cd"), S("Cumhuriyet Cd"),
+                                     S("Bağdat Cd"), S("Kıbrıs Şehitleri Cd")};
 
 /* ---- India ---- */
 static const gen_name in_male[] = {N("Aarav"), N("Vihaan"), N("Arjun"),
@@ -310,13 +280,11 @@ static const gen_name in_female[] = {N("Aadhya"), N("Ananya"), N("Diya"),
                                      N("Priya"),  N("Saanvi"), N("Kavya")};
 static const gen_name in_last[] = {N("Sharma"), N("Patel"), N("Reddy"), N("Iyer"),
                                    N("Nair"),   N("Gupta"), N("Singh"), N("D'Souza")};
-static const gen_place in_places[] = {{"Mumbai", "Maharashtra"},
-                                      {"Bengaluru", "Karnataka"},
-                                      {"Chennai", "Tamil Nadu"},
-                                      {"Kolkata", "West Bengal"},
-                                      {"Jaipur", "Rajasthan"}};
-static const char *const in_streets[] = {"MG Road", "Park Street", "Brigade Road", "Linking Road",
-                                         "Station Road"};
+static const gen_place in_places[] = {P("Mumbai", "Maharashtra"), P("Bengaluru", "Karnataka"),
+                                      P("Chennai", "Tamil Nadu"), P("Kolkata", "West Bengal"),
+                                      P("Jaipur", "Rajasthan")};
+static const gen_str in_streets[] = {S("MG Road"), S("Park Street"), S("Brigade Road"),
+                                     S("Linking Road"), S("Station Road")};
 
 /* ---- Iran (Persian script) ---- */
 static const gen_name ir_male[] = {L("آرمین", "armin"), L("علی", "ali"),   L("محمد", "mohammad"),
@@ -327,12 +295,11 @@ static const gen_name ir_female[] = {L("نازنین", "nazanin"),  L("زهرا"
 static const gen_name ir_last[] = {
     L("احمدی", "ahmadi"),   L("محمدی", "mohammadi"), L("رضایی", "rezaei"), L("کریمی", "karimi"),
     L("حسینی", "hosseini"), L("موسوی", "mousavi"),   L("جعفری", "jafari"), L("صادقی", "sadeghi")};
-static const gen_place ir_places[] = {{"تهران", "تهران"},
-                                      {"اصفهان", "اصفهان"},
-                                      {"شیراز", "فارس"},
-                                      {"مشهد", "خراسان رضوی"},
-                                      {"تبریز", "آذربایجان شرقی"}};
-static const char *const ir_streets[] = {"ولیعصر", "انقلاب", "آزادی", "شهید بهشتی", "فردوسی"};
+static const gen_place ir_places[] = {P("تهران", "تهران"), P("اصفهان", "اصفهان"),
+                                      P("شیراز", "فارس"), P("مشهد", "خراسان رضوی"),
+                                      P("تبریز", "آذربایجان شرقی")};
+static const gen_str ir_streets[] = {S("ولیعصر"), S("انقلاب"), S("آزادی"), S("شهید بهشتی"),
+                                     S("فردوسی")};
 
 /* ---- Ukraine (Cyrillic) ---- */
 static const gen_name ua_male[] = {L("Олег", "oleg"),     L("Андрій", "andriy"),
@@ -345,13 +312,11 @@ static const gen_name ua_last[] = {L("Коваленко", "kovalenko"),   L("Ш
                                    L("Бондаренко", "bondarenko"), L("Ткаченко", "tkachenko"),
                                    L("Кравченко", "kravchenko"),  L("Мельник", "melnyk"),
                                    L("Олійник", "oliynyk"),       L("Бойко", "boyko")};
-static const gen_place ua_places[] = {{"Київ", "Київська"},
-                                      {"Львів", "Львівська"},
-                                      {"Одеса", "Одеська"},
-                                      {"Харків", "Харківська"},
-                                      {"Дніпро", "Дніпропетровська"}};
-static const char *const ua_streets[] = {"Хрещатик", "Шевченка", "Франка", "Сагайдачного",
-                                         "Грушевського"};
+static const gen_place ua_places[] = {P("Київ", "Київська"), P("Львів", "Львівська"),
+                                      P("Одеса", "Одеська"), P("Харків", "Харківська"),
+                                      P("Дніпро", "Дніпропетровська")};
+static const gen_str ua_streets[] = {S("Хрещатик"), S("Шевченка"), S("Франка"), S("Сагайдачного"),
+                                     S("Грушевського")};
 
 /* ---- Serbia (Cyrillic) ---- */
 static const gen_name rs_male[] = {L("Милош", "milos"), L("Никола", "nikola"), L("Душан", "dusan"),
@@ -363,13 +328,11 @@ static const gen_name rs_last[] = {L("Јовановић", "jovanovic"), L("Пе
                                    L("Николић", "nikolic"),     L("Марковић", "markovic"),
                                    L("Ђорђевић", "djordjevic"), L("Стојановић", "stojanovic"),
                                    L("Илић", "ilic"),           L("Павловић", "pavlovic")};
-static const gen_place rs_places[] = {{"Београд", "Град Београд"},
-                                      {"Нови Сад", "Јужнобачки"},
-                                      {"Ниш", "Нишавски"},
-                                      {"Крагујевац", "Шумадијски"},
-                                      {"Суботица", "Севернобачки"}};
-static const char *const rs_streets[] = {"Кнеза Михаила", "Булевар ослобођења", "Немањина",
-                                         "Цара Душана", "Краља Петра"};
+static const gen_place rs_places[] = {P("Београд", "Град Београд"), P("Нови Сад", "Јужнобачки"),
+                                      P("Ниш", "Нишавски"), P("Крагујевац", "Шумадијски"),
+                                      P("Суботица", "Севернобачки")};
+static const gen_str rs_streets[] = {S("Кнеза Михаила"), S("Булевар ослобођења"), S("Немањина"),
+                                     S("Цара Душана"), S("Краља Петра")};
 
 /* ---- Greece (Greek) ---- */
 static const gen_name gr_male[] = {L("Γιώργος", "giorgos"),   L("Νίκος", "nikos"),
@@ -382,13 +345,11 @@ static const gen_name gr_last[] = {L("Παπαδόπουλος", "papadopoulos")
                                    L("Γεωργίου", "georgiou"),         L("Οικονόμου", "oikonomou"),
                                    L("Νικολάου", "nikolaou"),         L("Βασιλείου", "vasileiou"),
                                    L("Καραγιάννης", "karagiannis"),   L("Μακρής", "makris")};
-static const gen_place gr_places[] = {{"Αθήνα", "Αττική"},
-                                      {"Θεσσαλονίκη", "Κεντρική Μακεδονία"},
-                                      {"Πάτρα", "Δυτική Ελλάδα"},
-                                      {"Ηράκλειο", "Κρήτη"},
-                                      {"Λάρισα", "Θεσσαλία"}};
-static const char *const gr_streets[] = {"Ερμού", "Πανεπιστημίου", "Σταδίου", "Ακαδημίας",
-                                         "Τσιμισκή"};
+static const gen_place gr_places[] = {P("Αθήνα", "Αττική"), P("Θεσσαλονίκη", "Κεντρική Μακεδονία"),
+                                      P("Πάτρα", "Δυτική Ελλάδα"), P("Ηράκλειο", "Κρήτη"),
+                                      P("Λάρισα", "Θεσσαλία")};
+static const gen_str gr_streets[] = {S("Ερμού"), S("Πανεπιστημίου"), S("Σταδίου"), S("Ακαδημίας"),
+                                     S("Τσιμισκή")};
 
 /* ---- Japan ---- */
 static const gen_name jp_male[] = {L("翔太", "shota"),  L("大輔", "daisuke"), L("健", "ken"),
@@ -398,12 +359,10 @@ static const gen_name jp_female[] = {L("さくら", "sakura"), L("陽菜", "hina
 static const gen_name jp_last[] = {
     L("佐藤", "sato"), L("鈴木", "suzuki"),   L("高橋", "takahashi"), L("田中", "tanaka"),
     L("伊藤", "ito"),  L("渡辺", "watanabe"), L("山本", "yamamoto"),  L("中村", "nakamura")};
-static const gen_place jp_places[] = {{"新宿区", "東京都"},
-                                      {"大阪市", "大阪府"},
-                                      {"横浜市", "神奈川県"},
-                                      {"名古屋市", "愛知県"},
-                                      {"札幌市", "北海道"}};
-static const char *const jp_streets[] = {"中央通り", "桜通り", "本町", "銀座", "栄町"};
+static const gen_place jp_places[] = {P("新宿区", "東京都"), P("大阪市", "大阪府"),
+                                      P("横浜市", "神奈川県"), P("名古屋市", "愛知県"),
+                                      P("札幌市", "北海道")};
+static const gen_str jp_streets[] = {S("中央通り"), S("桜通り"), S("本町"), S("銀座"), S("栄町")};
 
 /* ---- South Korea (Hangul) ---- */
 static const gen_name kr_male[] = {L("민준", "minjun"), L("서준", "seojun"),  L("도윤", "doyun"),
@@ -413,12 +372,11 @@ static const gen_name kr_female[] = {L("서연", "seoyeon"), L("지우", "jiwoo"
 static const gen_name kr_last[] = {L("김", "kim"),  L("이", "lee"),  L("박", "park"),
                                    L("최", "choi"), L("정", "jung"), L("강", "kang"),
                                    L("조", "cho"),  L("윤", "yoon")};
-static const gen_place kr_places[] = {{"서울", "서울특별시"},
-                                      {"부산", "부산광역시"},
-                                      {"인천", "인천광역시"},
-                                      {"대구", "대구광역시"},
-                                      {"수원", "경기도"}};
-static const char *const kr_streets[] = {"세종대로", "테헤란로", "강남대로", "을지로", "해운대로"};
+static const gen_place kr_places[] = {P("서울", "서울특별시"), P("부산", "부산광역시"),
+                                      P("인천", "인천광역시"), P("대구", "대구광역시"),
+                                      P("수원", "경기도")};
+static const gen_str kr_streets[] = {S("세종대로"), S("테헤란로"), S("강남대로"), S("을지로"),
+                                     S("해운대로")};
 
 /* ---- China ---- */
 static const gen_name cn_male[] = {L("伟", "wei"), L("强", "qiang"), L("磊", "lei"),
@@ -428,12 +386,10 @@ static const gen_name cn_female[] = {L("芳", "fang"), L("娜", "na"),        L(
 static const gen_name cn_last[] = {L("王", "wang"),  L("李", "li"),   L("张", "zhang"),
                                    L("刘", "liu"),   L("陈", "chen"), L("杨", "yang"),
                                    L("黄", "huang"), L("赵", "zhao")};
-static const gen_place cn_places[] = {{"北京", "北京市"},
-                                      {"上海", "上海市"},
-                                      {"广州", "广东省"},
-                                      {"成都", "四川省"},
-                                      {"杭州", "浙江省"}};
-static const char *const cn_streets[] = {"长安街", "南京路", "中山路", "人民路", "解放路"};
+static const gen_place cn_places[] = {P("北京", "北京市"), P("上海", "上海市"), P("广州", "广东省"),
+                                      P("成都", "四川省"), P("杭州", "浙江省")};
+static const gen_str cn_streets[] = {S("长安街"), S("南京路"), S("中山路"), S("人民路"),
+                                     S("解放路")};
 
 const gen_nat gen_nats[] = {
     NAT("US", "United States", us, "N####", true, "(###) ###-####", "(###) ###-####", "-7:00",

@@ -9,20 +9,28 @@
 typedef struct gen_name {
     const char *s;     /* as written in the country's script */
     const char *latin; /* ASCII spelling for emails; NULL when s is already plain ASCII */
+    unsigned len;      /* strlen(s), computed at compile time */
 } gen_name;
 
 typedef struct gen_place {
     const char *city, *state;
+    unsigned city_len, state_len; /* computed at compile time */
 } gen_place;
+
+typedef struct gen_str {
+    const char *s;
+    unsigned len;
+} gen_str;
 
 /* Patterns: '#' a digit, 'N' a digit 1-9, 'A' an upper-case letter; other bytes are literal. */
 typedef struct gen_nat {
     const char *code, *country;
+    unsigned country_len;
     const gen_name *male, *female, *last;
     unsigned nmale, nfemale, nlast;
     const gen_place *places;
     unsigned nplaces;
-    const char *const *streets;
+    const gen_str *streets;
     unsigned nstreets;
     const char *postcode;
     bool postcode_numeric; /* the API sends it as a JSON number */

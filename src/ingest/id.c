@@ -1,6 +1,7 @@
 /* Record ids (see id.h). */
 #include "ingest/id.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -30,15 +31,27 @@ void ingest_idgen_init(ingest_idgen *g, const uint64_t *seed)
     g->pos = sizeof g->pool;
 }
 
-void ingest_id_format(const unsigned char bytes[16], char out[INGEST_ID_LEN])
+/* "000102...fefdff": the two hex digits of every byte value. */
+static char hex_pairs[512];
+static pthread_once_t hex_once = PTHREAD_ONCE_INIT;
+
+static void hex_init(void)
 {
     static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; i++) {
+        hex_pairs[2 * i] = hex[i >> 4];
+        hex_pairs[2 * i + 1] = hex[i & 15];
+    }
+}
+
+void ingest_id_format(const unsigned char bytes[16], char out[INGEST_ID_LEN])
+{
+    pthread_once(&hex_once, hex_init);
     for (int i = 0; i < 16; i++) {
-        unsigned char c = bytes[i];
-        if (i == 6) c = (unsigned char)((c & 0x0F) | 0x40);
-        if (i == 8) c = (unsigned char)((c & 0x3F) | 0x80);
-        out[2 * i] = hex[c >> 4];
-        out[2 * i + 1] = hex[c & 15];
+        unsigned c = bytes[i];
+        if (i == 6) c = (c & 0x0F) | 0x40; /* version 4 */
+        if (i == 8) c = (c & 0x3F) | 0x80; /* variant 10xx */
+        memcpy(out + 2 * i, hex_pairs + 2 * c, 2);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <jansson.h>
 #include <uuid/uuid.h>
@@ -124,7 +125,7 @@ static void test_seed_reproducible(void **state)
         "Australia\",\"post_code\":\"1918\",\"email\":\"riley.murphy@example.com\","
         "\"username\":\"wildleopard714\",\"dob\":\"1992-04-04T18:34:41.893Z\","
         "\"registered_date\":\"2008-11-08T04:14:53.110Z\",\"phone\":\"01-6035-9974\","
-        "\"picture\":\"https://randomuser.me/api/portraits/med/men/70.jpg\"}");
+        "\"picture\":\"https://randomuser.me/api/portraits/med/men/61.jpg\"}");
     ingest_buf_free(&b1);
     ingest_buf_free(&b2);
     ingest_buf_free(&b3);
@@ -182,15 +183,23 @@ static void test_tables_are_plain(void **state)
     for (unsigned i = 0; i < gen_nnats; i++) {
         const gen_nat *n = &gen_nats[i];
         assert_plain(n->country);
+        assert_int_equal(n->country_len, strlen(n->country));
         assert_plain(n->code);
         for (unsigned k = 0; k < n->nmale; k++) assert_plain(n->male[k].s);
+        for (unsigned k = 0; k < n->nlast; k++)
+            assert_int_equal(n->last[k].len, strlen(n->last[k].s));
         for (unsigned k = 0; k < n->nfemale; k++) assert_plain(n->female[k].s);
         for (unsigned k = 0; k < n->nlast; k++) assert_plain(n->last[k].s);
         for (unsigned k = 0; k < n->nplaces; k++) {
             assert_plain(n->places[k].city);
             assert_plain(n->places[k].state);
+            assert_int_equal(n->places[k].city_len, strlen(n->places[k].city));
+            assert_int_equal(n->places[k].state_len, strlen(n->places[k].state));
         }
-        for (unsigned k = 0; k < n->nstreets; k++) assert_plain(n->streets[k]);
+        for (unsigned k = 0; k < n->nstreets; k++) {
+            assert_plain(n->streets[k].s);
+            assert_int_equal(n->streets[k].len, strlen(n->streets[k].s));
+        }
         assert_plain(n->phone);
         assert_plain(n->postcode);
     }
@@ -267,6 +276,35 @@ static void test_api_json_matches_record(void **state)
     ingest_buf_free(&via);
 }
 
+/* The table-driven date formatter agrees with gmtime_r over its whole range. */
+static void test_iso_date(void **state)
+{
+    (void)state;
+    ingest_rng r;
+    ingest_rng_seed(&r, 3);
+    char out[32], ref[64];
+    const long long lo = -2208988800000LL, hi = 7258118400000LL; /* 1900-01-01, 2200-01-01 */
+    long long samples[] = {lo,
+                           hi - 1,
+                           0,
+                           -1,
+                           951782400000LL /* 2000-02-29 */,
+                           4107456000000LL /* 2100-02-28 */,
+                           4107542400000LL /* 2100-03-01 */};
+    for (int i = 0; i < 300000; i++) {
+        long long ms =
+            i < 7 ? samples[i] : lo + (long long)(ingest_rng_next(&r) % (uint64_t)(hi - lo));
+        assert_int_equal(ingest_gen_iso_date(out, ms), 24);
+        time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(ref, sizeof ref, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(ms - (long long)t * 1000));
+        assert_string_equal(out, ref);
+    }
+}
+
 static void check_id(const char id[INGEST_ID_LEN])
 {
     for (int i = 0; i < INGEST_ID_LEN; i++)
@@ -331,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_tables_are_plain),
         cmocka_unit_test(test_plain_path_matches_escaping),
         cmocka_unit_test(test_api_json_matches_record),
+        cmocka_unit_test(test_iso_date),
         cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
