@@ -1,0 +1,237 @@
+# tests/integration/lib.sh: shared helpers for integration tests on the local stack (source it).
+# shellcheck shell=bash
+#
+# DESIGN: a test sources this file, installs `trap it_exit EXIT` and calls `stack_ensure_up`,
+# so it works alone (it starts the stack and stops it again) and inside a suite that
+# already started the stack (it leaves the stack up). The stack's addresses come from
+# `scripts/stack env`, never from constants, so a stack on other ports (RTETL_*_PORT) works.
+# Waiting is always for a condition with a deadline (wait_for), never a fixed sleep. Assertions
+# print PASS/FAIL lines with both values, count, and do not stop the test (like gtest's EXPECT_*;
+# `stop_if_failed` makes a later step conditional); `test_finish` prints the closing
+# "name: N passed, N failed" line and returns the exit status. it_exit turns an early exit
+# (set -e, a missing test_finish) into a FAIL and a non-zero status.
+#
+# Provided (all names are safe to call under `set -euo pipefail`):
+#   RTETL_ROOT STACK PY                     repo root, scripts/stack, the venv's python
+#   KAFKA_BOOTSTRAP CQL_HOST CQL_PORT       set by stack_env (called by stack_ensure_up)
+#   stack_ensure_up / stack_restore         start if needed / stop only if we started it
+#   it_exit                                 for `trap it_exit EXIT`: summary + stack_restore
+#   stack_env                               (re)load the addresses above
+#   wait_for SECONDS DESCRIPTION CMD...     poll CMD until it succeeds; 1 on timeout
+#   unique_name PREFIX                      e.g. rtetl_it_prefix_12345_1700000000123
+#   kcat_produce TOPIC [KCAT ARGS...]       one message per stdin line, delivered or fail
+#   kcat_consume TOPIC COUNT [SECONDS] [KCAT ARGS...]  print COUNT message values, from the start
+#   kafka_topic_create NAME [PARTITIONS]    via Kafka's own kafka-topics (a JVM: ~2-5 s)
+#   kafka_topic_delete NAME
+#   cql_py 'PYTHON' [ARGS...]               run PYTHON with `cluster`, `session`, `args` bound
+#   cql 'STATEMENT'                         one statement; rows printed tab-separated
+#   pass MSG / fail MSG                     record a result by hand
+#   assert_eq EXPECTED ACTUAL MSG           also: assert_ne, assert_match REGEX ACTUAL MSG,
+#                                           assert_contains HAYSTACK NEEDLE MSG,
+#                                           assert_ok MSG CMD... (CMD exits 0)
+#   stop_if_failed                          exit now (status 1) if anything failed so far
+#   test_finish                             summary line; returns 0 iff nothing failed
+#
+# Env: RTETL_STACK_KEEP=1 makes stack_restore never stop the stack (handy when iterating).
+
+RTETL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STACK="$RTETL_ROOT/scripts/stack"
+PY="${RTETL_VENV_DIR:-$RTETL_ROOT/.venv}/bin/python"
+_it_started_stack=0
+_it_passed=0
+_it_failed=0
+_it_finished=0
+_it_name="$(basename "${0:-test}" .sh)"
+
+_it_log() { printf '[%s] %s\n' "$_it_name" "$*" >&2; }
+
+stack_env() {
+  local line
+  while IFS= read -r line; do
+    case "$line" in STACK_*=*) export "${line?}" ;; esac
+  done < <("$STACK" env)
+  KAFKA_BOOTSTRAP="$STACK_KAFKA_BOOTSTRAP"
+  CQL_HOST="$STACK_CQL_HOST"
+  CQL_PORT="$STACK_CQL_PORT"
+  export KAFKA_BOOTSTRAP CQL_HOST CQL_PORT
+}
+
+# Starts the stack unless it is already up and ready, and remembers whether it did.
+stack_ensure_up() {
+  if "$STACK" status >/dev/null 2>&1; then
+    _it_log "stack already up; it will be left up"
+  else
+    _it_log "bringing the stack up"
+    _it_started_stack=1
+    "$STACK" up || {
+      _it_log "scripts/stack up failed"
+      return 1
+    }
+  fi
+  PY="$("$RTETL_ROOT/scripts/venv")"
+  stack_env
+}
+
+# Stops the stack only if stack_ensure_up started it. Meant for `trap stack_restore EXIT`.
+stack_restore() {
+  if [ "$_it_started_stack" = 1 ] && [ "${RTETL_STACK_KEEP:-0}" != 1 ]; then
+    _it_log "stopping the stack this test started"
+    _it_started_stack=0
+    "$STACK" down || true
+  fi
+}
+
+# wait_for SECONDS DESCRIPTION CMD...: runs CMD until it exits 0 (returns 0) or SECONDS pass
+# (prints what it waited for, returns 1). Polls every 0.1 s at first, backing off to 1 s.
+wait_for() {
+  local secs="$1" what="$2" delay=0.1 deadline
+  shift 2
+  deadline=$(($(date +%s%N) / 1000000 + secs * 1000))
+  while :; do
+    if "$@"; then return 0; fi
+    if [ $(($(date +%s%N) / 1000000)) -ge "$deadline" ]; then
+      _it_log "wait_for: timed out after ${secs}s waiting for: $what"
+      return 1
+    fi
+    sleep "$delay"
+    case "$delay" in 0.1) delay=0.2 ;; 0.2) delay=0.5 ;; *) delay=1 ;; esac
+  done
+}
+
+# A name unique to this run, valid as a Kafka topic and as an unquoted CQL identifier
+# (lower case, [a-z0-9_], starts with a letter, under 48 characters).
+unique_name() {
+  local p
+  p="$(printf '%s' "${1:-t}" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9_' '_' | cut -c1-16)"
+  printf 'it_%s_%s_%s\n' "$p" "$$" "$(date +%s%N | cut -c8-16)"
+}
+
+kcat_produce() {
+  local topic="$1"
+  shift
+  # -T would echo; -q silences kcat's own notes; a failed delivery makes kcat exit non-zero.
+  kcat -P -q -b "$KAFKA_BOOTSTRAP" -t "$topic" -X message.timeout.ms=30000 "$@"
+}
+
+kcat_consume() {
+  local topic="$1" count="$2" secs="${3:-30}"
+  shift 2
+  [ $# -gt 0 ] && shift
+  timeout "$secs" kcat -C -q -b "$KAFKA_BOOTSTRAP" -t "$topic" -o beginning -c "$count" "$@"
+}
+
+kafka_topic_create() {
+  "$STACK" topics --create --if-not-exists --topic "$1" --partitions "${2:-1}" \
+    --replication-factor 1 >/dev/null
+}
+
+kafka_topic_delete() {
+  "$STACK" topics --delete --if-exists --topic "$1" >/dev/null
+}
+
+# cql_py 'PYTHON' [ARGS...]: runs PYTHON with the official driver connected to the stack's
+# node: `cluster`, `session` (no keyspace; set CQL_KEYSPACE to pick one) and `args` (ARGS as
+# strings) are bound. Output is PYTHON's; an exception prints a traceback and exits 1.
+cql_py() {
+  [ -n "${CQL_PORT:-}" ] || stack_env
+  "$PY" -c '
+import logging, os, sys, warnings
+logging.disable(logging.CRITICAL)
+warnings.filterwarnings("ignore")
+from cassandra.cluster import Cluster
+from cassandra.auth import PlainTextAuthProvider
+src, args = sys.argv[1], sys.argv[2:]
+kw = {}
+if os.environ.get("STACK_CASSANDRA_AUTH") == "1":
+    kw["auth_provider"] = PlainTextAuthProvider("cassandra", "cassandra")
+cluster = Cluster([os.environ["CQL_HOST"]], port=int(os.environ["CQL_PORT"]),
+                  connect_timeout=10, **kw)
+session = cluster.connect(os.environ.get("CQL_KEYSPACE") or None)
+session.default_timeout = 30
+try:
+    exec(compile(src, "<cql_py>", "exec"), {"cluster": cluster, "session": session, "args": args})
+finally:
+    cluster.shutdown()
+' "$@"
+}
+
+cql() {
+  cql_py '
+for row in session.execute(args[0]):
+    print("\t".join("" if v is None else str(v) for v in row))
+' "$1"
+}
+
+pass() {
+  _it_passed=$((_it_passed + 1))
+  printf 'PASS: %s\n' "$*"
+}
+
+fail() {
+  _it_failed=$((_it_failed + 1))
+  printf 'FAIL: %s\n' "$*"
+}
+
+assert_eq() {
+  if [ "$1" == "$2" ]; then pass "$3"; else
+    fail "$3"
+    printf '  expected: %s\n  actual:   %s\n' "$(printf '%q' "$1")" "$(printf '%q' "$2")"
+  fi
+}
+
+assert_ne() {
+  if [ "$1" != "$2" ]; then pass "$3"; else
+    fail "$3"
+    printf '  expected anything but: %s\n' "$(printf '%q' "$1")"
+  fi
+}
+
+assert_match() {
+  if [[ "$2" =~ $1 ]]; then pass "$3"; else
+    fail "$3"
+    printf '  expected to match: %s\n  actual:            %s\n' "$1" "$(printf '%q' "$2")"
+  fi
+}
+
+assert_contains() {
+  if [[ "$1" == *"$2"* ]]; then pass "$3"; else
+    fail "$3"
+    printf '  expected to contain: %s\n  actual:              %s\n' "$(printf '%q' "$2")" \
+      "$(printf '%q' "$1")"
+  fi
+}
+
+assert_ok() {
+  local msg="$1" rc=0
+  shift
+  "$@" || rc=$?
+  if [ "$rc" = 0 ]; then pass "$msg"; else
+    fail "$msg"
+    printf '  command exited %s: %s\n' "$rc" "$*"
+  fi
+}
+
+stop_if_failed() {
+  if [ "$_it_failed" != 0 ]; then
+    _it_log "stopping after the failure above"
+    exit 1
+  fi
+}
+
+test_finish() {
+  _it_finished=1
+  printf '%s: %d passed, %d failed\n' "$_it_name" "$_it_passed" "$_it_failed"
+  [ "$_it_failed" = 0 ] && [ "$_it_passed" -gt 0 ]
+}
+
+# For `trap it_exit EXIT`: reports an exit before test_finish as a failure, then stack_restore.
+it_exit() {
+  local rc=$?
+  if [ "$_it_finished" = 0 ]; then
+    fail "exited (status $rc) before test_finish"
+    test_finish || true
+    [ "$rc" = 0 ] && rc=1
+  fi
+  stack_restore
+  exit "$rc"
+}
