@@ -6,9 +6,11 @@ thread walks that tree every SAMPLE_S seconds through /proc (psutil) and records
   - CPU seconds: the sum over live processes of utime+stime plus their reaped children's
     (cutime+cstime), so a child that exited is still counted; the value at the moment the
     contender is declared done is the figure reported (shutdown is not charged);
-  - RSS: the sum over the tree at each sample; the peak is the maximum of those sums.
-When the contender exits by itself (rtetl with --max-records), os.wait4's rusage adds the exact
-figures for the root and all reaped descendants, so nothing between samples is lost.
+  - RSS: the sum over the tree at each sample; the peak is the maximum of those sums, or the
+    root's VmHWM when larger (exact for a one-process contender such as rtetl).
+When the contender exits by itself (rtetl with --max-records), os.wait4's rusage gives the exact
+CPU time of the root and all reaped descendants, so nothing between samples is lost (its
+ru_maxrss is not used: it includes the forked harness image from before the exec).
 "Done" comes from the contender's own cheap signal (its exit, or the Spark progress file that
 the micro-batch end writes) and is then checked against the table with count(*) using the
 Python cassandra-driver. The first written row is found by polling `SELECT id ... LIMIT 1`.
@@ -44,6 +46,19 @@ def tree_sample(root):
     return cpu, rss
 
 
+def root_hwm(pid):
+    """VmHWM (the kernel's peak RSS of the process since its exec) in bytes, 0 if unknown. For a
+    one-process contender (rtetl) this is its exact peak, between samples included."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 class Sampler(threading.Thread):
     def __init__(self, pid):
         super().__init__(daemon=True)
@@ -58,9 +73,10 @@ class Sampler(threading.Thread):
         s = tree_sample(self.root)
         if s is None:
             return None
+        hwm = root_hwm(self.root.pid)
         with self.lock:
             self.cpu = max(self.cpu, s[0])
-            self.peak_rss = max(self.peak_rss, s[1])
+            self.peak_rss = max(self.peak_rss, s[1], hwm)
             self.series.append((time.time(), s[0], s[1]))
         return s
 
@@ -113,8 +129,8 @@ class Contender:
     def figures(self):
         cpu, rss = self.sampler.cpu, self.sampler.peak_rss
         if self.rusage is not None:
+            # Not ru_maxrss: it counts the forked harness image from before the exec.
             cpu = max(cpu, self.rusage.ru_utime + self.rusage.ru_stime)
-            rss = max(rss, self.rusage.ru_maxrss * 1024)
         return cpu, rss
 
     def stop(self, timeout=30.0):

@@ -34,7 +34,8 @@ def parse_args(description):
     p.add_argument("--jars", default=os.environ.get("BENCH_SPARK_JARS", ""),
                    help="comma-separated jars for spark.jars (Kafka source, Cassandra connector)")
     p.add_argument("--master", default="local[2]")
-    p.add_argument("--driver-memory", default="2g")
+    p.add_argument("--driver-memory", default="",
+                   help="spark.driver.memory (local mode: the one JVM's heap) [Spark's default, 1g]")
     p.add_argument("--max-offsets-per-trigger", type=int, default=0,
                    help="0: Spark's default (each micro-batch takes everything available)")
     p.add_argument("--progress-file", help="append one JSON line per finished micro-batch")
@@ -55,11 +56,12 @@ def spark_session(args, app_name, extra_conf=None):
 
     b = (SparkSession.builder.appName(app_name)
          .master(args.master)
-         .config("spark.driver.memory", args.driver_memory)
          .config("spark.sql.shuffle.partitions", "2")
          .config("spark.ui.enabled", "false")
          .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.streaming.metricsEnabled", "false"))
+    if args.driver_memory:
+        b = b.config("spark.driver.memory", args.driver_memory)
     if args.jars:
         b = b.config("spark.jars", args.jars)
     for k, v in (extra_conf or {}).items():
