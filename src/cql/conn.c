@@ -302,10 +302,17 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     cql_conn *c = s->data;
     if (n == 0 || c->state == CONN_CLOSING) return;
     if (n == UV_ENOBUFS) return cql_conn_close(c, CQL_E_NOMEM, "no memory for reading");
-    if (n < 0)
-        return cql_conn_close(c, CQL_E_CONN_LOST,
-                              n == UV_EOF ? "connection closed by the server"
-                                          : uv_strerror((int)n));
+    if (n < 0) {
+        const char *why = n == UV_EOF ? "connection closed by the server" : uv_strerror((int)n);
+        /* A TLS-only port drops a plain client at its first frame: say what is likely wrong. */
+        char hint[160];
+        if (c->state == CONN_HANDSHAKE && !c->tls) {
+            snprintf(hint, sizeof hint, "%s during the handshake (does the server require TLS?)",
+                     why);
+            why = hint;
+        }
+        return cql_conn_close(c, CQL_E_CONN_LOST, why);
+    }
     c->bytes_in += (uint64_t)n;
     c->last_read = uv_now(c->loop);
     if (!c->tls) {

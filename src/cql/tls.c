@@ -127,7 +127,12 @@ static int tls_fail(cql_tls *t, int rc, const char *what)
     int e = SSL_get_error(t->ssl, rc);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
     long v = SSL_get_verify_result(t->ssl);
-    if (v != X509_V_OK) {
+    if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_WRONG_VERSION_NUMBER) {
+        /* What a plain CQL server's first answer looks like to a TLS client. */
+        ssl_message(t->message, sizeof t->message, what);
+        size_t len = strlen(t->message);
+        snprintf(t->message + len, sizeof t->message - len, " (is the server's port TLS?)");
+    } else if (v != X509_V_OK) {
         snprintf(t->message, sizeof t->message, "%s: certificate verify failed: %s", what,
                  X509_verify_cert_error_string(v));
         ERR_clear_error();
