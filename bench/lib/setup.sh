@@ -82,14 +82,20 @@ EOF
 # Prints the comma-separated spark.jars list: the fetched jars whose artifact pyspark does not
 # already ship (compared by file name without the version).
 bench_spark_jars() {
-  local pyjars j base list=""
+  local pyjars have j base list=""
   pyjars="$("$BENCH_VENV/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+  # Names computed once, matched without a pipe into `grep -q` (under pipefail, the SIGPIPE of
+  # the writer when grep exits early would read as "not found").
+  have=" $(for j in "$pyjars"/*.jar; do bench_jar_base "$j"; done | tr '\n' ' ') "
   for j in "$BENCH_JARS_DIR"/*.jar; do
-    base="$(basename "$j" | sed -E 's/-[0-9][^-]*(-[a-z][^-]*)*\.jar$//')"
-    if ls "$pyjars" | sed -E 's/-[0-9][^-]*(-[a-z][^-]*)*\.jar$//' | grep -qx -- "$base"; then
-      continue
-    fi
+    base="$(bench_jar_base "$j")"
+    case "$have" in *" $base "*) continue ;; esac
     list="${list:+$list,}$j"
   done
   printf '%s\n' "$list"
+}
+
+# The artifact name of a jar file: hadoop-client-api-3.3.4.jar -> hadoop-client-api.
+bench_jar_base() {
+  basename "$1" | sed -E 's/-[0-9][^-]*(-[a-zA-Z][^-]*)*\.jar$//'
 }
