@@ -104,6 +104,13 @@ struct stream_engine {
     uint64_t status_us;
     char last_error[600];
 
+    /* start-up schema statements */
+    char *ddl_stmt;
+    const char *ddl_what;
+    void (*ddl_next)(stream_engine *e);
+    int ddl_attempts;
+    uv_timer_t ddl_timer;
+
     /* timers, signals, metrics */
     uv_timer_t store_timer, status_timer, metrics_timer;
     uv_signal_t sigint, sigterm;

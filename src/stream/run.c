@@ -112,26 +112,68 @@ static void prepare_insert(stream_engine *e)
     }
 }
 
-static void on_table(void *ud, const cql_error *err, const cql_result *res)
+/* Start-up DDL (CREATE ... IF NOT EXISTS) is idempotent, and schema changes can be slow on a
+ * loaded node: each statement gets a long timeout and a few retries on retriable errors. */
+#define DDL_TIMEOUT_MS 60000
+#define DDL_ATTEMPTS   5
+
+static void ddl_send(stream_engine *e);
+
+static void on_ddl_timer(uv_timer_t *t)
 {
-    stream_engine *e = ud;
-    if (err) return fail_start(e, "cannot create the table", err);
-    prepare_insert(e);
+    ddl_send(t->data);
 }
 
-static void on_keyspace(void *ud, const cql_error *err, const cql_result *res)
+static void on_ddl(void *ud, const cql_error *err, const cql_result *res)
 {
     stream_engine *e = ud;
-    if (err) return fail_start(e, "cannot create the keyspace", err);
-    char *q = pipe_cql_create_table(e->o->pipe);
-    int rc =
-        q ? cql_session_query(e->session, q, NULL, 0, CQL_ONE, NULL, on_table, e) : CQL_E_NOMEM;
-    free(q);
+    if (e->state == ENGINE_DONE) return;
+    if (!err) {
+        free(e->ddl_stmt);
+        e->ddl_stmt = NULL;
+        return e->ddl_next(e);
+    }
+    if (cql_error_retriable(err) && ++e->ddl_attempts < DDL_ATTEMPTS) {
+        log_warn("stream", "schema statement failed; retrying", "what=\"%s\" error=\"%s\"",
+                 e->ddl_what, err->message);
+        uv_timer_start(&e->ddl_timer, on_ddl_timer, 2000, 0);
+        return;
+    }
+    fail_start(e, e->ddl_what, err);
+}
+
+static void ddl_send(stream_engine *e)
+{
+    cql_query_opts opts;
+    cql_query_opts_init(&opts);
+    opts.timeout_ms = DDL_TIMEOUT_MS;
+    int rc = cql_session_query(e->session, e->ddl_stmt, NULL, 0, CQL_ONE, &opts, on_ddl, e);
     if (rc) {
         cql_error ce;
         cql_error_set(&ce, rc, "%s", cql_strerror(rc));
-        fail_start(e, "cannot create the table", &ce);
+        on_ddl(e, &ce, NULL);
     }
+}
+
+/* Runs one schema statement (owned text), then `next`. */
+static void ddl(stream_engine *e, char *stmt, const char *what, void (*next)(stream_engine *))
+{
+    if (!stmt) {
+        cql_error ce;
+        cql_error_set(&ce, CQL_E_NOMEM, "out of memory");
+        return fail_start(e, what, &ce);
+    }
+    free(e->ddl_stmt);
+    e->ddl_stmt = stmt;
+    e->ddl_what = what;
+    e->ddl_next = next;
+    e->ddl_attempts = 0;
+    ddl_send(e);
+}
+
+static void create_table(stream_engine *e)
+{
+    ddl(e, pipe_cql_create_table(e->o->pipe), "cannot create the table", prepare_insert);
 }
 
 static void on_connected(cql_session *s, const cql_error *err, void *ud)
@@ -139,15 +181,7 @@ static void on_connected(cql_session *s, const cql_error *err, void *ud)
     stream_engine *e = ud;
     if (err) return fail_start(e, "cannot connect", err);
     if (!e->o->pipe->create_if_missing) return prepare_insert(e);
-    char *q = pipe_cql_create_keyspace(e->o->pipe);
-    int rc =
-        q ? cql_session_query(e->session, q, NULL, 0, CQL_ONE, NULL, on_keyspace, e) : CQL_E_NOMEM;
-    free(q);
-    if (rc) {
-        cql_error ce;
-        cql_error_set(&ce, rc, "%s", cql_strerror(rc));
-        fail_start(e, "cannot create the keyspace", &ce);
-    }
+    ddl(e, pipe_cql_create_keyspace(e->o->pipe), "cannot create the keyspace", create_table);
 }
 
 /* ---- timers: offsets, status, metrics --------------------------------------------------- */
@@ -291,6 +325,7 @@ void stream_engine_finish(stream_engine *e)
     bool was_running = e->state != ENGINE_STARTING;
     e->state = ENGINE_DONE;
     uv_timer_stop(&e->store_timer);
+    uv_timer_stop(&e->ddl_timer);
     uv_timer_stop(&e->status_timer);
     uv_timer_stop(&e->metrics_timer);
     uv_signal_stop(&e->sigint);
@@ -358,6 +393,8 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
         e->free_slots = s;
     }
     uv_timer_init(&e->loop, &e->store_timer);
+    uv_timer_init(&e->loop, &e->ddl_timer);
+    e->ddl_timer.data = e;
     uv_timer_init(&e->loop, &e->status_timer);
     uv_timer_init(&e->loop, &e->metrics_timer);
     uv_signal_init(&e->loop, &e->sigint);
@@ -386,6 +423,7 @@ static void engine_free(stream_engine *e)
     free(e->slots);
     free(e->values);
     free(e->scratch);
+    free(e->ddl_stmt);
     pipe_arena_free(e->arena);
     pipe_arena_free(e->retry_arena);
     pipe_record_free(e->rec);
