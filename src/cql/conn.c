@@ -323,8 +323,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return cql_conn_close(c, CQL_E_TLS, cql_tls_message(c->tls));
     if (c->state == CONN_HANDSHAKE && !c->tls_done) return tls_step(c);
     int rc = cql_tls_read(c->tls, &c->rbuf);
-    if (rc) return cql_conn_close(c, rc, rc == CQL_E_TLS ? cql_tls_message(c->tls) : "TLS closed");
+    if (rc && rc != CQL_E_CONN_LOST)
+        return cql_conn_close(c, rc, rc == CQL_E_TLS ? cql_tls_message(c->tls) : cql_strerror(rc));
+    /* Responses that came in the same read as the server's close_notify are still answers. */
     process_frames(c);
+    if (rc && c->state != CONN_CLOSING) cql_conn_close(c, rc, "the server closed the TLS session");
 }
 
 /* ---- handshake: [TLS] [OPTIONS] STARTUP [AUTH] [USE ks] [REGISTER] ------------------------ */

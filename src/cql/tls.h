@@ -21,7 +21,9 @@ void cql_tls_free(cql_tls *t);
 int cql_tls_feed(cql_tls *t, const uint8_t *p, size_t n);
 /* Advances the handshake: 1 done, 0 needs more input, CQL_E_TLS on failure (see message). */
 int cql_tls_handshake(cql_tls *t);
-/* Appends all plaintext available to out; 0 or CQL_E_TLS. */
+/* Appends all plaintext available to out; 0, CQL_E_TLS, CQL_E_NOMEM, or CQL_E_CONN_LOST when
+ * the peer closed the session (close_notify): plaintext that preceded it is appended all the
+ * same, and the caller should still use it. */
 int cql_tls_read(cql_tls *t, cql_buf *out);
 /* Encrypts plaintext (queued as ciphertext for cql_tls_drain); 0 or CQL_E_TLS. */
 int cql_tls_write(cql_tls *t, const uint8_t *p, size_t n);

@@ -1,0 +1,500 @@
+/* Unit tests for the CQL client's TLS layer (src/cql/tls.c) against an in-memory OpenSSL server
+ * with certificates made here: handshake and 1 MiB each way with ciphertext cut into tiny
+ * pieces, verification failures (another CA, another name), insecure mode, the hint for a plain
+ * CQL server, and data followed by close_notify in one read (both must reach the caller, and a
+ * connection must deliver that last response before it closes: a real socket and loop). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "cql/conn.h"
+#include "cql/tls.h"
+
+/* ---- a CA, another CA, and a server certificate for IP 127.0.0.1 ---------------------------- */
+
+typedef struct pki {
+    EVP_PKEY *ca_key, *other_key, *srv_key;
+    X509 *ca, *other, *srv;
+    char ca_file[64], other_file[64];
+} pki;
+
+static pki P;
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    assert_non_null(e);
+    X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+}
+
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+                       const char *san)
+{
+    static long serial = 1;
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x));
+    if (san) {
+        add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE");
+        add_ext(x, issuer, NID_subject_alt_name, san);
+    } else {
+        add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+        add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+    }
+    assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
+    return x;
+}
+
+static void write_pem(X509 *x, char *path)
+{
+    strcpy(path, "/tmp/rtetl-test-tls-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    assert_true(PEM_write_X509(f, x));
+    fclose(f);
+}
+
+static int setup_pki(void **state)
+{
+    (void)state;
+    P.ca_key = EVP_EC_gen("P-256");
+    P.other_key = EVP_EC_gen("P-256");
+    P.srv_key = EVP_EC_gen("P-256");
+    P.ca = make_cert(P.ca_key, "rtetl unit CA", NULL, NULL, NULL);
+    P.other = make_cert(P.other_key, "rtetl other CA", NULL, NULL, NULL);
+    P.srv = make_cert(P.srv_key, "127.0.0.1", P.ca, P.ca_key, "IP:127.0.0.1");
+    write_pem(P.ca, P.ca_file);
+    write_pem(P.other, P.other_file);
+    return 0;
+}
+
+static int teardown_pki(void **state)
+{
+    (void)state;
+    unlink(P.ca_file);
+    unlink(P.other_file);
+    X509_free(P.ca);
+    X509_free(P.other);
+    X509_free(P.srv);
+    EVP_PKEY_free(P.ca_key);
+    EVP_PKEY_free(P.other_key);
+    EVP_PKEY_free(P.srv_key);
+    return 0;
+}
+
+/* ---- an in-memory server and a client, wired by hand ---------------------------------------- */
+
+typedef struct pair {
+    cql_tls_ctx *cctx;
+    cql_tls *c;
+    SSL_CTX *sctx;
+    SSL *s;
+    BIO *s_in, *s_out; /* our ends: we write into s_in, read from s_out */
+    cql_buf wire;      /* client ciphertext on its way */
+    cql_buf plain;     /* what the client decrypted */
+} pair;
+
+static void pair_open(pair *p, const char *ca_file, bool verify, const char *name)
+{
+    memset(p, 0, sizeof *p);
+    char err[256] = "";
+    p->cctx = cql_tls_ctx_new(ca_file, verify, err, sizeof err);
+    assert_non_null(p->cctx);
+    p->c = cql_tls_new(p->cctx, name);
+    assert_non_null(p->c);
+    p->sctx = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate(p->sctx, P.srv), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(p->sctx, P.srv_key), 1);
+    p->s = SSL_new(p->sctx);
+    p->s_in = BIO_new(BIO_s_mem());
+    p->s_out = BIO_new(BIO_s_mem());
+    SSL_set_bio(p->s, p->s_in, p->s_out);
+    SSL_set_accept_state(p->s);
+}
+
+static void pair_close(pair *p)
+{
+    cql_tls_free(p->c);
+    cql_tls_ctx_free(p->cctx);
+    SSL_free(p->s);
+    SSL_CTX_free(p->sctx);
+    cql_buf_free(&p->wire);
+    cql_buf_free(&p->plain);
+}
+
+/* Client -> server: everything the client has queued. */
+static void to_server(pair *p)
+{
+    p->wire.len = 0;
+    assert_int_equal(cql_tls_drain(p->c, &p->wire), 0);
+    if (p->wire.len)
+        assert_int_equal(BIO_write(p->s_in, p->wire.data, (int)p->wire.len), (int)p->wire.len);
+}
+
+/* Server -> client in pieces of `chunk` bytes; after each piece `step` runs (handshake or
+ * read) and its first non-zero result is returned. */
+static int to_client(pair *p, size_t chunk, int (*step)(pair *))
+{
+    uint8_t buf[4096];
+    int n, rc = 0;
+    while ((n = BIO_read(p->s_out, buf, sizeof buf)) > 0) {
+        for (int off = 0; off < n; off += (int)chunk) {
+            size_t len = (size_t)n - (size_t)off < chunk ? (size_t)n - (size_t)off : chunk;
+            assert_int_equal(cql_tls_feed(p->c, buf + off, len), 0);
+            int r = step(p);
+            if (r && !rc) rc = r;
+        }
+    }
+    return rc;
+}
+
+static int step_handshake(pair *p)
+{
+    return cql_tls_handshake(p->c);
+}
+
+static int step_read(pair *p)
+{
+    return cql_tls_read(p->c, &p->plain);
+}
+
+/* Runs the handshake with ciphertext cut into `chunk`-byte pieces; returns 1 or the error. */
+static int handshake(pair *p, size_t chunk)
+{
+    int rc = cql_tls_handshake(p->c);
+    for (int round = 0; round < 20 && rc == 0; round++) {
+        to_server(p);
+        SSL_do_handshake(p->s);
+        rc = to_client(p, chunk, step_handshake);
+    }
+    to_server(p); /* the client's Finished */
+    if (rc == 1) assert_int_equal(SSL_do_handshake(p->s), 1);
+    return rc;
+}
+
+static void pattern(uint8_t *b, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(i * 131 + seed + (i >> 11));
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static void test_roundtrip_fragmented(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p, P.ca_file, true, "127.0.0.1");
+    assert_int_equal(handshake(&p, 1), 1);
+
+    /* 1 MiB client -> server, as one write of many records. */
+    size_t n = (size_t)1 << 20;
+    uint8_t *out = malloc(n), *in = malloc(n);
+    pattern(out, n, 7);
+    assert_int_equal(cql_tls_write(p.c, out, n), 0);
+    to_server(&p);
+    size_t got = 0;
+    int r;
+    while (got < n && (r = SSL_read(p.s, in + got, (int)(n - got))) > 0) got += (size_t)r;
+    assert_int_equal(got, n);
+    assert_memory_equal(in, out, n);
+
+    /* 1 MiB server -> client, fed in 7-byte pieces with a read after each. */
+    pattern(out, n, 99);
+    for (size_t off = 0; off < n; off += 100000)
+        assert_true(SSL_write(p.s, out + off, (int)(n - off < 100000 ? n - off : 100000)) > 0);
+    assert_int_equal(to_client(&p, 7, step_read), 0);
+    assert_int_equal(p.plain.len, n);
+    assert_memory_equal(p.plain.data, out, n);
+    free(out);
+    free(in);
+    pair_close(&p);
+}
+
+static void expect_failure(const char *ca_file, const char *name, const char *needle)
+{
+    pair p;
+    pair_open(&p, ca_file, true, name);
+    assert_int_equal(handshake(&p, 4096), CQL_E_TLS);
+    const char *m = cql_tls_message(p.c);
+    if (!strstr(m, needle)) fail_msg("message '%s' lacks '%s'", m, needle);
+    pair_close(&p);
+}
+
+static void test_verify_failures(void **state)
+{
+    (void)state;
+    expect_failure(P.other_file, "127.0.0.1", "certificate verify failed");
+    expect_failure(P.ca_file, "127.0.0.2", "IP address mismatch");
+    expect_failure(P.ca_file, "db.example", "hostname mismatch");
+}
+
+static void test_insecure_mode(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p, P.other_file, false, "db.example");
+    assert_int_equal(handshake(&p, 4096), 1);
+    pair_close(&p);
+}
+
+/* A plain CQL server answers the ClientHello with a frame, not a TLS record. */
+static void test_plain_server_hint(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p, P.ca_file, true, "127.0.0.1");
+    assert_int_equal(cql_tls_handshake(p.c), 0);
+    static const uint8_t frame[] = {0x84, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0xA, 0, 0};
+    assert_int_equal(cql_tls_feed(p.c, frame, sizeof frame), 0);
+    assert_int_equal(cql_tls_handshake(p.c), CQL_E_TLS);
+    const char *m = cql_tls_message(p.c);
+    if (!strstr(m, "is the server's port TLS?")) fail_msg("message '%s' has no hint", m);
+    pair_close(&p);
+}
+
+/* The last response and the server's close_notify can arrive in one read: the caller must get
+ * the response (appended to out) as well as CQL_E_CONN_LOST. */
+static void test_data_then_close_notify(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p, P.ca_file, true, "127.0.0.1");
+    assert_int_equal(handshake(&p, 4096), 1);
+    assert_int_equal(SSL_write(p.s, "last response", 13), 13);
+    SSL_shutdown(p.s);
+    assert_int_equal(to_client(&p, 1 << 20, step_read), CQL_E_CONN_LOST);
+    assert_int_equal(p.plain.len, 13);
+    assert_memory_equal(p.plain.data, "last response", 13);
+    pair_close(&p);
+}
+
+/* ---- a connection over a real socket: the last response arrives with close_notify ----------- */
+
+/* A one-connection TLS CQL server on the loop: READY to STARTUP; to the first QUERY a VOID
+ * RESULT and close_notify, written together so that they reach the client in one read. */
+typedef struct fake {
+    uv_tcp_t listener, peer;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    BIO *in, *out;
+    cql_buf rx;
+    bool closed_notify;
+} fake;
+
+static void fake_written(uv_write_t *w, int status)
+{
+    (void)status;
+    free(w->data);
+    free(w);
+}
+
+static void fake_flush(fake *f)
+{
+    size_t n = BIO_ctrl_pending(f->out);
+    if (!n) return;
+    uv_write_t *w = malloc(sizeof *w);
+    char *data = malloc(n);
+    assert_int_equal(BIO_read(f->out, data, (int)n), (int)n);
+    w->data = data;
+    uv_buf_t b = uv_buf_init(data, (unsigned)n);
+    assert_int_equal(uv_write(w, (uv_stream_t *)&f->peer, &b, 1, fake_written), 0);
+}
+
+static void fake_reply(fake *f, int16_t stream, uint8_t opcode, const uint8_t *body, uint32_t len)
+{
+    uint8_t frame[CQL_HEADER_LEN + 16];
+    cql_frame_hdr h = {.version = 0x84, .stream = stream, .opcode = opcode, .length = len};
+    cql_frame_hdr_encode(frame, &h);
+    if (len) memcpy(frame + CQL_HEADER_LEN, body, len);
+    assert_true(SSL_write(f->ssl, frame, (int)(CQL_HEADER_LEN + len)) > 0);
+}
+
+static void fake_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    (void)h;
+    *b = uv_buf_init(malloc(hint), (unsigned)hint);
+}
+
+static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    fake *f = s->data;
+    if (n > 0) BIO_write(f->in, buf->base, (int)n);
+    free(buf->base);
+    if (n <= 0) return;
+    if (!SSL_is_init_finished(f->ssl)) SSL_do_handshake(f->ssl);
+    uint8_t tmp[4096];
+    int r;
+    while ((r = SSL_read(f->ssl, tmp, sizeof tmp)) > 0) cql_buf_put(&f->rx, tmp, (size_t)r);
+    cql_frame_hdr h;
+    while (cql_frame_hdr_decode(f->rx.data, f->rx.len, &h) == 0 &&
+           f->rx.len >= CQL_HEADER_LEN + h.length) {
+        if (h.opcode == CQL_OP_STARTUP) fake_reply(f, h.stream, CQL_OP_READY, NULL, 0);
+        if (h.opcode == CQL_OP_QUERY) {
+            static const uint8_t void_result[] = {0, 0, 0, 1};
+            fake_reply(f, h.stream, CQL_OP_RESULT, void_result, 4);
+            SSL_shutdown(f->ssl);
+            f->closed_notify = true;
+        }
+        size_t used = CQL_HEADER_LEN + h.length;
+        memmove(f->rx.data, f->rx.data + used, f->rx.len - used);
+        f->rx.len -= used;
+    }
+    fake_flush(f);
+}
+
+static void fake_accept(uv_stream_t *l, int status)
+{
+    fake *f = l->data;
+    assert_int_equal(status, 0);
+    uv_tcp_init(l->loop, &f->peer);
+    f->peer.data = f;
+    assert_int_equal(uv_accept(l, (uv_stream_t *)&f->peer), 0);
+    f->ssl = SSL_new(f->ctx);
+    f->in = BIO_new(BIO_s_mem());
+    f->out = BIO_new(BIO_s_mem());
+    SSL_set_bio(f->ssl, f->in, f->out);
+    SSL_set_accept_state(f->ssl);
+    uv_read_start((uv_stream_t *)&f->peer, fake_alloc, fake_read);
+}
+
+typedef struct client {
+    uv_prepare_t flusher;
+    cql_conn *conn;
+    bool ready, closed, answered;
+    int done_calls, close_code;
+    uint8_t opcode;
+} client;
+
+static void cl_flush(uv_prepare_t *p)
+{
+    client *cl = p->data;
+    uv_prepare_stop(p);
+    if (!cl->closed) cql_conn_flush(cl->conn);
+}
+static void cl_ready(cql_conn *c, const cql_error *err)
+{
+    client *cl = c->owner;
+    cl->ready = err == NULL;
+}
+static void cl_closed(cql_conn *c, const cql_error *err)
+{
+    client *cl = c->owner;
+    cl->closed = true;
+    cl->close_code = err->code;
+}
+static void cl_event(cql_conn *c, const cql_event *ev)
+{
+    (void)c;
+    (void)ev;
+}
+static void cl_dirty(cql_conn *c)
+{
+    client *cl = c->owner;
+    uv_prepare_start(&cl->flusher, cl_flush);
+}
+static const cql_conn_cb cl_cb = {cl_ready, cl_closed, cl_event, cl_dirty};
+
+static void cl_done(cql_req *r, const cql_error *err, const cql_frame_hdr *h, cql_rd *body)
+{
+    (void)body;
+    client *cl = r->conn->owner;
+    cl->done_calls++;
+    if (err) return;
+    cl->answered = true;
+    cl->opcode = h->opcode;
+    cql_conn_release(r);
+}
+
+static void test_conn_last_response_with_close_notify(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    fake f = {0};
+    f.ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate(f.ctx, P.srv);
+    SSL_CTX_use_PrivateKey(f.ctx, P.srv_key);
+    uv_tcp_init(&loop, &f.listener);
+    f.listener.data = &f;
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    assert_int_equal(uv_tcp_bind(&f.listener, (const struct sockaddr *)&sa, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&f.listener, 1, fake_accept), 0);
+    int len = sizeof sa;
+    uv_tcp_getsockname(&f.listener, (struct sockaddr *)&sa, &len);
+
+    char err[256];
+    cql_tls_ctx *tctx = cql_tls_ctx_new(P.ca_file, true, err, sizeof err);
+    assert_non_null(tctx);
+    client cl = {0};
+    cql_conn_opts o = {.tls = tctx,
+                       .tls_name = "127.0.0.1",
+                       .nslots = 8,
+                       .max_user = 4,
+                       .connect_timeout_ms = 10000};
+    uv_prepare_init(&loop, &cl.flusher);
+    cl.flusher.data = &cl;
+    cl.conn = cql_conn_new(&loop, &o, &cl_cb, &cl);
+    assert_non_null(cl.conn);
+    cql_conn_connect(cl.conn, (const struct sockaddr *)&sa, "127.0.0.1:test");
+    for (int i = 0; i < 10000 && !cl.ready && !cl.closed; i++) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(cl.ready);
+
+    cql_req *r = cql_conn_acquire(cl.conn, true);
+    assert_non_null(r);
+    r->done = cl_done;
+    assert_int_equal(cql_enc_query(&r->frame, 0, "SELECT 1", NULL, 0, CQL_ONE, NULL), 0);
+    cql_conn_send(cl.conn, r, 10000);
+    for (int i = 0; i < 10000 && !cl.closed; i++) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(f.closed_notify);
+    assert_true(cl.closed);
+    assert_int_equal(cl.done_calls, 1);
+    assert_true(cl.answered); /* before the fix: failed with CQL_E_CONN_LOST, answer dropped */
+    assert_int_equal(cl.opcode, CQL_OP_RESULT);
+    assert_int_equal(cl.close_code, CQL_E_CONN_LOST);
+
+    cql_conn_free(cl.conn);
+    uv_close((uv_handle_t *)&cl.flusher, NULL);
+    uv_close((uv_handle_t *)&f.listener, NULL);
+    uv_close((uv_handle_t *)&f.peer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    SSL_free(f.ssl);
+    SSL_CTX_free(f.ctx);
+    cql_buf_free(&f.rx);
+    cql_tls_ctx_free(tctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_fragmented),
+        cmocka_unit_test(test_verify_failures),
+        cmocka_unit_test(test_insecure_mode),
+        cmocka_unit_test(test_plain_server_hint),
+        cmocka_unit_test(test_data_then_close_notify),
+        cmocka_unit_test(test_conn_last_response_with_close_notify),
+    };
+    return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
+}
