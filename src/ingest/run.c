@@ -1,8 +1,9 @@
 /* The ingest loop (see ingest.h).
  *
- * DESIGN: one thread does everything: make a record into a reused buffer, hand it to
- * librdkafka (which copies it and does batching, compression and retries on its own threads),
- * and every few hundred records serve delivery reports and look at the clock. A full local
+ * DESIGN: one thread takes a record (from the generator thread's ring, see genq.c, or
+ * formatted from an API answer into a reused buffer), hands it to librdkafka (which copies it
+ * and does batching, compression and retries on its own threads), and every few hundred
+ * records serves delivery reports and looks at the clock. A full local
  * queue is handled in kafka_producer_send by serving reports until there is room, so the
  * generator is throttled by the brokers rather than dropping. Stopping (limit, signal, fatal
  * error) always ends in a flush, and the exit status reflects every record that was not
@@ -10,7 +11,7 @@
 #include "ingest/ingest.h"
 
 #include "ingest/api.h"
-#include "ingest/gen.h"
+#include "ingest/genq.h"
 #include "ingest/id.h"
 #include "kafka/conf.h"
 #include "kafka/producer.h"
@@ -38,17 +39,23 @@ const char *const ingest_producer_defaults[] = {
 #define POLL_EVERY 256 /* records between delivery-report polls and clock reads */
 
 typedef struct source {
-    ingest_idgen ids;
-    ingest_gen gen; /* builtin */
-    ingest_person person;
-    ingest_api *api; /* API */
+    ingest_idgen ids;  /* API source: ids made here */
+    ingest_genq *genq; /* builtin source: records made on the generator thread */
+    ingest_api *api;   /* API source */
     ingest_api_batch *batch;
     size_t pos, n;
     ingest_user user;
 } source;
 
+/* The next message: borrowed from the generator ring or from run.value/run.id. */
+typedef struct record_ref {
+    const char *id, *value;
+    size_t len;
+} record_ref;
+
 typedef struct run {
     const ingest_config *c;
+    char id[INGEST_ID_LEN];
     source src;
     kafka_producer *p;
     rd_kafka_topic_t *topic;
@@ -89,8 +96,10 @@ static ingest_err source_open(run *r, char *err, size_t errlen)
     const ingest_config *c = r->c;
     source *s = &r->src;
     ingest_idgen_init(&s->ids, c->has_seed ? &c->seed : NULL);
-    ingest_gen_init(&s->gen, c->has_seed ? &c->seed : NULL);
-    if (!c->api_url) return INGEST_OK;
+    if (!c->api_url) {
+        s->genq = ingest_genq_start(c->has_seed ? &c->seed : NULL, c->count, err, errlen);
+        return s->genq ? INGEST_OK : INGEST_ERR_KAFKA;
+    }
     ingest_api_opts o = {
         .url = c->api_url,
         .results = c->results,
@@ -110,6 +119,7 @@ static ingest_err source_open(run *r, char *err, size_t errlen)
 
 static void source_close(source *s)
 {
+    ingest_genq_stop(s->genq);
     ingest_api_batch_free(s->batch);
     ingest_api_free(s->api);
 }
@@ -153,21 +163,29 @@ static ingest_err api_next(run *r, unsigned long long sent, const ingest_user **
     }
 }
 
-/* Writes the next record into r->value and its id into id. */
-static ingest_err next_record(run *r, unsigned long long sent, char id[INGEST_ID_LEN], char *err,
+/* Finds the next record: from the generator ring, or formatted from the API into r->value. */
+static ingest_err next_record(run *r, unsigned long long sent, record_ref *out, char *err,
                               size_t errlen)
 {
-    const ingest_user *u;
-    if (r->src.api) {
-        ingest_err e = api_next(r, sent, &u, err, errlen);
-        if (e) return e;
-    } else {
-        ingest_gen_next(&r->src.gen, &r->src.person);
-        u = &r->src.person.user;
+    if (r->src.genq) {
+        for (;;) {
+            bool done;
+            const ingest_genq_rec *g = ingest_genq_peek(r->src.genq, &done);
+            if (g) {
+                *out = (record_ref){g->id, g->data, g->len};
+                return INGEST_OK;
+            }
+            if (done || stopping(r)) return INGEST_ERR_STOPPED;
+            kafka_producer_poll(r->p, 1); /* the generator is behind: serve reports */
+        }
     }
-    ingest_id_next(&r->src.ids, id);
+    const ingest_user *u;
+    ingest_err e = api_next(r, sent, &u, err, errlen);
+    if (e) return e;
+    ingest_id_next(&r->src.ids, r->id);
     r->value.len = 0;
-    ingest_record_write(&r->value, id, u);
+    ingest_record_write(&r->value, r->id, u);
+    *out = (record_ref){r->id, r->value.p, r->value.len};
     return INGEST_OK;
 }
 
@@ -221,7 +239,7 @@ static ingest_err produce_loop(run *r, char *err, size_t errlen)
 {
     const ingest_config *c = r->c;
     double deadline = c->duration > 0 ? r->start + c->duration : INFINITY;
-    char id[INGEST_ID_LEN];
+    record_ref rec;
     ingest_err fail = INGEST_OK;
     for (unsigned long long sent = 0; !stopping(r); sent++) {
         if (c->count && sent >= c->count) break;
@@ -230,12 +248,13 @@ static ingest_err produce_loop(run *r, char *err, size_t errlen)
             pace(r, sent, now_mono());
             if (stopping(r) || now_mono() >= deadline) break;
         }
-        ingest_err e = next_record(r, sent, id, err, errlen);
+        ingest_err e = next_record(r, sent, &rec, err, errlen);
         if (e == INGEST_ERR_STOPPED) break;
         if (e) return e;
         rd_kafka_resp_err_t ke =
-            kafka_producer_send(r->p, r->topic, RD_KAFKA_PARTITION_UA, id, INGEST_ID_LEN,
-                                r->value.p, r->value.len, NULL, 0, NULL);
+            kafka_producer_send(r->p, r->topic, RD_KAFKA_PARTITION_UA, rec.id, INGEST_ID_LEN,
+                                rec.value, rec.len, NULL, 0, NULL);
+        if (r->src.genq) ingest_genq_pop(r->src.genq);
         if (ke) {
             snprintf(err, errlen, "cannot produce to %s: %s", c->topic, rd_kafka_err2str(ke));
             return INGEST_ERR_KAFKA;

@@ -15,6 +15,7 @@
 #include "ingest/api.h"
 #include "ingest/gen.h"
 #include "ingest/gen_data.h"
+#include "ingest/genq.h"
 #include "ingest/id.h"
 #include "ingest/json.h"
 #include "ingest/record.h"
@@ -305,6 +306,47 @@ static void test_iso_date(void **state)
     }
 }
 
+/* The generator thread yields exactly the records of direct generation, in order, then ends. */
+static void test_genq_sequence(void **state)
+{
+    (void)state;
+    uint64_t seed = 42;
+    char err[128];
+    ingest_genq *q = ingest_genq_start(&seed, 5000, err, sizeof err);
+    assert_non_null(q);
+    ingest_gen g;
+    ingest_idgen ids;
+    ingest_person p;
+    ingest_buf b;
+    ingest_gen_init(&g, &seed);
+    ingest_idgen_init(&ids, &seed);
+    ingest_buf_init(&b);
+    size_t longest = 0;
+    for (int i = 0; i < 5000;) {
+        bool done;
+        const ingest_genq_rec *r = ingest_genq_peek(q, &done);
+        assert_false(done);
+        if (!r) continue; /* the generator is catching up */
+        make_record(&g, &ids, &p, &b);
+        assert_int_equal(r->len, b.len);
+        assert_memory_equal(r->data, b.p, b.len);
+        assert_memory_equal(r->id, b.p + 7, INGEST_ID_LEN); /* {"id":"<id> */
+        if (b.len > longest) longest = b.len;
+        ingest_genq_pop(q);
+        i++;
+    }
+    bool done = false;
+    for (int spin = 0; !done && spin < 100000000; spin++) assert_null(ingest_genq_peek(q, &done));
+    assert_true(done);
+    ingest_genq_stop(q);
+    assert_true(longest < INGEST_GENQ_MAX_RECORD / 2);
+    /* Unlimited, stopped while the ring is full. */
+    q = ingest_genq_start(NULL, 0, err, sizeof err);
+    assert_non_null(q);
+    ingest_genq_stop(q);
+    ingest_buf_free(&b);
+}
+
 static void check_id(const char id[INGEST_ID_LEN])
 {
     for (int i = 0; i < INGEST_ID_LEN; i++)
@@ -370,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_plain_path_matches_escaping),
         cmocka_unit_test(test_api_json_matches_record),
         cmocka_unit_test(test_iso_date),
+        cmocka_unit_test(test_genq_sequence),
         cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
