@@ -326,7 +326,7 @@ def report(b, results, argv, load_before, load_after, warmup):
     java_res = by.get("java", {}).get("result", {})
     lines.append("Versions: rtetl %s (cc: %s; libuv %s; %s); Python %s, cassandra-driver %s "
                  "(connection class %s); %s on Java %s; Cassandra %s." % (
-                     sh("git -C %s rev-parse --short HEAD" % shlex.quote(ROOT)),
+                     a.rev,
                      sh("cc --version | head -1"), sh("pkg-config --modversion libuv"),
                      sh("openssl version"), platform.python_version(), b.py_driver_version,
                      by.get("python", {}).get("result", {}).get("connection", "?"),
@@ -359,6 +359,10 @@ def main():
     if bad:
         sys.exit("bench/cql/run: unknown client %s (rtetl, java, python)" % ",".join(bad))
     load_before = os.getloadavg()
+    # The source the C client was built from, read before the runs (the tree may move on).
+    a.rev = sh("git -C %s rev-parse --short HEAD" % shlex.quote(ROOT))
+    if sh("git -C %s status --porcelain -- src/cql src/util src/ingest bench/cql" % shlex.quote(ROOT)):
+        a.rev += " + uncommitted changes"
     b = Bench(a)
     warmup = a.warmup if a.warmup is not None else min(50000, a.rows // 5)
     results = []
