@@ -62,9 +62,10 @@ def parse_args(argv):
     p.add_argument("--reference-driver-memory", default="4g",
                    help="spark.driver.memory of the reference-style baseline [4g]")
     p.add_argument("--rtetl-timeout", type=float, default=900)
-    p.add_argument("--warmup", type=int, default=20000,
+    p.add_argument("--warmup", type=int,
                    help="records written through rtetl into a scratch table before measuring, "
-                        "so that Cassandra's JIT is warm for every contender (0: none) [20000]")
+                        "so that Cassandra's JIT is warm for every contender (0: none) "
+                        "[20000; 5000 with --quick]")
     p.add_argument("--rtetl", default=os.path.join(ROOT, "build", "rtetl"))
     p.add_argument("--cql-hook", default=os.path.join(ROOT, "bench", "cql", "run"),
                    help="the Cassandra-ceiling program [bench/cql/run]")
@@ -78,6 +79,8 @@ def parse_args(argv):
                         "RTETL_STACK_DIR stops it)")
     a = p.parse_args(argv)
     a.records = a.records or (20000 if a.quick else 1000000)
+    if a.warmup is None:
+        a.warmup = 5000 if a.quick else 20000
     a.latency_duration = a.latency_duration or (10.0 if a.quick else 60.0)
     a.contenders = (a.contenders.split(",") if a.contenders
                     else (QUICK_CONTENDERS if a.quick else ALL_CONTENDERS))
@@ -653,6 +656,8 @@ class Bench:
                 else:
                     self.results["notes"].append("no rtetl throughput measured: the high-rate "
                                                  "latency run was skipped (or pass --latency-rate)")
+            if self.a.quick:
+                high = 0  # quick mode: the fixed rate only
             if high and high != self.a.spark_latency_rate:
                 self.latency("rtetl", high)
             self.latency("rtetl", self.a.spark_latency_rate)
