@@ -98,20 +98,36 @@ static void update_capacity(stream_engine *e)
 
 static void maybe_finish(stream_engine *e);
 
+/* Releases the revoked partitions once none has a record in flight: their final offsets are
+ * stored (librdkafka commits them as it unassigns) and the consumer completes the revoke. */
+static void revoke_progress(stream_engine *e)
+{
+    bool any = false;
+    for (size_t i = 0; i < e->nparts; i++) {
+        stream_part *sp = &e->parts[i];
+        if (!sp->revoking) continue;
+        if (pipe_offsets_inflight(sp->offs) > 0) return;
+        any = true;
+    }
+    if (!any) return;
+    for (size_t i = 0; i < e->nparts; i++) {
+        stream_part *sp = &e->parts[i];
+        if (!sp->revoking) continue;
+        part_store(e, sp, true);
+        sp->revoking = false;
+        sp->assigned = false;
+        sp->generation++;
+    }
+    kafka_consumer_revoke_ready(e->consumer);
+}
+
 /* The record of slot s is safely somewhere: release it and advance its partition. */
 static void slot_done(stream_engine *e, stream_slot *s)
 {
     stream_part *sp = part_get(e, s->msg->partition, false);
     if (sp && sp->generation == s->generation) {
         pipe_offsets_done(sp->offs, s->msg->offset);
-        if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) {
-            e->revoking_busy--;
-            if (e->revoking_busy == 0) {
-                for (size_t i = 0; i < e->nparts; i++)
-                    if (e->parts[i].revoking) part_store(e, &e->parts[i], true);
-                kafka_consumer_revoke_ready(e->consumer);
-            }
-        }
+        if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) revoke_progress(e);
     }
     rd_kafka_message_destroy(s->msg);
     s->msg = NULL;
@@ -428,22 +444,23 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
 bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost)
 {
     stream_engine *e = ud;
-    e->revoking_busy = 0;
+    size_t busy = 0;
     for (int i = 0; i < parts->cnt; i++) {
         stream_part *sp = part_get(e, parts->elems[i].partition, false);
         if (!sp || !sp->assigned) continue;
         if (!lost) part_store(e, sp, true);
         if (lost || pipe_offsets_inflight(sp->offs) == 0) {
             sp->assigned = false;
+            sp->revoking = false;
             sp->generation++;
             continue;
         }
         sp->revoking = true;
-        e->revoking_busy++;
+        busy++;
     }
-    if (e->revoking_busy) {
+    if (busy) {
         log_info("stream", "draining revoked partitions before releasing them", "partitions=%zu",
-                 e->revoking_busy);
+                 busy);
         return false;
     }
     return true;
@@ -476,11 +493,6 @@ void stream_engine_store_all(stream_engine *e)
     for (size_t i = 0; i < e->nparts; i++) {
         stream_part *sp = &e->parts[i];
         if (sp->offs && sp->assigned && !sp->revoking) part_store(e, sp, false);
-        if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) {
-            sp->revoking = false;
-            sp->assigned = false;
-            sp->generation++;
-        }
     }
     if (e->state == ENGINE_RUNNING) drain_pending(e);
 }

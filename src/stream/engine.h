@@ -75,7 +75,6 @@ struct stream_engine {
     stream_dlq *dlq;
     stream_part *parts;
     size_t nparts;
-    size_t revoking_busy;
 
     /* cassandra */
     cql_session *session;

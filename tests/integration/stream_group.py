@@ -44,6 +44,12 @@ try:
     with Procs() as procs:
         a = procs.start("stream-a", args)
         wait_for("A owns all 4 partitions", lambda: len(assigned(procs.output(a))) == 4, 120)
+        # A steady stream, so that B joins while A has writes in flight: A's revoked partitions
+        # are drained, then handed over.
+        ing = procs.start("ingest", [BIN, "ingest", "--source", "builtin", "--count", str(N),
+                                     "--seed", "5", "--topic", topic, "--brokers", BROKERS,
+                                     "--rate", "4000/s", "--quiet"])
+        wait_for("A is writing", lambda: count_rows() >= 3000, 300, 0.2)
         b = procs.start("stream-b", args)
         wait_for("A and B share the partitions",
                  lambda: assigned(procs.output(a)) and assigned(procs.output(b)) and
@@ -51,12 +57,10 @@ try:
                  not assigned(procs.output(a)) & assigned(procs.output(b)), 120)
         log(f"A owns {sorted(assigned(procs.output(a)))}, B owns {sorted(assigned(procs.output(b)))}")
         check_true("both members own partitions", assigned(procs.output(a)) and assigned(procs.output(b)))
-
-        rtetl("ingest", "--source", "builtin", "--count", str(N), "--seed", "5", "--topic", topic,
-              "--brokers", BROKERS, "--quiet")
+        check("ingest delivers everything", 0, ing.wait(timeout=300))
         payloads = kcat_payloads(topic)
         want = expected_rows(payloads)
-        wait_for("both wrote rows", lambda: count_rows() >= len(want) // 4, 300, 0.5)
+        wait_for("every row written", lambda: count_rows() >= len(want), 300, 0.5)
 
         check("A stops cleanly", 0, procs.stop(a))
         wait_for("B takes over every partition", lambda: assigned(procs.output(b)) == {0, 1, 2, 3}, 120)
