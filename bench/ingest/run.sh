@@ -85,4 +85,6 @@ echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { sort -n "$1" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 mk=$(median "$tmp/kcat.rates")
 mr=$(median "$tmp/rtetl.rates")
-awk -v k="$mk" -v r="$mr" 'BEGIN {printf "median records/s: kcat %d, rtetl %d, ratio rtetl/kcat %.2f\n", k, r, r / k}'
+paste "$tmp/rtetl.rates" "$tmp/kcat.rates" | awk '{print $1 / $2}' >"$tmp/pairs"
+mp=$(median "$tmp/pairs")
+awk -v k="$mk" -v r="$mr" -v p="$mp" 'BEGIN {printf "median records/s: kcat %d, rtetl %d, ratio rtetl/kcat %.2f (median of per-run ratios %.2f)\n", k, r, r / k, p}'
