@@ -9,7 +9,8 @@ check() { # name, expected, actual
 }
 out=$("$bin" --version); check "--version exit" 0 $?
 [[ "$out" =~ ^rtetl\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; check "--version text ($out)" 0 $?
-"$bin" --help | grep -q '^Usage: rtetl'; check "--help" 0 $?
+help=$("$bin" --help); check "--help exit" 0 $?
+[[ "$help" == "Usage: rtetl"* ]]; check "--help Usage line" 0 $?
 err=$("$bin" frobnicate 2>&1 >/dev/null); check "unknown command exit" 2 $?
 check "unknown command line" "rtetl: unknown command 'frobnicate' (see 'rtetl --help')" "$err"
 "$bin" >/dev/null 2>&1; check "no command exit" 2 $?
@@ -18,7 +19,9 @@ check "bad log level line" "rtetl: invalid log level 'loud' (see 'rtetl --help')
 # Every registered command answers --help with exit 0 and a Usage line, and rejects an
 # unknown option with exit 2 and exactly one line on stderr.
 for cmd in $("$bin" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}'); do
-  "$bin" "$cmd" --help | grep -q "^Usage: rtetl $cmd"; check "$cmd --help" 0 $?
+  help=$("$bin" "$cmd" --help); check "$cmd --help exit" 0 $?
+  # Not `| grep -q`: grep would quit early and the writer could die of SIGPIPE.
+  [[ "$help" == "Usage: rtetl $cmd"* ]]; check "$cmd --help Usage line" 0 $?
   err=$("$bin" "$cmd" --no-such-option 2>&1 >/dev/null); check "$cmd bad option exit" 2 $?
   check "$cmd bad option lines" 1 "$(printf '%s\n' "$err" | wc -l)"
 done
