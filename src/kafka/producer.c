@@ -22,7 +22,8 @@ struct kafka_producer {
     kafka_producer_stats st;
     size_t ntopics;
     rd_kafka_topic_t *topics[MAX_TOPICS];
-    rd_kafka_resp_err_t last_dr_err; /* for rate-limited logging of failures */
+    rd_kafka_resp_err_t last_dr_err;   /* for rate-limited logging of failures */
+    volatile sig_atomic_t *abort_flag; /* see kafka_producer_set_abort */
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -183,12 +184,18 @@ rd_kafka_resp_err_t kafka_producer_send(kafka_producer *p, rd_kafka_topic_t *top
             return e;
         }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) return e;
+        if (p->abort_flag && *p->abort_flag) return e;
         /* The local queue is full: serving delivery reports frees room as the brokers
          * acknowledge. Messages time out (message.timeout.ms) if the brokers never do, so
          * this cannot wait forever. */
         p->st.queue_full++;
         rd_kafka_poll(p->rk, 10);
     }
+}
+
+void kafka_producer_set_abort(kafka_producer *p, volatile sig_atomic_t *flag)
+{
+    p->abort_flag = flag;
 }
 
 int kafka_producer_poll(kafka_producer *p, int timeout_ms)

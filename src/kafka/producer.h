@@ -7,6 +7,7 @@
 #define RTETL_KAFKA_PRODUCER_H
 
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,12 +46,17 @@ int kafka_producer_ensure_topic(kafka_producer *p, const char *topic, int partit
 rd_kafka_topic_t *kafka_producer_topic(kafka_producer *p, const char *topic);
 /* Enqueues one message (key, value and headers are copied; any may be NULL/0). partition is
  * RD_KAFKA_PARTITION_UA to let the partitioner choose by key. When the local queue is full it
- * serves delivery reports and retries until there is room, so nothing is dropped. Returns 0
- * (the callback will fire once), or another librdkafka error (the callback will not fire). */
+ * serves delivery reports and retries until there is room, so nothing is dropped (unless the
+ * abort flag is raised, see kafka_producer_set_abort). Returns 0 (the callback will fire
+ * once), or a librdkafka error (the callback will not fire). */
 rd_kafka_resp_err_t kafka_producer_send(kafka_producer *p, rd_kafka_topic_t *topic,
                                         int32_t partition, const void *key, size_t klen,
                                         const void *value, size_t vlen, const kafka_header *hdrs,
                                         size_t nhdrs, void *msg_opaque);
+/* Lets a full-queue wait in kafka_producer_send give up (returning RD_KAFKA_RESP_ERR__QUEUE_FULL,
+ * message not taken) once *flag is non-zero, e.g. a flag set by a signal handler. The flag is
+ * borrowed and must outlive the producer; NULL (the default) waits until there is room. */
+void kafka_producer_set_abort(kafka_producer *p, volatile sig_atomic_t *flag);
 /* Serves delivery reports and errors for up to timeout_ms; returns the number of events. */
 int kafka_producer_poll(kafka_producer *p, int timeout_ms);
 /* Waits until every message is delivered or failed, or timeout_ms passes; serves callbacks.

@@ -102,6 +102,32 @@ static void test_queue_full_never_drops(void **state)
     kafka_producer_free(p);
 }
 
+/* With the abort flag raised, a send that finds the queue full returns instead of waiting. */
+static void test_abort_queue_full_wait(void **state)
+{
+    (void)state;
+    seen s = {0};
+    const char *items[] = {"queue.buffering.max.messages=5", "message.timeout.ms=60000"};
+    opt_list props = {items, 2};
+    char err[256];
+    rd_kafka_conf_t *c = kafka_conf_new("127.0.0.1:1", NULL, &props, err, sizeof err);
+    kafka_producer *p = kafka_producer_new(c, on_delivery, &s, err, sizeof err);
+    assert_non_null(p);
+    volatile sig_atomic_t flag = 1;
+    kafka_producer_set_abort(p, &flag);
+    rd_kafka_topic_t *t = kafka_producer_topic(p, "t4");
+    int accepted = 0;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < 10 && !e; i++) {
+        e = kafka_producer_send(p, t, 0, "k", 1, "v", 1, NULL, 0, NULL);
+        accepted += e == 0;
+    }
+    assert_int_equal(e, RD_KAFKA_RESP_ERR__QUEUE_FULL); /* returned instead of waiting 60 s */
+    assert_int_equal(accepted, 5);
+    kafka_producer_free(p); /* the 5 queued are purged: failed reports */
+    assert_int_equal(s.failed, 5);
+}
+
 static void test_failures_counted(void **state)
 {
     (void)state;
@@ -148,6 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_with_headers_and_opaque),
         cmocka_unit_test(test_queue_full_never_drops),
+        cmocka_unit_test(test_abort_queue_full_wait),
         cmocka_unit_test(test_failures_counted),
         cmocka_unit_test(test_bad_conf),
     };
