@@ -13,6 +13,7 @@ const char *ingest_strerror(ingest_err e)
     case INGEST_ERR_STOPPED: return "stopped";
     case INGEST_ERR_CONFIG: return "configuration error";
     case INGEST_ERR_KAFKA: return "Kafka error";
+    case INGEST_ERR_SYSTEM: return "system error";
     }
     return "unknown error";
 }

@@ -14,6 +14,7 @@ typedef enum ingest_err {
     INGEST_ERR_STOPPED,    /* interrupted by a stop request */
     INGEST_ERR_CONFIG,     /* bad settings */
     INGEST_ERR_KAFKA,      /* Kafka failed: fatal producer error, undelivered records */
+    INGEST_ERR_SYSTEM,     /* out of memory, cannot start a thread */
 } ingest_err;
 
 /* A short constant description, e.g. "network error". */

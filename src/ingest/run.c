@@ -98,7 +98,7 @@ static ingest_err source_open(run *r, char *err, size_t errlen)
     ingest_idgen_init(&s->ids, c->has_seed ? &c->seed : NULL);
     if (!c->api_url) {
         s->genq = ingest_genq_start(c->has_seed ? &c->seed : NULL, c->count, err, errlen);
-        return s->genq ? INGEST_OK : INGEST_ERR_KAFKA;
+        return s->genq ? INGEST_OK : INGEST_ERR_SYSTEM;
     }
     ingest_api_opts o = {
         .url = c->api_url,
@@ -255,6 +255,7 @@ static ingest_err produce_loop(run *r, char *err, size_t errlen)
             kafka_producer_send(r->p, r->topic, RD_KAFKA_PARTITION_UA, rec.id, INGEST_ID_LEN,
                                 rec.value, rec.len, NULL, 0, NULL);
         if (r->src.genq) ingest_genq_pop(r->src.genq);
+        if (ke == RD_KAFKA_RESP_ERR__QUEUE_FULL && stopping(r)) break; /* not taken: not sent */
         if (ke) {
             snprintf(err, errlen, "cannot produce to %s: %s", c->topic, rd_kafka_err2str(ke));
             return INGEST_ERR_KAFKA;
@@ -268,6 +269,9 @@ static void flush_all(run *r)
 {
     double end = now_mono() + r->c->flush_timeout;
     int left = kafka_producer_outstanding(r->p);
+    if (left > 0)
+        log_info("ingest", "flushing", "outstanding=%d timeout=%.0fs%s", left, r->c->flush_timeout,
+                 stopping(r) ? " hint=\"signal again to abandon\"" : "");
     while (left > 0 && now_mono() < end && !(r->c->stop && *r->c->stop > 1))
         left = kafka_producer_flush(r->p, 100);
 }
@@ -304,6 +308,7 @@ static ingest_err setup(run *r, char *err, size_t errlen)
     kafka_conf_route_logs(conf);
     r->p = kafka_producer_new(conf, NULL, NULL, err, errlen);
     if (!r->p) return INGEST_ERR_CONFIG;
+    kafka_producer_set_abort(r->p, c->stop); /* a stop ends a wait for queue room */
     if (c->create_topic && kafka_producer_ensure_topic(r->p, c->topic, c->partitions,
                                                        c->replication, 15000, err, errlen))
         return INGEST_ERR_KAFKA;

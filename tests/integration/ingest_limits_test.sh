@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rtetl ingest limits and stopping on the real Kafka: --duration 5s stops on time, --rate
 # paces, SIGINT stops cleanly and flushes (everything sent is in the topic), unreachable brokers
-# give exit code 1 with the undelivered count, a bad -X property exit code 2.
+# give exit code 1 with the undelivered count (a second SIGINT abandons the flush), a bad -X
+# property exit code 2.
 set -uo pipefail
 bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
 brokers="${RTETL_TEST_BROKERS:-127.0.0.1:9092}"
@@ -94,6 +95,23 @@ check "sigint: topic holds every record sent" "$sent $sent 0" "$(topic_summary "
 check "brokers down: exit code" 1 $?
 check "brokers down: error line" "rtetl ingest: error: 10 of 10 records not delivered" \
   "$(grep '^rtetl ingest: error' "$tmp/down.log")"
+
+# Brokers down and the local queue full: SIGINT stops at once (no wait for queue room), the
+# flush waits for the brokers, a second SIGINT abandons it: exit 1 with the count.
+"$bin" ingest --brokers 127.0.0.1:1 --no-create-topic --duration 10m --topic "$topic" \
+  -X queue.buffering.max.messages=100 -X message.timeout.ms=600000 2>"$tmp/int2.log" &
+pid=$!
+pids+=("$pid")
+wait_for 20 grep -q 'msg=started' "$tmp/int2.log"
+kill -INT "$pid"
+wait_for 20 grep -q 'msg=flushing outstanding=100 ' "$tmp/int2.log"
+check "brokers down, sigint: flushing the 100 queued" 0 $?
+kill -INT "$pid"
+wait "$pid"
+check "brokers down, second sigint: exit code" 1 $?
+check "brokers down, second sigint: error line" \
+  "rtetl ingest: error: 100 of 100 records not delivered" \
+  "$(grep '^rtetl ingest: error' "$tmp/int2.log")"
 
 # A bad -X property is a configuration error: exit 2, one line.
 err=$("$bin" ingest -X no.such.property=1 --count 1 2>&1 >/dev/null)
