@@ -104,6 +104,9 @@ t_start = time.monotonic()
 venv_bin = subprocess.run([os.path.join(SRC, "scripts", "airflow"), "install"], check=True,
                           stdout=subprocess.PIPE, text=True, timeout=1500).stdout.strip()
 log(f"Airflow venv {venv_bin} ready after {time.monotonic() - t_start:.0f}s")
+airflow_major = int(subprocess.run([os.path.join(venv_bin, "python"), "-c",
+                                    "import airflow; print(airflow.__version__.split('.')[0])"],
+                                   check=True, stdout=subprocess.PIPE, text=True).stdout)
 
 env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "RTETL_"))}
 env.update({
@@ -145,10 +148,12 @@ def task_states(logical_date_prefix):
     CLI)."""
     db = sqlite3.connect(os.path.join(home, "airflow.db"))
     try:
+        cols = {r[1] for r in db.execute("PRAGMA table_info(dag_run)")}
+        date_col = "logical_date" if "logical_date" in cols else "execution_date"  # 3.x : 2.x
         rows = db.execute(
             "SELECT ti.task_id, ti.state, ti.try_number, dr.state FROM task_instance ti "
             "JOIN dag_run dr ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id "
-            "WHERE ti.dag_id = ? AND dr.execution_date LIKE ?",
+            f"WHERE ti.dag_id = ? AND dr.{date_col} LIKE ?",
             (DAG_ID, logical_date_prefix + "%")).fetchall()
     finally:
         db.close()
@@ -222,6 +227,9 @@ try:
     # 1. The DAG imports cleanly on the pinned Airflow.
     rc, out = airflow("db", "migrate", name="db-migrate")
     check("airflow db migrate exits 0", 0, rc)
+    if airflow_major >= 3:  # 3.x lists what the DAG processor stored; parse the folder once
+        rc, out = airflow("dags", "reserialize", name="reserialize")
+        check("airflow dags reserialize exits 0", 0, rc)
     rc, out = airflow("dags", "list-import-errors", "-o", "json", name="import-errors")
     check("list-import-errors exits 0", 0, rc)
     check("no import errors", [], json_tail(out) if rc == 0 else out[-2000:])
