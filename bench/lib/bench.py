@@ -54,6 +54,9 @@ def parse_args(argv):
     p.add_argument("--spark-latency-rate", type=int, default=1000,
                    help="the fixed rate both rtetl and Spark are measured at [1000]")
     p.add_argument("--no-latency", action="store_true", help="skip the latency runs")
+    p.add_argument("--latency-warmup", type=float,
+                   help="seconds of records at the rate before the measured ones, written and "
+                        "not measured (JIT and connector set-up) [10; 2 with --quick]")
     p.add_argument("--spark-timeout", type=float, default=1800,
                    help="seconds before the Spark connector run is stopped as incomplete [1800]")
     p.add_argument("--reference-timeout", type=float, default=300,
@@ -81,6 +84,8 @@ def parse_args(argv):
     a.records = a.records or (20000 if a.quick else 1000000)
     if a.warmup is None:
         a.warmup = 5000 if a.quick else 20000
+    if a.latency_warmup is None:
+        a.latency_warmup = 2.0 if a.quick else 10.0
     a.latency_duration = a.latency_duration or (10.0 if a.quick else 60.0)
     a.contenders = (a.contenders.split(",") if a.contenders
                     else (QUICK_CONTENDERS if a.quick else ALL_CONTENDERS))
@@ -555,19 +560,15 @@ class Bench:
                     time.sleep(0.2)
                 return w
 
-            # Warm-up, not measured: one second of records at the rate, all written, so that
-            # the first micro-batch's set-up (Spark: connector session, code generation) is not
-            # counted as latency of a steady stream. rtetl's summary is cumulative, so its
-            # warm-up records stay in its figures (to its disadvantage, by a few ms at most).
+            # Warm-up, not measured: --latency-warmup seconds of records at the rate, all
+            # written, so that the first micro-batches' set-up (Spark: connector session, code
+            # generation, JIT) is not counted as latency of a steady stream. rtetl's summary is
+            # cumulative, so its warm-up records stay in its figures (to its disadvantage).
             warm, _, _ = self.ingest(topic, ["--seed", "6", "--rate", "%d/s" % rate, "--count",
-                                             str(max(1, rate)), "-q"],
+                                             str(max(1, int(rate * self.a.latency_warmup))), "-q"],
                                      "ingest-warmup-%s.log" % tag)
             if wait_written(warm, 600) < warm:
                 raise RuntimeError("%s did not write the warm-up records" % who)
-            skip = 0
-            if who != "rtetl":
-                with open(latfile) as f:
-                    skip = sum(1 for _ in f)
             cpu0, _ = c.snapshot()
             t_prod = time.time()
             delivered, secs, summary = self.ingest(
@@ -577,7 +578,13 @@ class Bench:
             r["produced"] = delivered
             r["produce_s"] = secs
             r["produced_rate"] = delivered / secs if secs else None
+            t_prod_end = time.time()
             written = wait_written(warm + delivered, max(120, dur)) - warm
+            # A contender that keeps up drains within about one batch of the end of
+            # production; one that does not has a backlog that grew all along, and its latency
+            # is then a queue, not a property of the rate.
+            r["drain_s"] = time.time() - t_prod_end
+            r["sustained"] = r["drain_s"] <= max(5.0, 0.1 * dur)
             r["written"] = written
             cpu1, rss = c.snapshot()
             r["cpu_s"] = cpu1 - cpu0
@@ -587,8 +594,7 @@ class Bench:
                 q = self.rtetl_quantiles(c)
                 r["source"] = "rtetl /metrics rtetl_stream_end_to_end_seconds (summary)"
             else:
-                with open(latfile) as f:
-                    vals = sorted(float(x) for x in list(f)[skip:] if x.strip())
+                vals = sorted(self.spark_latencies(topic, progress, latfile, t_prod))
                 q = {str(k): percentile(vals, k) for k in (0.5, 0.9, 0.95, 0.99, 0.999)}
                 q["count"] = len(vals)
                 q["max"] = vals[-1] if vals else None
@@ -603,6 +609,44 @@ class Bench:
         log("  %s@%d/s: %s" % (who, rate, json.dumps(r.get("quantiles_ms", r.get("detail")))))
         self.results["latency"].append(r)
         return r
+
+    def spark_latencies(self, topic, progress, latfile, t_from):
+        """Per record written in a micro-batch: the time that batch's write returned (the
+        baseline's side file) minus the record's Kafka timestamp, read from Kafka itself with
+        kcat (partition, offset, timestamp) and placed in its batch by the offset ranges of
+        Spark's progress events. Records produced before t_from (the warm-up) are left out."""
+        ends = {}
+        with open(latfile) as f:
+            for line in f:
+                d = json.loads(line)
+                ends[d["batch"]] = d["t_write_end"]
+        ranges = []  # (partition, start, end, t_write_end)
+        with open(progress) as f:
+            for line in f:
+                d = json.loads(line)
+                if "offsets" not in d or d["batch"] not in ends:
+                    continue
+                start = (d["offsets"].get("start") or {}).get(topic, {})
+                end = (d["offsets"].get("end") or {}).get(topic, {})
+                for part, e in end.items():
+                    ranges.append((int(part), int(start.get(part, 0)), int(e), ends[d["batch"]]))
+        out = subprocess.run(["kcat", "-C", "-b", self.brokers, "-t", topic, "-o", "beginning",
+                              "-e", "-q", "-f", "%p %o %T\n"], capture_output=True, text=True,
+                             timeout=300, check=True).stdout
+        by_part = {}
+        for p, s_, e, t in ranges:
+            by_part.setdefault(p, []).append((s_, e, t))
+        vals = []
+        for line in out.splitlines():
+            p, o, ts = line.split()
+            ts_s = int(ts) / 1000.0
+            if ts_s < t_from:
+                continue
+            for s_, e, t in by_part.get(int(p), ()):
+                if s_ <= int(o) < e:
+                    vals.append((t - ts_s) * 1000.0)
+                    break
+        return vals
 
     @staticmethod
     def metrics_port(c):

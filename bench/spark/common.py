@@ -111,16 +111,24 @@ class Progress:
             with self.lock, open(self.path, "a") as f:
                 f.write(json.dumps({"event": name, "t": time.time()}) + "\n")
 
-    def batch_done(self, batch_id, rows, t_end, kafka_ts_seconds=None):
+    def batch_done(self, batch_id, rows, t_end, kafka_ts_seconds=None, offsets=None):
         with self.lock:
             self.total += rows
             if self.lat_path and kafka_ts_seconds:
                 with open(self.lat_path, "a") as f:
                     f.write("".join("%.3f\n" % ((t_end - ts) * 1000.0) for ts in kafka_ts_seconds))
             if self.path:
+                line = {"batch": batch_id, "rows": rows, "total": self.total, "t_end": t_end}
+                if offsets:
+                    line["offsets"] = offsets
                 with open(self.path, "a") as f:
-                    f.write(json.dumps({"batch": batch_id, "rows": rows, "total": self.total,
-                                        "t_end": t_end}) + "\n")
+                    f.write(json.dumps(line) + "\n")
+
+    def write_end(self, batch_id, t):
+        """Latency mode of the connector baseline: when the batch's write returned (JSON line)."""
+        if self.lat_path:
+            with self.lock, open(self.lat_path, "a") as f:
+                f.write(json.dumps({"batch": batch_id, "t_write_end": t}) + "\n")
 
 
 def iso_seconds(ts):
@@ -128,11 +136,18 @@ def iso_seconds(ts):
     return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
 
 
+def _json_or_none(s):
+    try:
+        return json.loads(s) if s else None
+    except ValueError:
+        return None
+
+
 def add_listener(spark, progress, count_batches):
     """Reports to `progress` from Spark's own query events, which cost the query nothing:
     "ready" the first time the query is idle (it has asked Kafka for offsets and found no new
     data) or has finished a batch, and, when count_batches, each finished batch's input rows with
-    its end time (batch start + triggerExecution)."""
+    its end time (batch start + triggerExecution) and its Kafka offset range per partition."""
     from pyspark.sql.streaming import StreamingQueryListener
 
     class Listener(StreamingQueryListener):
@@ -150,7 +165,12 @@ def add_listener(spark, progress, count_batches):
             p = event.progress
             if count_batches and p.numInputRows:
                 t_end = iso_seconds(p.timestamp) + p.durationMs.get("triggerExecution", 0) / 1e3
-                progress.batch_done(p.batchId, p.numInputRows, t_end)
+                offsets = None
+                if p.sources:
+                    src = p.sources[0]
+                    offsets = {"start": _json_or_none(src.startOffset),
+                               "end": _json_or_none(src.endOffset)}
+                progress.batch_done(p.batchId, p.numInputRows, t_end, offsets=offsets)
             self._ready()
 
         def onQueryIdle(self, event):
