@@ -5,7 +5,8 @@ Run with the Airflow venv's python, AIRFLOW_HOME set to a scratch directory:
 Checks: no import errors; DAG real-time-etl-stack with its two tasks in order, daily, no catch-up,
 retries; the params and their defaults; the rtetl command it builds (builtin vs API source); that
 values that could smuggle options or shell syntax are refused; that the health check is skipped
-on an empty URL and fails on a closed port. Prints PASS/FAIL lines; exits 1 on any failure.
+on an empty URL, passes on 200 and fails on 503 or a closed port (never through http_proxy).
+Prints PASS/FAIL lines; exits 1 on any failure.
 """
 import importlib.util
 import os
@@ -113,6 +114,35 @@ def main(folder):
           raises(lambda: mod.check_stream_health(params={"stream_health_url":
                                                          "http://127.0.0.1:1/healthz"}),
                  {"AirflowException"}))
+    # A tiny local server: /ok answers 200, /sick 503 (what rtetl stream's /healthz says when
+    # unhealthy). An http_proxy in the environment must not be used for it.
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            code = 200 if self.path == "/ok" else 503
+            self.send_response(code)
+            self.end_headers()
+            self.wfile.write(b"ok" if code == 200 else b"unhealthy")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    os.environ["http_proxy"] = "http://127.0.0.1:1"
+    try:
+        check("health 200 passes", "no exception",
+              raises(lambda: mod.check_stream_health(params={"stream_health_url": base + "/ok"}),
+                     set()))
+        check("health 503 fails", "AirflowException",
+              raises(lambda: mod.check_stream_health(params={"stream_health_url": base + "/sick"}),
+                     {"AirflowException"}))
+    finally:
+        del os.environ["http_proxy"]
+        srv.shutdown()
     # The exception classes the DAG raises must be the ones this Airflow's task runner handles.
     try:
         from airflow.sdk.exceptions import AirflowSkipException
