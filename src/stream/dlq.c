@@ -137,23 +137,34 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
 
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
                                     const char *src_topic, const char *reason, const char *detail,
-                                    void *opaque)
+                                    size_t max_value, void *opaque)
 {
-    char part[16], off[24], ts[24];
+    char part[16], off[24], ts[24], orig[24];
     snprintf(part, sizeof part, "%" PRId32, src->partition);
     snprintf(off, sizeof off, "%" PRId64, src->offset);
     rd_kafka_timestamp_type_t tstype;
     snprintf(ts, sizeof ts, "%" PRId64, rd_kafka_message_timestamp(src, &tstype));
-    return rd_kafka_producev(
+    size_t len = src->len;
+    bool cut = max_value > 0 && len > max_value;
+    if (cut) {
+        snprintf(orig, sizeof orig, "%zu", len);
+        len = max_value;
+    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(cut ? 7 : 6);
+    rd_kafka_header_add(h, "rtetl.error", -1, reason, -1);
+    rd_kafka_header_add(h, "rtetl.error.detail", -1, detail, -1);
+    rd_kafka_header_add(h, "rtetl.source.topic", -1, src_topic, -1);
+    rd_kafka_header_add(h, "rtetl.source.partition", -1, part, -1);
+    rd_kafka_header_add(h, "rtetl.source.offset", -1, off, -1);
+    rd_kafka_header_add(h, "rtetl.source.timestamp", -1, ts, -1);
+    if (cut) rd_kafka_header_add(h, "rtetl.truncated", -1, orig, -1);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
         d->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(src->key, src->key_len), RD_KAFKA_V_VALUE(src->payload, src->len),
-        RD_KAFKA_V_HEADER("rtetl.error", reason, -1),
-        RD_KAFKA_V_HEADER("rtetl.error.detail", detail, -1),
-        RD_KAFKA_V_HEADER("rtetl.source.topic", src_topic, -1),
-        RD_KAFKA_V_HEADER("rtetl.source.partition", part, -1),
-        RD_KAFKA_V_HEADER("rtetl.source.offset", off, -1),
-        RD_KAFKA_V_HEADER("rtetl.source.timestamp", ts, -1), RD_KAFKA_V_OPAQUE(opaque),
-        RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(src->key, src->key_len), RD_KAFKA_V_VALUE(src->payload, len),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    /* On success the message owns the headers; on failure they are still ours. */
+    if (err) rd_kafka_headers_destroy(h);
+    return err;
 }
 
 int stream_dlq_outq(stream_dlq *d)

@@ -26,11 +26,13 @@ int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t er
  * is left as it is. Blocking; for start-up. Returns 0, or -1 with err filled. */
 int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message_bytes,
                             int timeout_ms, char *err, size_t errlen);
-/* Sends a copy of src's key and value with the reason headers. Returns 0 (cb will fire with
- * opaque), or the librdkafka error (e.g. queue full; cb will not fire). */
+/* Sends a copy of src's key and value with the reason headers; when max_value > 0 and the
+ * value is longer, only its first max_value bytes go, with header rtetl.truncated holding the
+ * original length. Returns 0 (cb will fire with opaque), or the librdkafka error (e.g. queue
+ * full; cb will not fire). */
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
                                     const char *src_topic, const char *reason, const char *detail,
-                                    void *opaque);
+                                    size_t max_value, void *opaque);
 /* Messages not yet acknowledged. */
 int stream_dlq_outq(stream_dlq *d);
 /* Waits up to timeout_ms for outstanding messages (blocking; for shutdown). */

@@ -167,9 +167,16 @@ static void on_dlq_retry(uv_timer_t *t)
 static void dlq_send(stream_engine *e, stream_slot *s)
 {
     s->state = SLOT_DLQ;
-    rd_kafka_resp_err_t err = stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason,
-                                              s->detail ? s->detail : "(out of memory)", s);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    /* A record too large for the dead-letter topic goes with its value cut to a size that
+     * fits (header rtetl.truncated says so): a smaller copy beats a partition stuck forever. */
+    static const size_t cut[] = {0, 256 * 1024, 16 * 1024};
+    rd_kafka_resp_err_t err =
+        stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason,
+                        s->detail ? s->detail : "(out of memory)", cut[s->dlq_cut], s);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && s->dlq_cut < 2) {
+        s->dlq_cut++;
+        dlq_send(e, s);
+    } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
         /* The idempotent producer cannot go on (e.g. the broker lost its state). Stop without
          * committing this record: a restarted process reads it again. */
         stream_engine_on_error(e, err, "dead-letter producer hit a fatal error", true);
@@ -197,6 +204,10 @@ void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
     stream_engine *e = s->engine;
     if (e->state == ENGINE_DONE) return stream_slot_abandon(e, s);
     if (err) {
+        if ((err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+             err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) &&
+            s->dlq_cut < 2)
+            s->dlq_cut++;
         if (err == RD_KAFKA_RESP_ERR__FATAL)
             stream_engine_on_error(e, err, "dead-letter producer hit a fatal error", true);
         uv_timer_start(&s->timer, on_dlq_retry, 500, 0);
@@ -361,6 +372,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     rd_kafka_timestamp_type_t tstype;
     s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
     pipe_retry_reset(&s->retry);
+    s->dlq_cut = 0;
     pipe_offsets_track(sp->offs, m->offset);
     sp->position = m->offset + 1;
     e->consumed++;

@@ -39,6 +39,7 @@ typedef struct stream_slot {
     uv_timer_t timer;   /* backoff and dead-letter retries */
     const char *reason; /* dead-letter reason (static string) */
     char *detail;       /* dead-letter detail (owned), NULL otherwise */
+    uint8_t dlq_cut;    /* 0: send the value whole; 1, 2: cut to 256 KiB, 16 KiB */
 } stream_slot;
 
 typedef struct stream_part {

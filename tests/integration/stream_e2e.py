@@ -36,6 +36,9 @@ bad = {
     "invalid_utf8": json.dumps(good()).encode().replace(b"first_name-value", b"bad \xc3\x28 byte"),
     "empty": b"",
     "value_too_large": json.dumps(good(address="x" * (2 * 1024 * 1024))).encode(),
+    # Over the pipeline's 4 MiB message bound, and too large for the dead-letter topic too:
+    # it is dead-lettered with its value cut, and a header giving the original length.
+    "message_too_large": json.dumps(good(address="y" * (6 * 1024 * 1024))).encode(),
 }
 no_at = json.dumps(good(email="no-at-sign.example.com")).encode()
 hostile = json.dumps(good(first_name="Zoë \"quoted\" \\ back\\slash 日本語 \u0000nul",
@@ -77,15 +80,25 @@ try:
                any(r["first_name"].startswith("Zoë \"quoted\" \\") and "\x00nul" in r["first_name"]
                    and r["last_name"] == "" for r in rows.values()))
 
-    reasons = {}
+    reasons, truncated = {}, {}
     for h, value in kcat_records(topic + ".dlq"):
         reason = h.get(b"rtetl.error", b"?").decode()
         reasons[reason] = value
+        if b"rtetl.truncated" in h:
+            truncated[reason] = int(h[b"rtetl.truncated"])
         check_true(f"dlq {reason} names its source", h.get(b"rtetl.source.topic") == topic.encode()
                    and b"rtetl.source.offset" in h and b"rtetl.error.detail" in h)
     check("dead-letter reasons", sorted(bad), sorted(reasons))
     for reason, value in bad.items():
-        check(f"dlq {reason} payload unchanged", value, reasons.get(reason))
+        if reason == "message_too_large":
+            got = reasons.get(reason) or b""
+            check("dlq message_too_large names the original length", len(value),
+                  truncated.get(reason))
+            check_true("dlq message_too_large carries the value's head",
+                       0 < len(got) < len(value) and value.startswith(got))
+        else:
+            check(f"dlq {reason} payload unchanged", value, reasons.get(reason))
+    check("only the oversize record was cut", ["message_too_large"], sorted(truncated))
     check("dead_lettered counter", len(bad), counts.get("dead_lettered"))
     filtered = sum(1 for raw in payloads if raw not in bad.values()) - len(want)
     check("filtered counter", filtered, counts.get("filtered"))
