@@ -1,7 +1,7 @@
 # rtetl: the Makefile drives CMake (build/), the local stack and the test tiers.
 #   make            build build/rtetl
 #   make test       unit + integration (real Kafka and Cassandra) + short fuzz runs
-#   make asan       the whole suite under ASan+UBSan (build-asan/)
+#   make asan       the suite under ASan+UBSan (build-asan/; all but the Airflow and Spark tiers)
 #   make fuzz       longer libFuzzer runs (build-fuzz/, FUZZ_SECONDS each)
 #   make demo       the end-to-end demo on the local stack
 #   make format / format-check, make install PREFIX=/usr/local, make clean
