@@ -598,7 +598,8 @@ class Bench:
                 q = {str(k): percentile(vals, k) for k in (0.5, 0.9, 0.95, 0.99, 0.999)}
                 q["count"] = len(vals)
                 q["max"] = vals[-1] if vals else None
-                r["source"] = "per record: end of its micro-batch - Kafka timestamp"
+                r["source"] = ("per record: write end of its micro-batch (foreachBatch) - its Kafka "
+                               "timestamp (read with kcat)")
             r["quantiles_ms"] = q
             r["status"] = "ok" if written >= delivered else "incomplete"
         except Exception as e:  # noqa: BLE001
