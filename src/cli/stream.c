@@ -54,9 +54,10 @@ static const opt_spec specs[] = {
      0, 1, 64},
     {"request-timeout", 0, OPT_DURATION, F(request_timeout), "12s", "DURATION",
      "Timeout of one write (then it is retried)", 0, 0, 0},
-    {"max-inflight", 0, OPT_INT, F(max_inflight), "4096", "N",
-     "Records in flight at most (writes, retries, dead letters): the backpressure bound", 0, 1,
-     1000000},
+    {"max-inflight", 0, OPT_INT, F(max_inflight), "2048", "N",
+     "Records in flight at most (writes, retries, dead letters): the backpressure bound; the "
+     "default matches the CQL capacity (2 connections x 1024 requests)",
+     0, 1, 1000000},
     {"max-records", 'n', OPT_INT, F(max_records), "0", "N",
      "Stop after N records (0: run until stopped)", 0, 0, 0},
     {"idle-exit", 0, OPT_DURATION, F(idle_exit), "0", "DURATION",
