@@ -8,6 +8,7 @@
  * CQL_PASSWORD, CQL_TLS=1, CQL_CA_FILE, CQL_LZ4=1. Prints PASS/FAIL lines; exits 0 when every
  * check passed. */
 #include "cql/cql.h"
+#include "cql_driver_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,30 +111,6 @@ static size_t blob_size(long i)
 static void fill_blob(long i, uint8_t *b, size_t n)
 {
     for (size_t j = 0; j < n; j++) b[j] = (uint8_t)(i * 31 + (long)j * 7);
-}
-
-typedef struct async_state {
-    long pending, ok, failed;
-    bool stop;
-    cql_error last;
-} async_state;
-
-static void on_done(void *ud, const cql_error *err, const cql_result *res)
-{
-    async_state *st = ud;
-    st->pending--;
-    if (err)
-        st->failed++, st->last = *err;
-    else
-        st->ok++;
-    if (st->pending == 0) st->stop = true;
-}
-
-static void must(int rc, const cql_error *e, const char *what)
-{
-    if (rc == 0) return;
-    fprintf(stderr, "%s: %s (%s)\n", what, e->message, cql_strerror(e->code));
-    exit(1);
 }
 
 static void write_rows(cql_sync *db, const cql_prepared *p, long n, async_state *st)

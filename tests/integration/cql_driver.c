@@ -8,6 +8,7 @@
  *   cql_driver outage KS                writes across `nodetool disablebinary/enablebinary`
  * Host from RTETL_TEST_CQL_HOST (127.0.0.1). Exits 0 when every check passed; prints FAIL lines. */
 #include "cql/cql.h"
+#include "cql_driver_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,13 +50,6 @@ static cql_sync *open_db(const char *ks)
         exit(1);
     }
     return db;
-}
-
-static void must(int rc, const cql_error *e, const char *what)
-{
-    if (rc == 0) return;
-    fprintf(stderr, "%s: %s (%s)\n", what, e->message, cql_strerror(e->code));
-    exit(1);
 }
 
 static void exec_ddl(cql_sync *db, const char *q)
@@ -164,23 +158,6 @@ static void write_types(const char *ks)
 }
 
 /* ---- async helpers ------------------------------------------------------------------------ */
-
-typedef struct async_state {
-    long pending, ok, failed;
-    bool stop;
-    cql_error last;
-} async_state;
-
-static void on_done(void *ud, const cql_error *err, const cql_result *res)
-{
-    async_state *st = ud;
-    st->pending--;
-    if (err)
-        st->failed++, st->last = *err;
-    else
-        st->ok++;
-    if (st->pending == 0) st->stop = true;
-}
 
 /* Executes p with values, pumping the loop while the session pushes back. */
 static void submit(cql_sync *db, async_state *st, const cql_prepared *p, const cql_value *v,
