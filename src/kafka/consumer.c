@@ -12,7 +12,16 @@
  *
  * Revocation: the handler may ask to finish in-flight work first. The revoked partitions are
  * then paused and the unassign call is deferred until the handler is ready or the drain bound
- * passes; offsets stored before that are committed by librdkafka when the unassign happens. */
+ * passes; offsets stored before that are committed by librdkafka when the unassign happens.
+ *
+ * Fetch wake-up: once the prefetch queue passes queued.max.messages.kbytes, librdkafka up to
+ * 2.0 decides to fetch again only when its broker thread next wakes up, which without other
+ * traffic is once a second (librdkafka issue #2879; 2.1 added fetch.queue.backoff.ms). A
+ * handler that empties the queue in less than that then sits idle, and a drain ran at a
+ * fraction of the database's speed. So when the queue runs dry while the handler has room and
+ * the broker is known to hold more (cached high watermark past our position), `maybe_wake`
+ * asks the partition leader for its watermarks from the libuv thread pool: the request wakes
+ * that broker thread, which re-checks its queue and fetches. */
 #include "kafka/consumer.h"
 
 #include <errno.h>
@@ -27,6 +36,14 @@
 #define BATCH          512
 #define DRAIN_BOUND_MS 10000
 #define PAUSE_AFTER_MS 2000
+#define WAKE_FAST_MS   5    /* least gap between wake-ups while a batch or more is waiting */
+#define WAKE_SLOW_MS   200  /* ... while fewer messages are (a fetch is usually under way) */
+#define WAKE_WAIT_MS   5000 /* bound on one watermark query */
+
+typedef struct consumer_part {
+    rd_kafka_topic_partition_list_t *store; /* a reused one-element list for stores, or NULL */
+    int64_t next; /* offset after the last message handed over; -1 when not consuming it */
+} consumer_part;
 
 struct kafka_consumer {
     uv_loop_t *loop;
@@ -45,12 +62,81 @@ struct kafka_consumer {
     bool cooperative;
     rd_kafka_topic_partition_list_t *pending_revoke; /* deferred unassign, or NULL */
     uint64_t revoke_deadline;
-    rd_kafka_topic_partition_list_t **stores; /* per partition: a reused one-element list */
-    size_t nstores;
+    consumer_part *parts; /* indexed by partition number */
+    size_t nparts;
+    uv_work_t wake;
+    bool waking;         /* a wake-up query is running in the thread pool */
+    bool closed;         /* kafka_consumer_close was called: no more wake-ups */
+    bool destroy_queued; /* the handles are closed; free when the wake-up returns */
+    uint64_t wake_last;
+    int32_t wake_part;
+    size_t wake_from; /* round-robin start of the lagging-partition search */
+    uint64_t wakeups;
     int closing_handles;
     void (*freed)(void *);
     void *freed_ud;
 };
+
+/* The state of a partition, grown on first sight (allocation only then); NULL on failure. */
+static consumer_part *part_at(kafka_consumer *c, int32_t partition)
+{
+    if (partition < 0) return NULL;
+    if ((size_t)partition >= c->nparts) {
+        size_t n = (size_t)partition + 1;
+        consumer_part *np = realloc(c->parts, n * sizeof *np);
+        if (!np) return NULL;
+        for (size_t i = c->nparts; i < n; i++) np[i] = (consumer_part){.store = NULL, .next = -1};
+        c->parts = np;
+        c->nparts = n;
+    }
+    return &c->parts[partition];
+}
+
+static void destroy(kafka_consumer *c);
+
+static void wake_work(uv_work_t *w)
+{
+    kafka_consumer *c = w->data;
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(c->rk, c->topic, c->wake_part, &lo, &hi, WAKE_WAIT_MS);
+    (void)e; /* only the request matters: its answer also refreshes the cached watermarks */
+}
+
+static void wake_done(uv_work_t *w, int status)
+{
+    (void)status;
+    kafka_consumer *c = w->data;
+    c->waking = false;
+    if (c->destroy_queued) destroy(c);
+}
+
+/* The queue ran dry with room left: wake the fetcher if the broker holds more for us. */
+static void maybe_wake(kafka_consumer *c)
+{
+    if (c->waking || c->closed || c->paused || c->nparts == 0) return;
+    uint64_t now = uv_now(c->loop);
+    if (now - c->wake_last < WAKE_FAST_MS) return;
+    for (size_t k = 0; k < c->nparts; k++) {
+        size_t i = (c->wake_from + k) % c->nparts;
+        int64_t next = c->parts[i].next, lo = -1, hi = -1;
+        if (next < 0 ||
+            rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)i, &lo, &hi) != 0 ||
+            hi <= next)
+            continue;
+        if (hi - next < BATCH && now - c->wake_last < WAKE_SLOW_MS) continue;
+        c->wake_from = i + 1;
+        c->wake_part = (int32_t)i;
+        c->wake_last = now;
+        c->waking = true;
+        c->wake.data = c;
+        if (uv_queue_work(c->loop, &c->wake, wake_work, wake_done) != 0)
+            c->waking = false;
+        else
+            c->wakeups++;
+        return;
+    }
+}
 
 static void set_paused(kafka_consumer *c, bool pause)
 {
@@ -109,6 +195,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         return;
     }
     bool lost = rd_kafka_assignment_lost(rk) || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (p >= 0 && (size_t)p < c->nparts) c->parts[p].next = -1;
+    }
     log_info("consumer", "partitions revoked", "partitions=%s lost=%d", *list ? list : "none",
              lost);
     if (c->pending_revoke) finish_revoke(c); /* a new revoke supersedes an unfinished one */
@@ -144,21 +234,33 @@ static void pump(kafka_consumer *c)
         if (want == 0 && !c->paused) return; /* full: messages wait in librdkafka's queue */
         if (want == 0) want = 8; /* paused: serve events; stray messages still go through */
         ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, msgs, want);
-        if (n <= 0) return;
+        if (n <= 0) {
+            if (c->capacity > 0) maybe_wake(c);
+            return;
+        }
         size_t good = 0;
         for (ssize_t i = 0; i < n; i++) {
             if (msgs[i]->err) {
                 handle_error(c, msgs[i]);
                 rd_kafka_message_destroy(msgs[i]);
             } else {
+                consumer_part *cp = part_at(c, msgs[i]->partition);
+                if (cp) cp->next = msgs[i]->offset + 1;
                 msgs[good++] = msgs[i];
             }
         }
         if (good) {
+            /* The handler will report its real room; until then assume it is used up. The
+             * moment it filled up starts the full spell (an older stamp would pause at once). */
+            if (c->capacity > 0 && c->capacity <= good) c->full_since = uv_now(c->loop);
             c->capacity = c->capacity > good ? c->capacity - good : 0;
             c->h.on_messages(c->ud, msgs, good);
         }
-        if ((size_t)n < want || c->capacity == 0) return;
+        if (c->capacity == 0) return;
+        if ((size_t)n < want) {
+            maybe_wake(c);
+            return;
+        }
     }
 }
 
@@ -276,18 +378,11 @@ void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset)
     /* One single-element list per partition, made once and rewritten in place: no allocation
      * per store. (An element must not be moved to another partition: librdkafka caches the
      * partition it resolved inside the element.) */
-    if (partition < 0) return;
-    if ((size_t)partition >= c->nstores) {
-        size_t n = (size_t)partition + 1;
-        rd_kafka_topic_partition_list_t **ns = realloc(c->stores, n * sizeof *ns);
-        if (!ns) return;
-        memset(ns + c->nstores, 0, (n - c->nstores) * sizeof *ns);
-        c->stores = ns;
-        c->nstores = n;
-    }
-    rd_kafka_topic_partition_list_t *l = c->stores[partition];
+    consumer_part *cp = part_at(c, partition);
+    if (!cp) return;
+    rd_kafka_topic_partition_list_t *l = cp->store;
     if (!l) {
-        l = c->stores[partition] = rd_kafka_topic_partition_list_new(1);
+        l = cp->store = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, c->topic, partition);
     }
     l->elems[0].offset = offset;
@@ -315,6 +410,7 @@ int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_of
 
 void kafka_consumer_close(kafka_consumer *c)
 {
+    c->closed = true;
     uv_timer_stop(&c->tick);
     uv_idle_stop(&c->kick);
     uv_poll_stop(&c->poll);
@@ -330,14 +426,23 @@ static void on_handle_closed(uv_handle_t *h)
 {
     kafka_consumer *c = h->data;
     if (--c->closing_handles > 0) return;
+    if (c->waking) {
+        c->destroy_queued = true; /* wake_done frees it: the query still uses the handle */
+        return;
+    }
+    destroy(c);
+}
+
+static void destroy(kafka_consumer *c)
+{
     void (*done)(void *) = c->freed;
     void *ud = c->freed_ud;
     rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
     rd_kafka_queue_destroy(c->queue);
     /* The store lists may hold partition references; they must go before the handle. */
-    for (size_t i = 0; i < c->nstores; i++)
-        if (c->stores[i]) rd_kafka_topic_partition_list_destroy(c->stores[i]);
-    free(c->stores);
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i].store) rd_kafka_topic_partition_list_destroy(c->parts[i].store);
+    free(c->parts);
     rd_kafka_destroy(c->rk);
     close(c->pipefd[0]);
     close(c->pipefd[1]);
@@ -348,12 +453,18 @@ static void on_handle_closed(uv_handle_t *h)
 
 void kafka_consumer_free(kafka_consumer *c, void (*done)(void *ud), void *ud)
 {
+    c->closed = true;
     c->freed = done;
     c->freed_ud = ud;
     c->closing_handles = 3;
     uv_close((uv_handle_t *)&c->poll, on_handle_closed);
     uv_close((uv_handle_t *)&c->kick, on_handle_closed);
     uv_close((uv_handle_t *)&c->tick, on_handle_closed);
+}
+
+uint64_t kafka_consumer_wakeups(const kafka_consumer *c)
+{
+    return c->wakeups;
 }
 
 rd_kafka_t *kafka_consumer_handle(kafka_consumer *c)

@@ -53,6 +53,8 @@ int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_of
 void kafka_consumer_close(kafka_consumer *c);
 /* Closes the loop handles; `done` runs when they are closed, then the consumer is freed. */
 void kafka_consumer_free(kafka_consumer *c, void (*done)(void *ud), void *ud);
+/* How often the fetcher was woken because the prefetch queue ran dry (see consumer.c). */
+uint64_t kafka_consumer_wakeups(const kafka_consumer *c);
 rd_kafka_t *kafka_consumer_handle(kafka_consumer *c);
 const char *kafka_consumer_topic(const kafka_consumer *c);
 

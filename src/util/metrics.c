@@ -20,6 +20,7 @@ void strbuf_free(strbuf *b)
 void strbuf_reset(strbuf *b)
 {
     b->len = 0;
+    b->family = NULL;
     if (b->data) b->data[0] = '\0';
 }
 
@@ -47,6 +48,8 @@ void strbuf_printf(strbuf *b, const char *fmt, ...)
 
 static void header(strbuf *b, const char *name, const char *help, const char *type)
 {
+    if (b->family && strcmp(b->family, name) == 0) return;
+    b->family = name;
     strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 

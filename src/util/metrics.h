@@ -17,13 +17,17 @@
 typedef struct strbuf {
     char *data;
     size_t len, cap;
+    const char *family; /* the metric family whose HELP/TYPE lines were written last */
 } strbuf;
 
 void strbuf_free(strbuf *b);
 void strbuf_reset(strbuf *b);
 void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Appends one metric in Prometheus text format. `labels` is "" or like `topic="t"`. */
+/* Appends one metric in Prometheus text format. `labels` is "" or like `topic="t"`. Samples of
+ * one family (same `name`) must be appended one after the other: HELP and TYPE are written once,
+ * before the first (the format allows one TYPE line per family). `name` must stay valid until
+ * the buffer is reset. */
 void prom_counter(strbuf *b, const char *name, const char *help, const char *labels,
                   uint64_t value);
 void prom_gauge(strbuf *b, const char *name, const char *help, const char *labels, double value);

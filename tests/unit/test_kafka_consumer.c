@@ -1,7 +1,8 @@
 /* Unit tests for kafka/consumer on librdkafka's built-in mock cluster: batches reach the
  * handler through the libuv loop, capacity limits delivery, and offsets stored per partition
  * are committed to the right partitions (a regression: a reused list element once sent every
- * partition's offset to the first one). */
+ * partition's offset to the first one). A drain through a tiny prefetch queue must not stall
+ * on librdkafka's once-a-second queue re-check: the consumer wakes the fetcher. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,29 +93,44 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *bootstraps, cons
     return rk;
 }
 
+/* A one-broker mock cluster (owned by the returned handle) holding `topic`. */
+static rd_kafka_t *mock_cluster(const char *topic, int partitions, const char **boot)
+{
+    char errstr[256];
+    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(mconf, "test.mock.num.brokers", "1", errstr, sizeof errstr);
+    rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
+    assert_non_null(owner);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(owner);
+    assert_non_null(mc);
+    *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, topic, partitions, 1), 0);
+    return owner;
+}
+
+/* Produces `count` copies of value into each of the first `partitions` partitions. */
+static void produce(const char *boot, const char *topic, int partitions, const void *value,
+                    size_t len, int count)
+{
+    rd_kafka_t *prod = new_client(RD_KAFKA_PRODUCER, boot, NULL);
+    for (int p = 0; p < partitions; p++)
+        for (int i = 0; i < count; i++)
+            assert_int_equal(
+                rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(p),
+                                  RD_KAFKA_V_VALUE((void *)value, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                0);
+    assert_int_equal(rd_kafka_flush(prod, 10000), 0);
+    rd_kafka_destroy(prod);
+}
+
 static void test_consume_and_commit_per_partition(void **state)
 {
     (void)state;
     char errstr[256];
-    rd_kafka_conf_t *mconf = rd_kafka_conf_new();
-    rd_kafka_conf_set(mconf, "test.mock.num.brokers", "1", errstr, sizeof errstr);
-    rd_kafka_t *mock_owner = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, errstr, sizeof errstr);
-    assert_non_null(mock_owner);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(mock_owner);
-    assert_non_null(mc);
-    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
-    assert_int_equal(rd_kafka_mock_topic_create(mc, "t", PARTS, 1), 0);
-
-    rd_kafka_t *prod = new_client(RD_KAFKA_PRODUCER, boot, NULL);
-    for (int p = 0; p < PARTS; p++)
-        for (int i = 0; i < PER_PART; i++)
-            assert_int_equal(rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("t"), RD_KAFKA_V_PARTITION(p),
-                                               RD_KAFKA_V_VALUE("v", 1),
-                                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                               RD_KAFKA_V_END),
-                             0);
-    assert_int_equal(rd_kafka_flush(prod, 10000), 0);
-    rd_kafka_destroy(prod);
+    const char *boot;
+    rd_kafka_t *mock_owner = mock_cluster("t", PARTS, &boot);
+    produce(boot, "t", PARTS, "v", 1, PER_PART);
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -160,10 +176,110 @@ static void test_consume_and_commit_per_partition(void **state)
     rd_kafka_destroy(mock_owner);
 }
 
+/* ---- a drain through a prefetch queue much smaller than the topic ---- */
+
+#define DRAIN_MSGS  3000
+#define DRAIN_VALUE 1024
+#define HOLD        100
+
+typedef struct drain_ctx {
+    kafka_consumer *c;
+    rd_kafka_message_t *held[HOLD];
+    size_t nheld;
+    int received;
+    int64_t next;
+    uv_timer_t release, deadline;
+    bool timed_out;
+} drain_ctx;
+
+static void drain_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
+{
+    drain_ctx *x = ud;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(msgs[i]->offset, x->next); /* every message once, in order */
+        x->next++;
+        x->received++;
+        assert_true(x->nheld < HOLD);
+        x->held[x->nheld++] = msgs[i];
+    }
+    kafka_consumer_set_capacity(x->c, HOLD - x->nheld);
+}
+
+/* Like a database sink: what was taken is released a little later, all at once. */
+static void on_release(uv_timer_t *t)
+{
+    drain_ctx *x = t->data;
+    for (size_t i = 0; i < x->nheld; i++) rd_kafka_message_destroy(x->held[i]);
+    x->nheld = 0;
+    kafka_consumer_set_capacity(x->c, HOLD);
+    if (x->received == DRAIN_MSGS) uv_stop(uv_handle_get_loop((uv_handle_t *)t));
+}
+
+static void on_drain_deadline(uv_timer_t *t)
+{
+    ((drain_ctx *)t->data)->timed_out = true;
+    uv_stop(uv_handle_get_loop((uv_handle_t *)t));
+}
+
+static void test_small_queue_does_not_stall(void **state)
+{
+    (void)state;
+    char errstr[256];
+    const char *boot;
+    rd_kafka_t *mock_owner = mock_cluster("d", 1, &boot);
+    static char value[DRAIN_VALUE];
+    memset(value, 'x', sizeof value);
+    produce(boot, "d", 1, value, sizeof value, DRAIN_MSGS);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    drain_ctx x = {0};
+    rd_kafka_conf_t *cconf = rd_kafka_conf_new();
+    const char *kv[][2] = {{"bootstrap.servers", boot},
+                           {"group.id", "gd"},
+                           {"auto.offset.reset", "earliest"},
+                           {"enable.auto.offset.store", "false"},
+                           /* ~3 MB of messages through a 64 KiB queue: about 50 refills, each
+                            * of which may wait for the broker thread's next wake-up unless the
+                            * consumer wakes it. */
+                           {"queued.max.messages.kbytes", "64"},
+                           {"message.max.bytes", "65536"},
+                           {"fetch.max.bytes", "65536"},
+                           {"max.partition.fetch.bytes", "65536"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        assert_int_equal(rd_kafka_conf_set(cconf, kv[i][0], kv[i][1], errstr, sizeof errstr),
+                         RD_KAFKA_CONF_OK);
+    kafka_consumer_handler h = {drain_messages, NULL, NULL, on_error};
+    char err[256];
+    x.c = kafka_consumer_new(&loop, cconf, "d", &h, &x, err, sizeof err);
+    if (!x.c) fail_msg("%s", err);
+    kafka_consumer_set_capacity(x.c, HOLD);
+    uv_timer_init(&loop, &x.release);
+    uv_timer_init(&loop, &x.deadline);
+    x.release.data = x.deadline.data = &x;
+    uv_timer_start(&x.release, on_release, 2, 2);
+    /* A bound on liveness, not a speed measurement. */
+    uv_timer_start(&x.deadline, on_drain_deadline, 25000, 0);
+    assert_int_equal(kafka_consumer_start(x.c, err, sizeof err), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_false(x.timed_out);
+    assert_int_equal(x.received, DRAIN_MSGS);
+    assert_true(kafka_consumer_wakeups(x.c) > 0);
+
+    kafka_consumer_close(x.c);
+    kafka_consumer_free(x.c, NULL, NULL);
+    uv_close((uv_handle_t *)&x.release, NULL);
+    uv_close((uv_handle_t *)&x.deadline, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    rd_kafka_destroy(mock_owner);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_consume_and_commit_per_partition),
+        cmocka_unit_test(test_small_queue_does_not_stall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

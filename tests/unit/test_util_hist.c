@@ -51,6 +51,7 @@ static void test_prom_text(void **state)
     (void)state;
     strbuf b = {0};
     prom_counter(&b, "rtetl_records_total", "Records.", "stage=\"written\"", 42);
+    prom_counter(&b, "rtetl_records_total", "Records.", "stage=\"filtered\"", 7);
     prom_gauge(&b, "rtetl_lag", "Lag.", "", 1.5);
     hist_reset(&h1);
     hist_record(&h1, 1000);
@@ -58,6 +59,13 @@ static void test_prom_text(void **state)
     assert_non_null(strstr(b.data, "# TYPE rtetl_records_total counter\n"
                                    "rtetl_records_total{stage=\"written\"} 42\n"));
     assert_non_null(strstr(b.data, "rtetl_lag 1.5\n"));
+    /* One HELP/TYPE pair per family, the samples right after it. */
+    assert_non_null(strstr(b.data, "rtetl_records_total{stage=\"written\"} 42\n"
+                                   "rtetl_records_total{stage=\"filtered\"} 7\n"
+                                   "# HELP rtetl_lag Lag.\n"));
+    assert_int_equal(strstr(strstr(b.data, "# TYPE rtetl_records_total") + 1,
+                            "# TYPE rtetl_records_total") == NULL,
+                     1);
     assert_non_null(strstr(b.data, "rtetl_write_seconds_count 1\n"));
     assert_non_null(strstr(b.data, "rtetl_write_seconds{quantile=\"0.5\"} 0.001"));
     strbuf_free(&b);
