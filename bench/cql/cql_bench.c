@@ -14,10 +14,16 @@
  * Protocol with bench/cql/run (--handshake): "READY" on stdout once connected and prepared, then
  * a line on stdin starts the inserts; "DONE" plus a result line when all are acknowledged, then
  * it waits for stdin to close, so the runner reads CPU time and peak RSS from /proc at exactly
- * those two moments. Alone, it prints the result (one JSON line with --json) and exits. */
+ * those two moments. Alone, it prints the result (one JSON line with --json) and exits.
+ *
+ * --rate R paces the inserts at R rows/s instead (row i is due at start + i/R) and reports the
+ * write latency quantiles, each row's latency counted from the moment it was due, so a stall of
+ * the node also counts for the rows that could not be sent during it. That is the latency floor
+ * of any client of this node at that rate, the anchor for rtetl stream's end-to-end latency. */
 #include "cql/cql.h"
 #include "ingest/gen.h"
 #include "ingest/id.h"
+#include "util/hist.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -38,8 +44,16 @@ typedef struct opts {
     const char *host, *keyspace, *table, *dump_pool;
     int port, window, connections;
     long rows;
+    double rate;
     bool json, fresh, handshake, lz4;
 } opts;
+
+/* One request in flight: when it was due (paced) or sent, in microseconds (monotonic). */
+typedef struct req {
+    struct bench *b;
+    uint64_t due_us;
+    struct req *next;
+} req;
 
 typedef struct bench {
     cql_session *s;
@@ -51,6 +65,9 @@ typedef struct bench {
     cql_error last;
     bool done, broken;
     double t_end;
+    double rate, t0; /* paced mode: rows/s and the start */
+    req *reqs, *free_reqs;
+    hist lat; /* due (paced) or sent -> acknowledged, microseconds */
 } bench;
 
 static double now_s(void)
@@ -118,8 +135,15 @@ static void pump(bench *b);
 
 static void on_insert(void *ud, const cql_error *err, const cql_result *res)
 {
-    bench *b = ud;
+    req *r = ud;
+    bench *b = r->b;
     (void)res;
+    if (!err) {
+        uint64_t now = (uint64_t)(now_s() * 1e6);
+        hist_record(&b->lat, now > r->due_us ? now - r->due_us : 0);
+    }
+    r->next = b->free_reqs;
+    b->free_reqs = r;
     b->inflight--;
     if (err) {
         b->failed++;
@@ -132,13 +156,18 @@ static void on_insert(void *ud, const cql_error *err, const cql_result *res)
         b->done = true;
         return;
     }
-    pump(b);
+    if (b->rate <= 0) pump(b); /* paced: the main loop submits what is due */
 }
 
 /* Submits rows until the window is full; a completion calls it again. */
 static void pump(bench *b)
 {
-    while (b->submitted < b->rows && b->inflight < b->window) {
+    long due = b->rows;
+    if (b->rate > 0) {
+        due = (long)((now_s() - b->t0) * b->rate) + 1;
+        if (due > b->rows) due = b->rows;
+    }
+    while (b->submitted < due && b->inflight < b->window) {
         char id[INGEST_ID_LEN];
         ingest_id_next(&b->ids, id);
         long k = b->submitted % POOL;
@@ -146,7 +175,15 @@ static void pump(bench *b)
         v[0] = (cql_value){(const uint8_t *)id, INGEST_ID_LEN};
         for (int c = 1; c < COLS; c++)
             v[c] = (cql_value){(const uint8_t *)b->pool[k][c - 1], b->pool_len[k][c - 1]};
-        int rc = cql_session_execute(b->s, b->p, v, COLS, CQL_LOCAL_ONE, on_insert, b);
+        req *r = b->free_reqs; /* there is one: inflight < window */
+        b->free_reqs = r->next;
+        r->due_us = b->rate > 0 ? (uint64_t)((b->t0 + (double)b->submitted / b->rate) * 1e6)
+                                : (uint64_t)(now_s() * 1e6);
+        int rc = cql_session_execute(b->s, b->p, v, COLS, CQL_LOCAL_ONE, on_insert, r);
+        if (rc) { /* give the request back */
+            r->next = b->free_reqs;
+            b->free_reqs = r;
+        }
         if (rc == CQL_E_BACKPRESSURE && b->inflight > 0) return; /* the next completion resumes */
         if (rc) {
             cql_error_set(&b->last, rc, "execute refused: %s", cql_strerror(rc));
@@ -233,9 +270,11 @@ static void usage(void)
     fprintf(stderr,
             "usage: cql_bench [--host H] [--port P] [--keyspace KS] [--table T] [--rows N]\n"
             "                 [--window W] [--connections C] [--fresh] [--lz4] [--json]\n"
-            "                 [--handshake] | --dump-pool FILE\n"
+            "                 [--rate R] [--handshake] | --dump-pool FILE\n"
             "  --rows N (alias --count) inserts [1000000]; --window W requests in flight [1024];\n"
-            "  --connections C per host [2]; --fresh drops and recreates the table first.\n");
+            "  --connections C per host [2]; --fresh drops and recreates the table first;\n"
+            "  --rate R paces R rows/s and adds write latency quantiles (from when each row was\n"
+            "  due) to the result.\n");
     exit(2);
 }
 
@@ -253,7 +292,8 @@ static void parse(int argc, char **argv, opts *o)
         {"table", 1, 0, 't'},  {"rows", 1, 0, 'n'},        {"count", 1, 0, 'n'},
         {"window", 1, 0, 'w'}, {"connections", 1, 0, 'c'}, {"json", 0, 0, 'j'},
         {"fresh", 0, 0, 'f'},  {"handshake", 0, 0, 'H'},   {"dump-pool", 1, 0, 'd'},
-        {"lz4", 0, 0, 'z'},    {"help", 0, 0, '?'},        {0, 0, 0, 0}};
+        {"lz4", 0, 0, 'z'},    {"rate", 1, 0, 'r'},        {"help", 0, 0, '?'},
+        {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -269,10 +309,11 @@ static void parse(int argc, char **argv, opts *o)
         case 'H': o->handshake = true; break;
         case 'd': o->dump_pool = optarg; break;
         case 'z': o->lz4 = true; break;
+        case 'r': o->rate = atof(optarg); break;
         default: usage();
         }
     }
-    if (optind < argc || o->rows < 1 || o->window < 1 || o->connections < 1) usage();
+    if (optind < argc || o->rows < 1 || o->window < 1 || o->connections < 1 || o->rate < 0) usage();
 }
 
 int main(int argc, char **argv)
@@ -302,14 +343,26 @@ int main(int argc, char **argv)
     b->s = cql_sync_session(db);
     b->rows = o.rows;
     b->window = o.window;
+    b->rate = o.rate;
+    b->reqs = calloc((size_t)b->window, sizeof *b->reqs);
+    if (!b->reqs) die("bench", "out of memory");
+    for (long i = 0; i < b->window; i++) {
+        b->reqs[i].b = b;
+        b->reqs[i].next = i + 1 < b->window ? &b->reqs[i + 1] : NULL;
+    }
+    b->free_reqs = b->reqs;
     if (o.handshake) {
         printf("READY\n");
         wait_line();
     }
 
-    double t0 = now_s();
+    double t0 = b->t0 = now_s();
     pump(b);
-    while (!b->done) cql_sync_run(db, 1000, &b->done);
+    while (!b->done) {
+        /* Paced: wake every millisecond to send what has fallen due. */
+        cql_sync_run(db, b->rate > 0 ? 1 : 1000, &b->done);
+        if (b->rate > 0 && !b->done && !b->broken) pump(b);
+    }
     if (b->broken) {
         /* Let what is in flight finish, so the session closes cleanly. */
         while (b->inflight > 0) cql_sync_run(db, 1000, NULL);
@@ -319,9 +372,18 @@ int main(int argc, char **argv)
     long hwm = vm_hwm_kb();
     if (o.handshake) printf("DONE\n");
     printf(o.json ? "{\"rows\":%ld,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"cpu_s\":%.3f,"
-                    "\"rss_kb\":%ld,\"errors\":%ld}\n"
-                  : "rows=%ld seconds=%.3f rows_per_s=%.0f cpu_s=%.3f rss_kb=%ld errors=%ld\n",
+                    "\"rss_kb\":%ld,\"errors\":%ld"
+                  : "rows=%ld seconds=%.3f rows_per_s=%.0f cpu_s=%.3f rss_kb=%ld errors=%ld",
            b->acked, secs, b->acked / secs, cpu, hwm, b->failed);
+    if (b->rate > 0) {
+        static const double qs[] = {0.5, 0.9, 0.99, 0.999};
+        static const char *const names[] = {"p50", "p90", "p99", "p999"};
+        printf(o.json ? ",\"rate\":%.0f" : " rate=%.0f", b->rate);
+        for (int i = 0; i < 4; i++)
+            printf(o.json ? ",\"%s_ms\":%.2f" : " %s_ms=%.2f", names[i],
+                   (double)hist_quantile(&b->lat, qs[i]) / 1000.0);
+    }
+    printf(o.json ? "}\n" : "\n");
     if (b->failed || b->broken)
         fprintf(stderr, "cql_bench: %ld failed; last: %s: %s\n", b->failed,
                 cql_strerror(b->last.code), b->last.message);
@@ -330,6 +392,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < POOL; i++)
         for (int c = 0; c < COLS - 1; c++) free(b->pool[i][c]);
     int rc = b->failed || b->broken ? 1 : 0;
+    free(b->reqs);
     free(b);
     return rc;
 }

@@ -611,6 +611,42 @@ class Bench:
         self.results["latency"].append(r)
         return r
 
+    def cql_floor(self, rate):
+        """The node's own write latency at `rate`: the CQL client benchmark paced at that rate
+        (bench/cql cql_bench --rate), no Kafka in the path. Latency counts from when each row
+        was due, so a stall of the node counts for every row it held up."""
+        dur = self.a.latency_duration
+        ks = self.keyspace("floor_%d" % rate)
+        n = max(1, int(rate * dur))
+        cmd = [self.a.cql_hook, "--host", self.cql_host, "--port", str(self.cql_port),
+               "--keyspace", ks, "--table", TABLE, "--count", str(n), "--rate", str(rate),
+               "--json"]
+        r = {"contender": "cql-floor", "rate": rate, "duration_s": dur, "command": " ".join(cmd)}
+        log("latency: cql-floor at %d/s for %gs" % (rate, dur))
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=dur * 4 + 120)
+            line = next((l for l in out.stdout.splitlines() if l.startswith("{")), None)
+            if out.returncode != 0 or not line:
+                raise RuntimeError("exit %d: %s" % (out.returncode, out.stderr.strip()[-300:]))
+            j = json.loads(line)
+            r["produced"] = j["rows"]
+            r["produced_rate"] = j["rows_per_s"]
+            r["written"] = j["rows"]
+            r["sustained"] = j["rows_per_s"] >= 0.98 * rate
+            r["peak_rss_mib"] = j["rss_kb"] / 1024.0
+            r["cpu_pct"] = 100.0 * j["cpu_s"] / j["seconds"] if j["seconds"] else None
+            r["quantiles_ms"] = {"0.5": j["p50_ms"], "0.9": j["p90_ms"], "0.99": j["p99_ms"],
+                                 "0.999": j["p999_ms"], "count": j["rows"]}
+            r["source"] = ("CQL client alone, paced (bench/cql --rate): due time -> write "
+                           "acknowledged; the node's floor at this rate")
+            r["status"] = "ok" if j.get("errors", 0) == 0 else "errors"
+        except Exception as e:  # noqa: BLE001
+            r["status"] = "failed"
+            r["detail"] = str(e)
+        log("  cql-floor@%d/s: %s" % (rate, json.dumps(r.get("quantiles_ms", r.get("detail")))))
+        self.results["latency"].append(r)
+        return r
+
     def spark_latencies(self, topic, progress, latfile, t_from):
         """Per record written in a micro-batch: the time that batch's write returned (the
         baseline's side file) minus the record's Kafka timestamp, read from Kafka itself with
@@ -703,9 +739,15 @@ class Bench:
                                                  "latency run was skipped (or pass --latency-rate)")
             if self.a.quick:
                 high = 0  # quick mode: the fixed rate only
+            floor = ("cql-ceiling" in self.a.contenders and
+                     os.access(self.a.cql_hook, os.X_OK))
             if high and high != self.a.spark_latency_rate:
                 self.latency("rtetl", high)
+                if floor:
+                    self.cql_floor(high)
             self.latency("rtetl", self.a.spark_latency_rate)
+            if floor:
+                self.cql_floor(self.a.spark_latency_rate)
             if any(c.startswith("spark") for c in self.a.contenders):
                 self.latency("spark-connector", self.a.spark_latency_rate)
         self.results["load_end"] = os.getloadavg()

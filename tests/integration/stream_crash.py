@@ -1,10 +1,15 @@
 """Crash safety of `rtetl stream` on the real stack.
 
-200,000 records in a 4-partition topic. The stream process is killed with SIGKILL three times
-at different points and restarted; during later runs Cassandra is restarted once and Kafka once
-(through scripts/stack, which stops them by their PID files). A last run drains the rest. Then
-every record whose email has '@' must be in the table exactly as produced (Python driver), and
-the group's committed offsets must be at the end of every partition.
+200,000 records go into a 4-partition topic at a steady 1,500/s from a background `rtetl
+ingest`, so the stream works on a live flow whatever its own speed (a pre-loaded topic was
+drained before the kills could land). The stream process is killed with SIGKILL three times at
+different points (after 15,000, 25,000 and 30,000 writes of its own, read from its status line:
+a count(*) over the growing table was too slow on a freshly started node to time the kills) and
+restarted; during the next run Cassandra is restarted (through
+scripts/stack, which stops it by its PID file). When production is over Kafka is restarted and
+a second batch is produced after it, which the same stream process must consume. A last run
+drains the rest. Then every record whose email has '@' must be in the table exactly as produced
+(Python driver), and the group's committed offsets must be at the end of every partition.
 """
 import os
 import signal
@@ -18,31 +23,26 @@ from rtetl_testlib import (BIN, BROKERS, FIELDS, SRC, Procs, cassandra_session, 
                            kcat_payloads, log, rtetl, status_counts, unique, wait_for)
 
 N = int(os.environ.get("RTETL_CRASH_RECORDS", "200000"))
+RATE = 1500  # records/s of the background production: 133 s for the default N
+AFTER = 20000  # records produced after the Kafka restart
 topic = unique("crash")
 keyspace = unique("ks_crash")
 group = unique("g_crash")
 STACK = os.path.join(SRC, "scripts", "stack")
 
 
-def count_rows():
-    cluster, s = cassandra_session(keyspace)
-    try:
-        return s.execute("SELECT count(*) FROM tb_usuarios", timeout=120).one()[0]
-    finally:
-        cluster.shutdown()
-
-
-def safe_count():
-    try:
-        return count_rows()
-    except Exception:
-        return -1
-
-
 def stream_args():
     return [BIN, "stream", "--mode", "initial", "--topic", topic, "--group", group,
-            "--keyspace", keyspace, "--brokers", BROKERS, "--status-interval", "2s",
-            "--max-inflight", "1024"]
+            "--keyspace", keyspace, "--brokers", BROKERS, "--status-interval", "0.5s",
+            "--max-inflight", "1024",
+            # A killed member is only evicted when its session times out; the broker's minimum
+            # (6 s, not librdkafka's 45 s) lets each restart get its partitions back soon.
+            "-X", "session.timeout.ms=6000"]
+
+
+def written(procs, p):
+    """Records the stream process p has written so far, from its last status line."""
+    return status_counts(procs.output(p), "status").get("written", 0)
 
 
 def stack(*args):
@@ -51,40 +51,47 @@ def stack(*args):
 
 try:
     create_topic(topic, 4)
-    rtetl("ingest", "--source", "builtin", "--count", str(N), "--seed", "11", "--topic", topic,
-          "--brokers", BROKERS, "--quiet")
-    payloads = kcat_payloads(topic)
-    check("topic holds every record", N, len(payloads))
-    want = expected_rows(payloads)
 
     with Procs() as procs:
-        # Three hard kills at growing row counts.
-        for i, at in enumerate((N // 10, N // 4, N // 2)):
+        producer = procs.start("ingest", [BIN, "ingest", "--source", "builtin", "--count", str(N),
+                                          "--seed", "11", "--rate", f"{RATE}/s", "--topic", topic,
+                                          "--brokers", BROKERS, "--quiet"])
+
+        # Three hard kills, each after a number of writes of that process.
+        for i, at in enumerate((15000, 25000, 30000)):
             p = procs.start(f"stream-kill{i}", stream_args())
-            wait_for(f"{at} rows before kill {i}", lambda: safe_count() >= at or p.poll() is not None,
-                     timeout=300, interval=0.5)
+            wait_for(f"{at} writes before kill {i}",
+                     lambda: written(procs, p) >= at or p.poll() is not None, timeout=300,
+                     interval=0.2)
             check(f"stream alive before kill {i}", None, p.poll())
             p.send_signal(signal.SIGKILL)
             p.wait()
-            log(f"killed stream at ~{at} rows")
+            log(f"killed stream after {at}+ writes")
 
         # Cassandra restart in the middle of a run: the stream must ride it out.
+        check("production still running at the Cassandra restart", None, producer.poll())
         p = procs.start("stream-cassandra", stream_args())
-        before = safe_count()
-        wait_for("progress", lambda: safe_count() > before + 5000 or p.poll() is not None,
-                 timeout=300, interval=0.5)
+        wait_for("progress", lambda: written(procs, p) > 5000 or p.poll() is not None,
+                 timeout=300, interval=0.2)
+        before = written(procs, p)
         stack("restart", "cassandra")
         wait_for("writes resume after the Cassandra restart",
-                 lambda: safe_count() > before + 15000 or p.poll() is not None, timeout=300,
-                 interval=1)
+                 lambda: written(procs, p) > before + 10000 or p.poll() is not None, timeout=300,
+                 interval=0.5)
         check("stream survived the Cassandra restart", None, p.poll())
+        check("background production delivered everything", 0, producer.wait(timeout=600))
 
-        # Kafka restart in the middle of the same run.
+        # Kafka restart under the same run; records produced after it must still arrive.
         stack("restart", "kafka")
-        c0 = safe_count()
+        c0 = written(procs, p)
+        rtetl("ingest", "--source", "builtin", "--count", str(AFTER), "--seed", "12", "--topic",
+              topic, "--brokers", BROKERS, "--quiet")
+        payloads = kcat_payloads(topic)
+        check("topic holds every record", N + AFTER, len(payloads))
+        want = expected_rows(payloads)
         wait_for("writes resume after the Kafka restart",
-                 lambda: safe_count() > c0 or len(want) == safe_count() or p.poll() is not None,
-                 timeout=300, interval=1)
+                 lambda: written(procs, p) > c0 or p.poll() is not None, timeout=300,
+                 interval=0.5)
         check("stream survived the Kafka restart", None, p.poll())
         rc = procs.stop(p)
         check("graceful stop exits 0", 0, rc)
