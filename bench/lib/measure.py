@@ -92,6 +92,13 @@ class Sampler(threading.Thread):
 class Contender:
     """One started command: log file, sampler, stop, exit status with rusage."""
 
+    live = set()  # started and not stopped yet: stop_all() ends them when the harness is stopped
+
+    @classmethod
+    def stop_all(cls):
+        for c in list(cls.live):
+            c.stop(timeout=10.0)
+
     def __init__(self, name, cmd, log_path, env=None, cwd=None):
         self.name = name
         self.cmd = cmd
@@ -102,6 +109,7 @@ class Contender:
                                      stdin=subprocess.DEVNULL, env=env, cwd=cwd,
                                      start_new_session=True)
         self.pgid = self.proc.pid
+        Contender.live.add(self)
         self.sampler = Sampler(self.proc.pid)
         self.sampler.start()
         self.exit_code = None
@@ -153,6 +161,7 @@ class Contender:
         if self._group_alive():
             self._signal(signal.SIGKILL)
         self.log.close()
+        Contender.live.discard(self)
 
     def _signal(self, sig):
         try:

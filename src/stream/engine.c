@@ -497,16 +497,16 @@ void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reaso
 }
 
 /* Called after revocations finish and on the periodic store timer. */
-void stream_engine_store_all(stream_engine *e)
+void stream_engine_store_all(stream_engine *e, bool final)
 {
     /* Normally completions unblock waiting records; this catches a connection that had room
      * again without completing anything (e.g. it reconnected). */
-    stream_engine_unblock(e);
+    if (!final) stream_engine_unblock(e);
     for (size_t i = 0; i < e->nparts; i++) {
         stream_part *sp = &e->parts[i];
-        if (sp->offs && sp->assigned && !sp->revoking) part_store(e, sp, false);
+        if (sp->offs && sp->assigned && (final || !sp->revoking)) part_store(e, sp, final);
     }
-    if (e->state == ENGINE_RUNNING) drain_pending(e);
+    if (!final && e->state == ENGINE_RUNNING) drain_pending(e);
 }
 
 /* ---- shutdown --------------------------------------------------------------------------- */

@@ -123,7 +123,9 @@ void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n);
 void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts);
 bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost);
 void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal);
-void stream_engine_store_all(stream_engine *e);
+/* Stores the committable offset of every assigned partition for the next commit. `final`
+ * (shutdown): every partition, whatever is due, and nothing else is started. */
+void stream_engine_store_all(stream_engine *e, bool final);
 void stream_engine_unblock(stream_engine *e);
 void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err);
 int stream_map_send(stream_engine *e, stream_slot *s);

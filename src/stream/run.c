@@ -205,7 +205,8 @@ static int64_t total_lag(stream_engine *e)
 static void on_store_timer(uv_timer_t *t)
 {
     stream_engine *e = t->data;
-    if (e->state == ENGINE_RUNNING || e->state == ENGINE_DRAINING) stream_engine_store_all(e);
+    if (e->state == ENGINE_RUNNING || e->state == ENGINE_DRAINING)
+        stream_engine_store_all(e, false);
     if (e->state == ENGINE_RUNNING) {
         uint64_t now = mono_us();
         bool idle = e->nfree == e->nslots && e->npending == 0;
@@ -336,11 +337,7 @@ void stream_engine_finish(stream_engine *e)
     uv_signal_stop(&e->sigterm);
     for (size_t i = 0; i < e->nslots; i++) uv_timer_stop(&e->slots[i].timer);
     if (e->consumer) {
-        for (size_t i = 0; i < e->nparts; i++)
-            if (e->parts[i].assigned) {
-                int64_t off = pipe_offsets_committable(e->parts[i].offs);
-                if (off >= 0) kafka_consumer_store(e->consumer, e->parts[i].id, off);
-            }
+        stream_engine_store_all(e, true);
         if (was_running) kafka_consumer_close(e->consumer);
         kafka_consumer_free(e->consumer, NULL, NULL);
         e->consumer = NULL;
