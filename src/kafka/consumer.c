@@ -97,10 +97,9 @@ static void destroy(kafka_consumer *c);
 static void wake_work(uv_work_t *w)
 {
     kafka_consumer *c = w->data;
-    int64_t lo = -1, hi = -1;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(c->rk, c->topic, c->wake_part, &lo, &hi, WAKE_WAIT_MS);
-    (void)e; /* only the request matters: its answer also refreshes the cached watermarks */
+    int64_t lo, hi;
+    /* Only the request matters (its answer also refreshes the cached watermarks). */
+    (void)rd_kafka_query_watermark_offsets(c->rk, c->topic, c->wake_part, &lo, &hi, WAKE_WAIT_MS);
 }
 
 static void wake_done(uv_work_t *w, int status)
@@ -119,12 +118,10 @@ static void maybe_wake(kafka_consumer *c)
     if (now - c->wake_last < WAKE_FAST_MS) return;
     for (size_t k = 0; k < c->nparts; k++) {
         size_t i = (c->wake_from + k) % c->nparts;
-        int64_t next = c->parts[i].next, lo = -1, hi = -1;
-        if (next < 0 ||
-            rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)i, &lo, &hi) != 0 ||
-            hi <= next)
-            continue;
-        if (hi - next < BATCH && now - c->wake_last < WAKE_SLOW_MS) continue;
+        int64_t next = c->parts[i].next;
+        int64_t lag = next < 0 ? 0 : kafka_consumer_lag(c, (int32_t)i, next);
+        if (lag <= 0) continue;
+        if (lag < BATCH && now - c->wake_last < WAKE_SLOW_MS) continue;
         c->wake_from = i + 1;
         c->wake_part = (int32_t)i;
         c->wake_last = now;
