@@ -23,75 +23,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 
-# Self-contained on purpose (only the cassandra-driver of .venv): the shared test library is
-# another module's, and this test should not break when it changes.
-SRC = os.environ.get("RTETL_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__),
-                                                                   "../.."))
-BIN = os.environ.get("RTETL_BIN") or os.path.join(SRC, "build", "rtetl")
-BROKERS = os.environ.get("RTETL_TEST_BROKERS", "127.0.0.1:9092")
-CQL_HOST = os.environ.get("RTETL_TEST_CQL_HOST", "127.0.0.1")
-CQL_PORT = int(os.environ.get("RTETL_TEST_CQL_PORT", "9042"))
-failures = []
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(name, expected, actual):
-    """One assertion; prints both values when they differ."""
-    if expected == actual:
-        log(f"PASS {name}")
-    else:
-        log(f"FAIL {name}: expected {expected!r:.400} got {actual!r:.400}")
-        failures.append(name)
-
-
-def check_true(name, cond, detail=""):
-    log(f"PASS {name}" if cond else f"FAIL {name} {detail}")
-    if not cond:
-        failures.append(name)
-
-
-def unique(prefix):
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def wait_for(what, cond, timeout=60.0, interval=0.2):
-    """Polls cond() until it returns a truthy value; raises TimeoutError at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
-def kcat_payloads(topic):
-    """Every message value of a topic, from the beginning (kcat; one per line, as JSON values
-    have no raw newline)."""
-    r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q",
-                        "-f", "%s\\n"], capture_output=True, timeout=180, check=True)
-    return [p for p in r.stdout.split(b"\n") if p]
-
-
-def cassandra_session():
-    from cassandra.cluster import Cluster
-    cluster = Cluster([CQL_HOST], port=CQL_PORT, protocol_version=4, connect_timeout=20)
-    return cluster, cluster.connect()
-
-
-def drop_keyspace(ks):
-    try:
-        cluster, s = cassandra_session()
-        s.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=120)
-        cluster.shutdown()
-    except Exception as e:  # noqa: BLE001 (cleanup must not hide the test's result)
-        log(f"note: could not drop keyspace {ks}: {e}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtetl_testlib import (BIN, BROKERS, SRC, cassandra_session, check, check_true,  # noqa: E402
+                           drop_keyspace, failed_checks, finish, kcat_payloads, log, unique,
+                           wait_for)
 
 
 DAG_ID = "real-time-etl-stack"
@@ -336,10 +272,10 @@ finally:
     drop_keyspace(keyspace)
     log(f"Airflow test took {time.monotonic() - t_start:.0f}s")
 
-if failures:
+if failed_checks():
     log(f"--- last lines of rtetl stream ---\n{open(os.path.join(home, 'stream.log'), errors='replace').read()[-2000:]}"
         if os.path.exists(os.path.join(home, "stream.log")) else "")
-    log(f"{len(failures)} check(s) failed: {', '.join(failures)}; outputs kept in {home}")
-    sys.exit(1)
-shutil.rmtree(home, ignore_errors=True)
-log("all checks passed")
+    log(f"outputs kept in {home}")
+else:
+    shutil.rmtree(home, ignore_errors=True)
+finish()

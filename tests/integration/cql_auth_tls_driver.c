@@ -14,20 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                \
-    do {                                \
-        if (cond) {                     \
-            printf("PASS %s\n", #cond); \
-        } else {                        \
-            printf("FAIL %s: ", #cond); \
-            printf(__VA_ARGS__);        \
-            printf("\n");               \
-            failures++;                 \
-        }                               \
-    } while (0)
-
 static const char *env(const char *name, const char *def)
 {
     const char *v = getenv(name);

@@ -44,16 +44,12 @@ export RTETL_JMX_PORT="${RTETL_AUTH_TLS_JMX_PORT:-7299}" RTETL_CASSANDRA_AUTH=1
 export RTETL_CASSANDRA_HEAP="${RTETL_CASSANDRA_HEAP:-768M}" RTETL_CASSANDRA_YAML_EXTRA="$work/tls.yaml"
 export RTETL_STACK_TIMEOUT="${RTETL_STACK_TIMEOUT:-420}"
 
-passed=0 failed=0 finished=0 up_pid=""
+# pass/fail and their counters (_it_passed, _it_failed) come from the shared helpers; this test
+# runs its own node and exit handler, so it uses nothing else of them.
+# shellcheck source=lib.sh
+. "$src/tests/integration/lib.sh"
+finished=0 up_pid=""
 log() { printf '[%s] %s\n' "$name" "$*" >&2; }
-pass() {
-  passed=$((passed + 1))
-  printf 'PASS: %s\n' "$*"
-}
-fail() {
-  failed=$((failed + 1))
-  printf 'FAIL: %s\n' "$*"
-}
 # expect_rc WANT MSG CMD...: runs CMD (output to $work/out, $work/err) and checks its exit code.
 expect_rc() {
   local want="$1" msg="$2" rc=0
@@ -114,8 +110,8 @@ cleanup() {
   else
     log "RTETL_AUTH_TLS_KEEP=1: node left up, state in $work"
   fi
-  printf '%s: %d passed, %d failed\n' "$name" "$passed" "$failed"
-  [ "$failed" = 0 ] || rc=1
+  printf '%s: %d passed, %d failed\n' "$name" "$_it_passed" "$_it_failed"
+  [ "$_it_failed" = 0 ] || rc=1
   exit "$rc"
 }
 trap cleanup EXIT

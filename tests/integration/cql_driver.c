@@ -15,20 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                \
-    do {                                \
-        if (cond) {                     \
-            printf("PASS %s\n", #cond); \
-        } else {                        \
-            printf("FAIL %s: ", #cond); \
-            printf(__VA_ARGS__);        \
-            printf("\n");               \
-            failures++;                 \
-        }                               \
-    } while (0)
-
 static cql_config config(const char *ks)
 {
     cql_config c;

@@ -1,5 +1,6 @@
 /* Helpers shared by the CQL integration drivers (cql_driver.c, cql_auth_tls_driver.c): a
- * counter of asynchronous requests for their callbacks, and a fail-fast check of sync calls. */
+ * PASS/FAIL check counting failures, a counter of asynchronous requests for their callbacks,
+ * and a fail-fast check of sync calls. Each driver is one translation unit including this. */
 #ifndef RTETL_TESTS_CQL_DRIVER_UTIL_H
 #define RTETL_TESTS_CQL_DRIVER_UTIL_H
 
@@ -8,6 +9,22 @@
 #include <stdlib.h>
 
 #include "cql/cql.h"
+
+/* Failed CHECKs so far; a driver exits non-zero when any failed. */
+static int failures;
+
+/* Prints PASS or FAIL with the condition's text (and the printf-style detail on failure). */
+#define CHECK(cond, ...)                \
+    do {                                \
+        if (cond) {                     \
+            printf("PASS %s\n", #cond); \
+        } else {                        \
+            printf("FAIL %s: ", #cond); \
+            printf(__VA_ARGS__);        \
+            printf("\n");               \
+            failures++;                 \
+        }                               \
+    } while (0)
 
 typedef struct async_state {
     long pending, ok, failed;

@@ -50,6 +50,11 @@ def check_true(name, cond, detail=""):
         _failures.append(name)
 
 
+def failed_checks():
+    """The names of the checks that failed so far."""
+    return list(_failures)
+
+
 def finish():
     """Exits 0 when every check passed."""
     if _failures:
