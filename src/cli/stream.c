@@ -10,7 +10,7 @@
 
 typedef struct stream_cli {
     const char *config, *brokers, *topic, *group, *mode, *dlq_topic, *cassandra, *keyspace, *table,
-        *user, *password, *consistency, *filter, *sink, *metrics_bind, *ca_file;
+        *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file;
     long long max_inflight, max_records, metrics_port, cql_connections;
     double idle_exit, status_interval, drain_timeout, request_timeout;
     bool tls, no_verify, lz4, print_config;
@@ -43,6 +43,11 @@ static const opt_spec specs[] = {
     {"password", 'p', OPT_STR, F(password), NULL, "SECRET", "Cassandra password", OPT_SECRET, 0, 0},
     {"consistency", 0, OPT_STR, F(consistency), NULL, "LEVEL",
      "Write consistency: one, quorum, local_quorum, ... [pipeline: one]", 0, 0, 0},
+    {"write-timestamp", 0, OPT_STR, F(write_timestamp), NULL, "kafka|server",
+     "Write time of each row: kafka derives it from the Kafka record, so a key ends at its last "
+     "record in partition order whatever the concurrency, retries or replays; server lets "
+     "Cassandra's clock decide [pipeline: kafka]",
+     0, 0, 0},
     {"filter", 'f', OPT_STR, F(filter), NULL, "EXPR",
      "Keep records for which EXPR is true [pipeline: contains(email, '@')]", 0, 0, 0},
     {"tls", 0, OPT_BOOL, F(tls), "false", NULL, "TLS to Cassandra", 0, 0, 0},
@@ -110,6 +115,7 @@ static int apply_overrides(stream_cli *c, const opt_result *res, pipe_config *pc
         override(c, res, "keyspace", c->keyspace, &pc->keyspace) ||
         override(c, res, "table", c->table, &pc->table) ||
         override(c, res, "consistency", c->consistency, &pc->consistency) ||
+        override(c, res, "write-timestamp", c->write_timestamp, &pc->write_timestamp) ||
         override(c, res, "filter", c->filter, &pc->filter)) {
         snprintf(err, errlen, "out of memory");
         return -1;

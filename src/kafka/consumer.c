@@ -12,7 +12,13 @@
  *
  * Revocation: the handler may ask to finish in-flight work first. The revoked partitions are
  * then paused and the unassign call is deferred until the handler is ready or the drain bound
- * passes; offsets stored before that are committed by librdkafka when the unassign happens.
+ * passes; offsets stored before that are committed (synchronously) just before the unassign.
+ *
+ * Commits: the handler stores an offset with a metadata string per partition, and the consumer
+ * commits them itself (every COMMIT_MS, on revoke, at close) with rd_kafka_commit and an
+ * explicit list, because librdkafka up to 2.0 drops the metadata of stored offsets. On assign,
+ * the committed offsets and their metadata are read (rd_kafka_committed) and handed to the
+ * handler, and the partitions are assigned at exactly those offsets.
  *
  * Fetch wake-up: once the prefetch queue passes queued.max.messages.kbytes, librdkafka up to
  * 2.0 decides to fetch again only when its broker thread next wakes up, which without other
@@ -36,13 +42,17 @@
 #define BATCH          512
 #define DRAIN_BOUND_MS 10000
 #define PAUSE_AFTER_MS 2000
-#define WAKE_FAST_MS   5    /* least gap between wake-ups while a batch or more is waiting */
-#define WAKE_SLOW_MS   200  /* ... while fewer messages are (a fetch is usually under way) */
-#define WAKE_WAIT_MS   5000 /* bound on one watermark query */
+#define WAKE_FAST_MS   5     /* least gap between wake-ups while a batch or more is waiting */
+#define WAKE_SLOW_MS   200   /* ... while fewer messages are (a fetch is usually under way) */
+#define WAKE_WAIT_MS   5000  /* bound on one watermark query */
+#define COMMIT_MS      1000  /* periodic asynchronous commit of stored offsets */
+#define SYNC_COMMIT_MS 10000 /* bound on a synchronous commit or committed-offset fetch */
 
 typedef struct consumer_part {
-    rd_kafka_topic_partition_list_t *store; /* a reused one-element list for stores, or NULL */
-    int64_t next; /* offset after the last message handed over; -1 when not consuming it */
+    int64_t next;   /* offset after the last message handed over; -1 when not consuming it */
+    int64_t commit; /* offset stored for the next commit, -1 none */
+    bool dirty;     /* commit/meta not committed yet */
+    char meta[KAFKA_COMMIT_META_MAX];
 } consumer_part;
 
 struct kafka_consumer {
@@ -61,6 +71,7 @@ struct kafka_consumer {
     bool paused;
     bool cooperative;
     rd_kafka_topic_partition_list_t *pending_revoke; /* deferred unassign, or NULL */
+    bool revoke_lost;                                /* ... of partitions already lost */
     uint64_t revoke_deadline;
     consumer_part *parts; /* indexed by partition number */
     size_t nparts;
@@ -72,6 +83,7 @@ struct kafka_consumer {
     int32_t wake_part;
     size_t wake_from; /* round-robin start of the lagging-partition search */
     uint64_t wakeups;
+    uint64_t commit_last; /* loop time of the last periodic commit */
     int closing_handles;
     void (*freed)(void *);
     void *freed_ud;
@@ -85,7 +97,8 @@ static consumer_part *part_at(kafka_consumer *c, int32_t partition)
         size_t n = (size_t)partition + 1;
         consumer_part *np = realloc(c->parts, n * sizeof *np);
         if (!np) return NULL;
-        for (size_t i = c->nparts; i < n; i++) np[i] = (consumer_part){.store = NULL, .next = -1};
+        for (size_t i = c->nparts; i < n; i++)
+            np[i] = (consumer_part){.next = -1, .commit = -1, .dirty = false, .meta = ""};
         c->parts = np;
         c->nparts = n;
     }
@@ -150,10 +163,47 @@ static void set_paused(kafka_consumer *c, bool pause)
     log_debug("consumer", pause ? "paused" : "resumed");
 }
 
+/* Commits the stored offsets (with their metadata) of the partitions marked dirty, only those
+ * in `only` when it is not NULL. Synchronous commits wait for the broker (a revoke or a close
+ * must not release a partition before its offset is committed); asynchronous ones are the
+ * periodic kind, and a failure there is retried with the next progress or at the revoke. */
+static void commit_dirty(kafka_consumer *c, const rd_kafka_topic_partition_list_t *only, bool sync)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    for (size_t i = 0; i < c->nparts; i++) {
+        consumer_part *cp = &c->parts[i];
+        if (!cp->dirty || cp->commit < 0) continue;
+        if (only && !rd_kafka_topic_partition_list_find(only, c->topic, (int32_t)i)) continue;
+        if (!l) l = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_t *t = rd_kafka_topic_partition_list_add(l, c->topic, (int32_t)i);
+        t->offset = cp->commit;
+        size_t ml = strlen(cp->meta);
+        if (ml) {
+            t->metadata = malloc(ml);
+            if (t->metadata) memcpy(t->metadata, cp->meta, ml), t->metadata_size = ml;
+        }
+        cp->dirty = false;
+    }
+    if (!l) return;
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
+    if (e && sync) {
+        log_warn("consumer", "commit failed; the records after the last commit will be read again",
+                 "error=\"%s\"", rd_kafka_err2str(e));
+    } else if (e) {
+        log_debug("consumer", "commit", "error=\"%s\"", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void finish_revoke(kafka_consumer *c)
 {
     rd_kafka_topic_partition_list_t *parts = c->pending_revoke;
     c->pending_revoke = NULL;
+    if (!c->revoke_lost) commit_dirty(c, parts, true);
+    for (int i = 0; i < parts->cnt; i++) {
+        consumer_part *cp = part_at(c, parts->elems[i].partition);
+        if (cp) cp->dirty = false, cp->commit = -1, cp->meta[0] = '\0';
+    }
     if (c->cooperative) {
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, parts);
         if (e) {
@@ -181,14 +231,26 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_info("consumer", "partitions assigned", "partitions=%s protocol=%s",
                  *list ? list : "none", rd_kafka_rebalance_protocol(rk));
-        if (c->h.on_assign) c->h.on_assign(c->ud, parts);
+        /* The committed offsets and their metadata, so the handler learns where each
+         * partition resumes and what was committed with it; consumption starts exactly there. */
+        rd_kafka_topic_partition_list_t *start = rd_kafka_topic_partition_list_copy(parts);
+        rd_kafka_resp_err_t ce = rd_kafka_committed(rk, start, SYNC_COMMIT_MS);
+        if (ce) {
+            log_warn("consumer",
+                     "cannot read the committed offsets; the group's are used without metadata",
+                     "error=\"%s\"", rd_kafka_err2str(ce));
+            rd_kafka_topic_partition_list_destroy(start);
+            start = rd_kafka_topic_partition_list_copy(parts);
+        }
+        if (c->h.on_assign) c->h.on_assign(c->ud, start);
         if (c->cooperative) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, start);
             if (e) rd_kafka_error_destroy(e);
         } else {
-            rd_kafka_assign(rk, parts);
+            rd_kafka_assign(rk, start);
         }
-        if (c->paused && parts->cnt > 0) rd_kafka_pause_partitions(rk, parts);
+        if (c->paused && start->cnt > 0) rd_kafka_pause_partitions(rk, start);
+        rd_kafka_topic_partition_list_destroy(start);
         return;
     }
     bool lost = rd_kafka_assignment_lost(rk) || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
@@ -200,6 +262,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
              lost);
     if (c->pending_revoke) finish_revoke(c); /* a new revoke supersedes an unfinished one */
     c->pending_revoke = rd_kafka_topic_partition_list_copy(parts);
+    c->revoke_lost = lost;
     bool ready = c->h.on_revoke ? c->h.on_revoke(c->ud, parts, lost) : true;
     if (ready || lost) {
         finish_revoke(c);
@@ -290,6 +353,10 @@ static void on_tick(uv_timer_t *t)
                  "bound_ms=%d", DRAIN_BOUND_MS);
         finish_revoke(c);
     }
+    if (uv_now(c->loop) - c->commit_last >= COMMIT_MS) {
+        c->commit_last = uv_now(c->loop);
+        commit_dirty(c, NULL, false);
+    }
     pump(c);
 }
 
@@ -370,31 +437,19 @@ void kafka_consumer_revoke_ready(kafka_consumer *c)
     if (c->pending_revoke) finish_revoke(c);
 }
 
-void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset)
+void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset,
+                          const char *metadata)
 {
-    /* One single-element list per partition, made once and rewritten in place: no allocation
-     * per store. (An element must not be moved to another partition: librdkafka caches the
-     * partition it resolved inside the element.) */
     consumer_part *cp = part_at(c, partition);
     if (!cp) return;
-    rd_kafka_topic_partition_list_t *l = cp->store;
-    if (!l) {
-        l = cp->store = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, c->topic, partition);
-    }
-    l->elems[0].offset = offset;
-    l->elems[0].err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
-    if (e && e != RD_KAFKA_RESP_ERR__STATE && e != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
-        log_warn("consumer", "offset store failed", "partition=%d offset=%lld error=\"%s\"",
-                 partition, (long long)offset, rd_kafka_err2str(e));
+    cp->commit = offset;
+    snprintf(cp->meta, sizeof cp->meta, "%s", metadata ? metadata : "");
+    cp->dirty = true;
 }
 
-void kafka_consumer_commit(kafka_consumer *c)
+void kafka_consumer_commit(kafka_consumer *c, bool sync)
 {
-    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 1);
-    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_debug("consumer", "commit", "error=\"%s\"", rd_kafka_err2str(e));
+    commit_dirty(c, NULL, sync);
 }
 
 int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_offset)
@@ -411,6 +466,7 @@ void kafka_consumer_close(kafka_consumer *c)
     uv_timer_stop(&c->tick);
     uv_idle_stop(&c->kick);
     uv_poll_stop(&c->poll);
+    commit_dirty(c, NULL, true);
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
     if (e) log_warn("consumer", "close", "error=\"%s\"", rd_kafka_err2str(e));
     if (c->pending_revoke) {
@@ -436,9 +492,6 @@ static void destroy(kafka_consumer *c)
     void *ud = c->freed_ud;
     rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
     rd_kafka_queue_destroy(c->queue);
-    /* The store lists may hold partition references; they must go before the handle. */
-    for (size_t i = 0; i < c->nparts; i++)
-        if (c->parts[i].store) rd_kafka_topic_partition_list_destroy(c->parts[i].store);
     free(c->parts);
     rd_kafka_destroy(c->rk);
     close(c->pipefd[0]);

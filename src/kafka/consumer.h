@@ -13,11 +13,15 @@
 
 typedef struct kafka_consumer kafka_consumer;
 
+enum { KAFKA_COMMIT_META_MAX = 48 };
+
 typedef struct kafka_consumer_handler {
     /* A batch of messages with err == 0. Ownership of every message passes to the handler,
      * which destroys each with rd_kafka_message_destroy when done with it. */
     void (*on_messages)(void *ud, rd_kafka_message_t **msgs, size_t n);
-    /* Partitions were assigned (their starting offsets come from the group). */
+    /* Partitions were assigned. Each element's offset is the group's committed offset where
+     * consumption starts (RD_KAFKA_OFFSET_INVALID: none, auto.offset.reset decides) and its
+     * metadata what was committed with it (NULL/0 when none). */
     void (*on_assign)(void *ud, const rd_kafka_topic_partition_list_t *parts);
     /* Partitions are being revoked. Return true when nothing of theirs is in flight any more
      * (they are released at once); else the consumer waits until the handler calls
@@ -41,11 +45,15 @@ int kafka_consumer_start(kafka_consumer *c, char *err, size_t errlen);
 void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity);
 /* The handler finished draining the partitions of a deferred revocation. */
 void kafka_consumer_revoke_ready(kafka_consumer *c);
-/* Stores offset (the next offset to consume) of a partition for the next commit; commits are
- * done by librdkafka's auto-commit timer and on revoke and close. */
-void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset);
-/* Commits stored offsets now (asynchronously). */
-void kafka_consumer_commit(kafka_consumer *c);
+/* Stores offset (the next offset to consume) of a partition and the metadata string to commit
+ * with it (copied; NULL or "" for none, at most KAFKA_COMMIT_META_MAX - 1 bytes). The consumer
+ * commits stored offsets itself, with their metadata: every second asynchronously, and
+ * synchronously before a revoked partition is released and at close. (librdkafka's own
+ * auto-commit is off: up to 2.0 it commits stored offsets without their metadata.) */
+void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset,
+                          const char *metadata);
+/* Commits the stored offsets not committed yet, now. */
+void kafka_consumer_commit(kafka_consumer *c, bool sync);
 /* Consumer lag of one partition: high watermark minus `next_offset`, from cached watermarks;
  * -1 when unknown. */
 int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_offset);

@@ -69,6 +69,7 @@ void pipe_config_free(pipe_config *c)
     free(c->table);
     free(c->replication);
     free(c->consistency);
+    free(c->write_timestamp);
     for (size_t i = 0; i < c->nprimary_key; i++) free(c->primary_key[i]);
     free(c->primary_key);
     for (size_t i = 0; i < c->ncolumns; i++) free(c->columns[i].name), free(c->columns[i].field);
@@ -261,6 +262,12 @@ static int check_target(checker *k)
                      c->consistency ? c->consistency : "");
     for (char *p = c->consistency; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    if (!c->write_timestamp || pipe_wts_parse(c->write_timestamp) < 0)
+        return failf(k, LINE(k, write_timestamp),
+                     "target.write_timestamp must be kafka or server, not '%s'",
+                     c->write_timestamp ? c->write_timestamp : "");
+    for (char *p = c->write_timestamp; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
     return 0;
 }
 
@@ -312,6 +319,14 @@ static const char *const consistency_names[] = {
     "any",          "one",         "two",    "three",        "quorum",    "all",
     "local_quorum", "each_quorum", "serial", "local_serial", "local_one",
 };
+
+int pipe_wts_parse(const char *name)
+{
+    if (!name) return -1;
+    if (strcasecmp(name, "kafka") == 0) return PIPE_WTS_KAFKA;
+    if (strcasecmp(name, "server") == 0) return PIPE_WTS_SERVER;
+    return -1;
+}
 
 int pipe_consistency_parse(const char *name)
 {
@@ -392,8 +407,11 @@ static void dump_target(const pipe_config *c, FILE *out)
     put_quoted(out, c->table);
     fputs("\n  replication: ", out);
     put_quoted(out, c->replication);
-    fprintf(out, "\n  ttl: %lld\n  create_if_missing: %s\n  consistency: %s\n  primary_key: [",
-            (long long)c->ttl, c->create_if_missing ? "true" : "false", c->consistency);
+    fprintf(out,
+            "\n  ttl: %lld\n  create_if_missing: %s\n  consistency: %s\n  write_timestamp: %s\n"
+            "  primary_key: [",
+            (long long)c->ttl, c->create_if_missing ? "true" : "false", c->consistency,
+            c->write_timestamp);
     for (size_t i = 0; i < c->nprimary_key; i++) {
         if (i) fputs(", ", out);
         put_quoted(out, c->primary_key[i]);

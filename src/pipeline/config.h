@@ -55,6 +55,10 @@ typedef struct pipe_config {
     bool create_if_missing; /* default true */
     char *consistency;      /* lower case: one, quorum, local_quorum, ...; default "one" (the
                                reference used the driver's default, ONE) */
+    char *write_timestamp;  /* "kafka" (default): each write carries a timestamp derived from
+                               its Kafka record, so a key ends at its last record in partition
+                               order whatever the concurrency, retries or replays; "server":
+                               Cassandra assigns the write time (the reference job's way) */
     char **primary_key;     /* column names; default {"id"} */
     size_t nprimary_key;
     pipe_column *columns; /* default: one text column per field, same name */
@@ -124,6 +128,10 @@ size_t pipe_cql_ident(const char *name, char *buf, size_t buflen);
  * local_quorum, each_quorum, local_one, serial, local_serial); returns the CQL protocol code
  * (0x0000..0x000A), or -1. */
 int pipe_consistency_parse(const char *name);
+/* Write-time sources of target.write_timestamp. */
+typedef enum { PIPE_WTS_KAFKA = 0, PIPE_WTS_SERVER } pipe_wts;
+/* Parses "kafka" or "server" (case-insensitive); -1 for anything else. */
+int pipe_wts_parse(const char *name);
 /* "initial" or "append" (static storage). */
 const char *pipe_mode_name(pipe_mode m);
 

@@ -10,7 +10,7 @@
 /* YAML line numbers (1-based; 0 = unknown) of the config's parts, so that checks which need
  * the whole config (cross references) can still point at a line. */
 typedef struct cfg_lines {
-    int topic, dlq, group, filter, keyspace, table, replication, consistency, ttl;
+    int topic, dlq, group, filter, keyspace, table, replication, consistency, write_timestamp, ttl;
     int schema, primary_key, mapping;
     int *fields;  /* per field */
     int *columns; /* per column */

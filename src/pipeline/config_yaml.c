@@ -70,6 +70,9 @@ static const key_spec keys[] = {
      "create the keyspace and table when absent"},
     {"target", "consistency", K_STR, OFF(consistency), LN(consistency), "one", 0, 0,
      "write consistency (the reference used the driver default, one)"},
+    {"target", "write_timestamp", K_STR, OFF(write_timestamp), LN(write_timestamp), "kafka", 0, 0,
+     "kafka: writes carry a time derived from the Kafka record, so each key ends at its last "
+     "record in partition order, even across retries and replays; server: Cassandra's clock"},
     {"target", "primary_key", K_PK, 0, LN(primary_key), NULL, 0, 0,
      "primary key column(s) (default id)"},
     {"target", "mapping", K_MAPPING, 0, LN(mapping), NULL, 0, 0,

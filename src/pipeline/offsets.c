@@ -14,17 +14,19 @@
 
 typedef struct slot {
     int64_t offset;
+    int64_t stamp; /* caller's value for the message (the stream's write timestamp) */
     int done;
 } slot;
 
 struct pipe_offsets {
     slot *ring;
-    size_t cap;          /* power of two */
-    size_t head, count;  /* oldest slot and number of slots in flight */
-    int64_t last;        /* last tracked offset, -1 before the first */
-    int64_t reported;    /* last value commit_due() returned true for, or the first tracked
-                            offset; -1 before the first track */
-    size_t done_pending; /* slots done but not yet popped (behind an older one) */
+    size_t cap;           /* power of two */
+    size_t head, count;   /* oldest slot and number of slots in flight */
+    int64_t last;         /* last tracked offset, -1 before the first */
+    int64_t reported;     /* last value commit_due() returned true for, or the first tracked
+                             offset; -1 before the first track */
+    size_t done_pending;  /* slots done but not yet popped (behind an older one) */
+    int64_t popped_stamp; /* stamp of the newest slot popped since the reset, 0 before any */
 };
 
 pipe_offsets *pipe_offsets_new(size_t initial)
@@ -56,6 +58,7 @@ void pipe_offsets_reset(pipe_offsets *o)
     o->head = o->count = o->done_pending = 0;
     o->last = -1;
     o->reported = -1;
+    o->popped_stamp = 0;
 }
 
 static inline slot *at(const pipe_offsets *o, size_t i)
@@ -86,6 +89,7 @@ pipe_off_err pipe_offsets_track(pipe_offsets *o, int64_t offset)
     if (o->reported < 0) o->reported = offset;
     slot *s = at(o, o->count++);
     s->offset = offset;
+    s->stamp = 0;
     s->done = 0;
     o->last = offset;
     return PIPE_OFF_OK;
@@ -124,6 +128,7 @@ pipe_off_err pipe_offsets_done(pipe_offsets *o, int64_t offset)
     s->done = 1;
     o->done_pending++;
     while (o->count && at(o, 0)->done) {
+        o->popped_stamp = at(o, 0)->stamp;
         o->head = (o->head + 1) & (o->cap - 1);
         o->count--;
         o->done_pending--;
@@ -144,6 +149,16 @@ bool pipe_offsets_commit_due(pipe_offsets *o, int64_t *offset)
     o->reported = c;
     *offset = c;
     return true;
+}
+
+void pipe_offsets_stamp_last(pipe_offsets *o, int64_t stamp)
+{
+    if (o->count) at(o, o->count - 1)->stamp = stamp;
+}
+
+int64_t pipe_offsets_committable_stamp(const pipe_offsets *o)
+{
+    return o->popped_stamp;
 }
 
 size_t pipe_offsets_inflight(const pipe_offsets *o)

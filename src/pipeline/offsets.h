@@ -38,6 +38,12 @@ int64_t pipe_offsets_committable(const pipe_offsets *o);
  * reported, or past the first offset tracked since the reset; lets the caller commit only on
  * progress. */
 bool pipe_offsets_commit_due(pipe_offsets *o, int64_t *offset);
+/* Attaches `stamp` to the message tracked last (call right after pipe_offsets_track). */
+void pipe_offsets_stamp_last(pipe_offsets *o, int64_t stamp);
+/* The stamp of the newest message below committable(), i.e. of the last message a commit of
+ * committable() covers; 0 when no message was done since the reset. The stream commits it with
+ * the offset, so the next owner of the partition continues the write-timestamp chain. */
+int64_t pipe_offsets_committable_stamp(const pipe_offsets *o);
 /* Messages tracked and not yet done. */
 size_t pipe_offsets_inflight(const pipe_offsets *o);
 /* Forgets everything (partition revoked or assigned); keeps the ring's memory. */

@@ -14,7 +14,20 @@
  * librdkafka's commit every 100 ms. So a committed offset never passes a record that is not
  * safely somewhere: at least once. Retriable write errors (timeouts, unavailable, overloaded,
  * lost connections, no host) are retried forever with jittered exponential backoff; the
- * others dead-letter the record with the server's message. */
+ * others dead-letter the record with the server's message.
+ *
+ * Write timestamps (target.write_timestamp: kafka). Writes of one key overlap in flight, are
+ * retried, and are replayed after a crash or by a new group, so the order in which Cassandra
+ * applies them is not Kafka's. Each write therefore carries its own timestamp, and the cell
+ * with the highest one wins. Per partition the timestamps form a chain over the records in
+ * offset order: ts = max(previous ts + 1 µs, Kafka timestamp in µs). It is strictly increasing
+ * along the partition, so ties (a millisecond holds many records) and a producer clock that
+ * runs backwards cannot reorder a key, and it follows the record's own time otherwise. The
+ * chain's value at the committed offset is committed with it (offset metadata "rtetl.wts=N"),
+ * and whoever resumes the partition continues the chain from there: a resumed or re-assigned
+ * partition gives every record the very timestamp of its first pass, so rewriting it changes
+ * nothing. A replay with no metadata (a new group) starts the chain lower, and a max-plus chain
+ * started lower stays lower: replayed records never win over what the first pass wrote. */
 #include "stream/engine.h"
 
 #include <inttypes.h>
@@ -62,16 +75,56 @@ static stream_part *part_get(stream_engine *e, int32_t p, bool create)
     return sp;
 }
 
+#define WTS_META "rtetl.wts="
+
+/* The offset metadata committed with a partition's offset: the write-timestamp chain's value
+ * for the last record the offset covers. */
+static const char *wts_meta(const stream_part *sp, char *buf, size_t len)
+{
+    int64_t v = pipe_offsets_committable_stamp(sp->offs);
+    if (v <= 0) v = sp->wts_seed;
+    if (v <= 0) return NULL;
+    snprintf(buf, len, WTS_META "%" PRId64, v);
+    return buf;
+}
+
 static void part_store(stream_engine *e, stream_part *sp, bool force)
 {
     int64_t off;
+    char meta[KAFKA_COMMIT_META_MAX];
     if (!sp->assigned) return;
     if (pipe_offsets_commit_due(sp->offs, &off)) {
         sp->next_offset = off;
-        kafka_consumer_store(e->consumer, sp->id, off);
+        kafka_consumer_store(e->consumer, sp->id, off, wts_meta(sp, meta, sizeof meta));
     } else if (force && (off = pipe_offsets_committable(sp->offs)) >= 0) {
-        kafka_consumer_store(e->consumer, sp->id, off);
+        kafka_consumer_store(e->consumer, sp->id, off, wts_meta(sp, meta, sizeof meta));
     }
+}
+
+/* The chain's seed from the metadata committed with the start offset; 0 when there is none
+ * (a new group, or offsets committed by another program). */
+static int64_t wts_parse(const rd_kafka_topic_partition_t *t)
+{
+    size_t n = strlen(WTS_META);
+    if (!t->metadata || t->metadata_size <= n || t->metadata_size > 40) return 0;
+    char buf[48];
+    memcpy(buf, t->metadata, t->metadata_size);
+    buf[t->metadata_size] = '\0';
+    if (strncmp(buf, WTS_META, n) != 0) return 0;
+    char *end;
+    long long v = strtoll(buf + n, &end, 10);
+    return *end == '\0' && v > 0 ? (int64_t)v : 0;
+}
+
+/* The next link of the partition's write-timestamp chain for a record stamped kafka_ms. */
+static int64_t wts_next(stream_part *sp, int64_t kafka_ms)
+{
+    /* Timestamps beyond year ~2262 in µs do not fit; such a record follows the chain. */
+    int64_t own = kafka_ms > 0 && kafka_ms < INT64_MAX / 1000 ? kafka_ms * 1000 : 0;
+    if (own <= 0 && sp->wts <= 0) own = (int64_t)now_us(); /* no time at all: today's */
+    int64_t ts = sp->wts > 0 && sp->wts + 1 > own ? sp->wts + 1 : own;
+    sp->wts = ts;
+    return ts;
 }
 
 /* ---- slots ------------------------------------------------------------------------------ */
@@ -350,8 +403,9 @@ int stream_map_send(stream_engine *e, stream_slot *s)
     }
     s->state = SLOT_WRITING;
     s->sent_us = mono_us();
-    return cql_session_execute(e->session, e->insert, e->values, pc->ncolumns, e->consistency,
-                               on_write, s);
+    if (e->kafka_wts) e->write_opts.timestamp = s->wts;
+    return cql_session_execute_opts(e->session, e->insert, e->values, pc->ncolumns, e->consistency,
+                                    &e->write_opts, on_write, s);
 }
 
 /* ---- the record path -------------------------------------------------------------------- */
@@ -371,9 +425,11 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     s->generation = sp->generation;
     rd_kafka_timestamp_type_t tstype;
     s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
+    s->wts = wts_next(sp, s->produced_ms);
     pipe_retry_reset(&s->retry);
     s->dlq_cut = 0;
     pipe_offsets_track(sp->offs, m->offset);
+    pipe_offsets_stamp_last(sp->offs, s->wts);
     sp->position = m->offset + 1;
     e->consumed++;
     e->last_message_us = mono_us();
@@ -445,6 +501,7 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
         stream_part *sp = part_get(e, parts->elems[i].partition, true);
         if (!sp) continue;
         pipe_offsets_reset(sp->offs);
+        sp->wts = sp->wts_seed = wts_parse(&parts->elems[i]);
         sp->generation++;
         sp->assigned = true;
         sp->revoking = false;

@@ -34,6 +34,7 @@ typedef struct stream_slot {
     uint32_t generation;     /* of its partition when it entered */
     slot_state state;
     int64_t produced_ms; /* Kafka message timestamp */
+    int64_t wts;         /* write timestamp (µs) from the partition's chain, see engine.c */
     uint64_t sent_us;    /* monotonic time of the current write attempt */
     pipe_retry retry;
     uv_timer_t timer;   /* backoff and dead-letter retries */
@@ -49,6 +50,8 @@ typedef struct stream_part {
     uint32_t generation;
     int64_t next_offset; /* last stored offset, -1 none */
     int64_t position;    /* offset after the last message consumed, -1 none */
+    int64_t wts;         /* write-timestamp chain: the last value given out, 0 none */
+    int64_t wts_seed;    /* the chain's value committed with the start offset, 0 none */
     pipe_offsets *offs;
 } stream_part;
 
@@ -81,6 +84,8 @@ struct stream_engine {
     cql_session *session;
     const cql_prepared *insert;
     cql_consistency consistency;
+    cql_query_opts write_opts; /* timestamp set per write when write_timestamp is kafka */
+    bool kafka_wts;
     cql_value *values;
     uint8_t (*scratch)[64];
     char bind_error[200];

@@ -41,7 +41,7 @@ static void on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
         x->next[p] = msgs[i]->offset + 1;
         x->per_part[p]++;
         x->received++;
-        kafka_consumer_store(x->c, p, msgs[i]->offset + 1);
+        kafka_consumer_store(x->c, p, msgs[i]->offset + 1, NULL);
         rd_kafka_message_destroy(msgs[i]);
     }
     /* Take at most 7 at a time: delivery must resume by itself after each batch. */

@@ -149,12 +149,42 @@ static void test_large_random(void **state)
     pipe_offsets_free(o);
 }
 
+/* The stamp committed with an offset is the one of the newest message below it, whatever order
+ * the messages finish in, and across gaps and growth. */
+static void test_committable_stamp(void **state)
+{
+    (void)state;
+    pipe_offsets *o = pipe_offsets_new(2);
+    assert_int_equal(pipe_offsets_committable_stamp(o), 0);
+    int64_t offs[] = {10, 11, 13, 20, 21};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(pipe_offsets_track(o, offs[i]), PIPE_OFF_OK);
+        pipe_offsets_stamp_last(o, 1000 + offs[i]);
+    }
+    assert_int_equal(pipe_offsets_done(o, 13), PIPE_OFF_OK);
+    assert_int_equal(pipe_offsets_committable_stamp(o), 0); /* 10 still open */
+    assert_int_equal(pipe_offsets_done(o, 10), PIPE_OFF_OK);
+    assert_int_equal(pipe_offsets_committable(o), 11);
+    assert_int_equal(pipe_offsets_committable_stamp(o), 1010);
+    assert_int_equal(pipe_offsets_done(o, 11), PIPE_OFF_OK);
+    assert_int_equal(pipe_offsets_committable(o), 20);
+    assert_int_equal(pipe_offsets_committable_stamp(o), 1013);
+    assert_int_equal(pipe_offsets_done(o, 21), PIPE_OFF_OK);
+    assert_int_equal(pipe_offsets_done(o, 20), PIPE_OFF_OK);
+    assert_int_equal(pipe_offsets_committable(o), 22);
+    assert_int_equal(pipe_offsets_committable_stamp(o), 1021);
+    pipe_offsets_reset(o);
+    assert_int_equal(pipe_offsets_committable_stamp(o), 0);
+    pipe_offsets_free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty),        cmocka_unit_test(test_in_order),
-        cmocka_unit_test(test_out_of_order), cmocka_unit_test(test_gaps),
-        cmocka_unit_test(test_reset),        cmocka_unit_test(test_large_random),
+        cmocka_unit_test(test_empty),        cmocka_unit_test(test_committable_stamp),
+        cmocka_unit_test(test_in_order),     cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_gaps),         cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_large_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
