@@ -185,7 +185,22 @@ static void commit_dirty(kafka_consumer *c, const rd_kafka_topic_partition_list_
         cp->dirty = false;
     }
     if (!l) return;
-    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
+    rd_kafka_resp_err_t e;
+    if (sync) {
+        /* rd_kafka_commit(sync) waits without bound while the coordinator is away; a stop
+         * during a Kafka outage must not hang, so the wait is ours and bounded. */
+        rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+        e = rd_kafka_commit_queue(c->rk, l, q, NULL, NULL);
+        if (!e) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, SYNC_COMMIT_MS);
+            e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+            if (ev) rd_kafka_event_destroy(ev);
+        }
+        rd_kafka_queue_destroy(q);
+    } else {
+        e = rd_kafka_commit(c->rk, l, 1);
+    }
+    if (e == RD_KAFKA_RESP_ERR__NO_OFFSET) e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (e && sync) {
         log_warn("consumer", "commit failed; the records after the last commit will be read again",
                  "error=\"%s\"", rd_kafka_err2str(e));
