@@ -32,7 +32,10 @@ PRIVATE_STACK_ENV = {
     "RTETL_STORAGE_PORT": "17000", "RTETL_SSL_STORAGE_PORT": "17001", "RTETL_JMX_PORT": "17199",
 }
 
-ALL_CONTENDERS = ["rtetl-null", "rtetl", "cql-ceiling", "spark-connector", "spark-reference"]
+# rtetl-server-wts: rtetl with `--write-timestamp server` (Cassandra's clock instead of the
+# Kafka-derived write timestamps), to measure what the ordering guarantee costs.
+ALL_CONTENDERS = ["rtetl-null", "rtetl", "rtetl-server-wts", "cql-ceiling", "spark-connector",
+                  "spark-reference"]
 QUICK_CONTENDERS = ["rtetl-null", "rtetl", "cql-ceiling", "spark-connector"]
 
 
@@ -371,9 +374,10 @@ class Bench:
             cmd = self.rtetl_stream_cmd(self.src_topic, self.prefix + "_null", group,
                                         ["--sink", "null", "--max-records", str(n),
                                          "--idle-exit", "60s"])
-        elif name == "rtetl":
+        elif name in ("rtetl", "rtetl-server-wts"):
+            extra = ["--write-timestamp", "server"] if name == "rtetl-server-wts" else []
             cmd = self.rtetl_stream_cmd(self.src_topic, ks, group,
-                                        ["--max-records", str(n), "--idle-exit", "60s"])
+                                        ["--max-records", str(n), "--idle-exit", "60s"] + extra)
         elif name == "cql-ceiling":
             cmd = [self.a.cql_hook, "--host", self.cql_host, "--port", str(self.cql_port),
                    "--keyspace", ks, "--table", TABLE, "--count", str(n)]

@@ -11,6 +11,8 @@ TARGETS = [
     ("peak_rss", "<=", 1 / 30, "peak RSS, rtetl / Spark connector"),
     ("p99_latency", "<=", 1 / 20, "p99 end-to-end latency at the fixed rate, rtetl / Spark connector"),
     ("cassandra_ceiling", ">=", 0.9, "rows/s, rtetl / Cassandra ceiling (CQL client benchmark)"),
+    ("kafka_write_timestamps", ">=", 0.95,
+     "rows/s, rtetl / rtetl --write-timestamp server (the cost of Kafka-ordered upserts)"),
 ]
 
 
@@ -59,6 +61,12 @@ def ratios(results):
         put("throughput_vs_reference", rt.get("rows_per_s"), ref.get("rows_per_s"))
         put("cpu_per_row_vs_reference", rt.get("cpu_us_per_row"), ref.get("cpu_us_per_row"))
         put("peak_rss_vs_reference", rt.get("peak_rss_mib"), ref.get("peak_rss_mib"))
+    srv = _tp(results, "rtetl-server-wts")
+    if ok(rt) and ok(srv):
+        # What the Kafka-derived write timestamps cost: rtetl (default) over rtetl with
+        # --write-timestamp server, both from their first written row.
+        put("kafka_write_timestamps", rt.get("rows_per_s_after_first_row") or rt.get("rows_per_s"),
+            srv.get("rows_per_s_after_first_row") or srv.get("rows_per_s"))
     null = _tp(results, "rtetl-null")
     if ok(rt) and ok(null):
         put("kafka_ceiling", rt.get("rows_per_s"), null.get("rows_per_s"))
@@ -94,6 +102,7 @@ def ratio_lines(results):
         "p99_latency": "p99 latency vs Spark connector",
         "cassandra_ceiling": "throughput (after 1st row) vs Cassandra ceiling",
         "kafka_ceiling": "throughput vs Kafka ceiling (rtetl null sink)",
+        "kafka_write_timestamps": "throughput (after 1st row), Kafka-derived vs server write times",
         "throughput_vs_reference": "throughput vs Spark reference style",
         "cpu_per_row_vs_reference": "CPU per record vs Spark reference style",
         "peak_rss_vs_reference": "peak RSS vs Spark reference style",
