@@ -2,7 +2,9 @@
  * handler through the libuv loop, capacity limits delivery, and offsets stored per partition
  * are committed to the right partitions (a regression: a reused list element once sent every
  * partition's offset to the first one). A drain through a tiny prefetch queue must not stall
- * on librdkafka's once-a-second queue re-check: the consumer wakes the fetcher. */
+ * on librdkafka's once-a-second queue re-check: the consumer wakes the fetcher. Offsets are
+ * committed with the metadata stored beside them, and a later member of the group is handed
+ * both on assign (the stream's write-timestamp chain resumes from that metadata). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +29,9 @@ typedef struct ctx {
     int assigned;
     uv_timer_t deadline;
     bool timed_out;
+    bool stop_on_assign;
+    int64_t start[PARTS];
+    char meta[PARTS][KAFKA_COMMIT_META_MAX];
 } ctx;
 
 static void on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
@@ -41,7 +46,9 @@ static void on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
         x->next[p] = msgs[i]->offset + 1;
         x->per_part[p]++;
         x->received++;
-        kafka_consumer_store(x->c, p, msgs[i]->offset + 1, NULL);
+        char meta[KAFKA_COMMIT_META_MAX];
+        snprintf(meta, sizeof meta, "meta-%d-%lld", p, (long long)msgs[i]->offset + 1);
+        kafka_consumer_store(x->c, p, msgs[i]->offset + 1, meta);
         rd_kafka_message_destroy(msgs[i]);
     }
     /* Take at most 7 at a time: delivery must resume by itself after each batch. */
@@ -51,7 +58,18 @@ static void on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
 
 static void on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts)
 {
-    ((ctx *)ud)->assigned += parts->cnt;
+    ctx *x = ud;
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *t = &parts->elems[i];
+        if (t->partition < 0 || t->partition >= PARTS) continue;
+        x->start[t->partition] = t->offset;
+        size_t n = t->metadata_size < sizeof x->meta[0] - 1 ? t->metadata_size : 0;
+        if (t->metadata) memcpy(x->meta[t->partition], t->metadata, n);
+        x->meta[t->partition][n] = '\0';
+    }
+    x->assigned += parts->cnt;
+    if (x->stop_on_assign && x->assigned == PARTS)
+        uv_stop(uv_handle_get_loop((uv_handle_t *)&x->deadline));
 }
 
 static bool on_revoke(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost)
@@ -142,6 +160,10 @@ static void test_consume_and_commit_per_partition(void **state)
     rd_kafka_conf_set(cconf, "enable.auto.offset.store", "false", errstr, sizeof errstr);
     rd_kafka_conf_set(cconf, "partition.assignment.strategy", "cooperative-sticky", errstr,
                       sizeof errstr);
+    /* The mock group coordinator may wait for a departed member's session to expire before
+     * the next member's join completes. */
+    rd_kafka_conf_set(cconf, "session.timeout.ms", "6000", errstr, sizeof errstr);
+    rd_kafka_conf_set(cconf, "heartbeat.interval.ms", "500", errstr, sizeof errstr);
     kafka_consumer_handler h = {on_messages, on_assign, on_revoke, on_error};
     char err[256];
     x.c = kafka_consumer_new(&loop, cconf, "t", &h, &x, err, sizeof err);
@@ -169,10 +191,45 @@ static void test_consume_and_commit_per_partition(void **state)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(PARTS);
     for (int p = 0; p < PARTS; p++) rd_kafka_topic_partition_list_add(l, "t", p);
     assert_int_equal(rd_kafka_committed(check, l, 10000), 0);
-    for (int p = 0; p < PARTS; p++) assert_int_equal(l->elems[p].offset, PER_PART);
+    for (int p = 0; p < PARTS; p++) {
+        char want[KAFKA_COMMIT_META_MAX];
+        snprintf(want, sizeof want, "meta-%d-%d", p, PER_PART);
+        assert_int_equal(l->elems[p].offset, PER_PART);
+        assert_int_equal(l->elems[p].metadata_size, strlen(want));
+        assert_memory_equal(l->elems[p].metadata, want, strlen(want));
+    }
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_consumer_close(check);
     rd_kafka_destroy(check);
+
+    /* A new member of the group is handed each partition's start offset and metadata. */
+    uv_loop_init(&loop);
+    ctx y = {.stop_on_assign = true};
+    cconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(cconf, "bootstrap.servers", boot, errstr, sizeof errstr);
+    rd_kafka_conf_set(cconf, "group.id", "g", errstr, sizeof errstr);
+    rd_kafka_conf_set(cconf, "partition.assignment.strategy", "cooperative-sticky", errstr,
+                      sizeof errstr);
+    y.c = kafka_consumer_new(&loop, cconf, "t", &h, &y, err, sizeof err);
+    assert_non_null(y.c);
+    uv_timer_init(&loop, &y.deadline);
+    y.deadline.data = &y;
+    uv_timer_start(&y.deadline, on_deadline, 30000, 0);
+    assert_int_equal(kafka_consumer_start(y.c, err, sizeof err), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_false(y.timed_out);
+    assert_int_equal(y.assigned, PARTS);
+    for (int p = 0; p < PARTS; p++) {
+        char want[KAFKA_COMMIT_META_MAX];
+        snprintf(want, sizeof want, "meta-%d-%d", p, PER_PART);
+        assert_int_equal(y.start[p], PER_PART);
+        assert_string_equal(y.meta[p], want);
+    }
+    kafka_consumer_close(y.c);
+    kafka_consumer_free(y.c, NULL, NULL);
+    uv_close((uv_handle_t *)&y.deadline, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
     rd_kafka_destroy(mock_owner);
 }
 
