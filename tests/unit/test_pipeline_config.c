@@ -271,6 +271,8 @@ static void test_errors(void **state)
     expect_error("source:\n  max_message_bytes: lots\n",
                  "p.yaml:2: source.max_message_bytes: expected a size like 64k or 2MiB, got "
                  "'lots'");
+    expect_error("target:\n  keyspace: k\n  write_timestamp: client\n",
+                 "p.yaml:3: target.write_timestamp must be kafka or server, not 'client'");
     expect_error("target:\n  ttl: -5\n",
                  "p.yaml:2: target.ttl: expected a duration like 3600, 90s or 2h, got '-5'");
     expect_error("target:\n  create_if_missing: maybe\n",
@@ -361,6 +363,26 @@ static void test_cql_ident(void **state)
     assert_string_equal(b, "\"U");
 }
 
+static void test_write_timestamp(void **state)
+{
+    (void)state;
+    char err[256];
+    pipe_config *c = pipe_config_default();
+    assert_string_equal(c->write_timestamp, "kafka");
+    assert_int_equal(pipe_wts_parse(c->write_timestamp), PIPE_WTS_KAFKA);
+    pipe_config_free(c);
+    c = load("target:\n  write_timestamp: Server\n", err);
+    assert_non_null(c);
+    assert_string_equal(c->write_timestamp, "server");
+    char *d = dump(c);
+    assert_non_null(strstr(d, "\n  write_timestamp: server\n"));
+    free(d);
+    pipe_config_free(c);
+    assert_int_equal(pipe_wts_parse("kafka"), PIPE_WTS_KAFKA);
+    assert_int_equal(pipe_wts_parse(NULL), -1);
+    assert_int_equal(pipe_wts_parse(""), -1);
+}
+
 static void test_load_missing_file(void **state)
 {
     (void)state;
@@ -383,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_custom_schema_defaults),
         cmocka_unit_test(test_overrides_then_finish),
         cmocka_unit_test(test_cql_ident),
+        cmocka_unit_test(test_write_timestamp),
         cmocka_unit_test(test_load_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
