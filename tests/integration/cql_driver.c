@@ -1,6 +1,9 @@
 /* Integration driver for the CQL client against the real Cassandra, run by cql_*_test.sh:
  *   cql_driver write-types KS           all scalar types from text + collections, 3 rows
  *   cql_driver write-blobs KS FILE      rows (k int, v text) from FILE: [4-byte BE len][bytes]...
+ *   cql_driver write-text KS COL FILE   rows (k, COL) of table `lit` from FILE lines "k<TAB>text",
+ *                                       COL parsed from text with its type; prints "REJECT k"
+ *                                       for text the parser refuses
  *   cql_driver paging KS N              N async inserts, then a paged read; batches
  *   cql_driver reprepare KS             UNPREPARED after DROP/CREATE is handled transparently
  *   cql_driver events KS                a SCHEMA_CHANGE event arrives for a new table
@@ -195,6 +198,36 @@ static void write_blobs(const char *ks, const char *file)
     drain(db, &st, 30000);
     CHECK(st.ok == k && st.failed == 0, "ok %ld failed %ld of %d: %s", st.ok, st.failed, k,
           st.last.message);
+    cql_sync_close(db);
+}
+
+/* ---- write-text --------------------------------------------------------------------------- */
+
+static void write_text(const char *ks, const char *col, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) return perror(file), exit(1);
+    cql_sync *db = open_db(ks);
+    const cql_prepared *p;
+    cql_error e;
+    char q[200], line[512];
+    snprintf(q, sizeof q, "INSERT INTO lit (k, %s) VALUES (?, ?)", col);
+    must(cql_sync_prepare(db, q, &p, &e), &e, "prepare");
+    const cql_type *type = &cql_prepared_bind_column(p, 1)->type;
+    while (fgets(line, sizeof line, f)) {
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        line[strcspn(line, "\n")] = '\0';
+        uint8_t kb[4], buf[64];
+        cql_value v[2] = {cql_value_int(kb, atoi(line))};
+        if (cql_value_from_text(type, tab + 1, strlen(tab + 1), buf, sizeof buf, &v[1])) {
+            printf("REJECT %d\n", atoi(line));
+            continue;
+        }
+        int rc = cql_sync_execute(db, p, v, 2, CQL_ONE, NULL, NULL, &e);
+        CHECK(rc == 0, "insert '%s': %s", tab + 1, e.message);
+    }
+    fclose(f);
     cql_sync_close(db);
 }
 
@@ -466,6 +499,8 @@ int main(int argc, char **argv)
         write_types(ks);
     else if (strcmp(cmd, "write-blobs") == 0 && argc > 3)
         write_blobs(ks, argv[3]);
+    else if (strcmp(cmd, "write-text") == 0 && argc > 4)
+        write_text(ks, argv[3], argv[4]);
     else if (strcmp(cmd, "paging") == 0 && argc > 3)
         paging(ks, atol(argv[3]));
     else if (strcmp(cmd, "reprepare") == 0)
