@@ -268,6 +268,10 @@ static void process_frames(cql_conn *c)
         const uint8_t *body = c->rbuf.data + off + CQL_HEADER_LEN;
         size_t len = h.length;
         if (h.flags & CQL_FLAG_COMPRESSION) {
+            /* Only a negotiated compression is honoured: otherwise a server could make us
+             * decompress (and allocate for) whatever it likes. */
+            if (!c->lz4_on)
+                return cql_conn_close(c, CQL_E_PROTOCOL, "compressed frame without compression");
             c->plain.len = 0;
             if (cql_lz4_decompress(body, len, &c->plain))
                 return cql_conn_close(c, CQL_E_PROTOCOL, "bad lz4 body");

@@ -10,6 +10,7 @@
 #define CQL_HEADER_LEN     9
 #define CQL_MAX_FRAME_BODY (256u * 1024 * 1024)
 #define CQL_MAX_TYPE_DEPTH 16
+#define CQL_MAX_COLUMNS    65535 /* columns of a result, bind markers of a statement */
 
 enum {
     CQL_OP_ERROR = 0x00,

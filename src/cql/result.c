@@ -117,12 +117,22 @@ static cql_column *unknown_cols(cql_rd *r, cql_arena *a, int n)
     return cols;
 }
 
+/* Whether n columns (or bind markers) can be real before anything is allocated for them:
+ * CQL_MAX_COLUMNS at most (the protocol counts bound values in a [short]; a result has no such
+ * limit, but a row of more columns than that is not a table anyone queries), and, when their specs
+ * follow, no more than the body can encode at 4 bytes a spec (name and type id). */
+static bool column_count_ok(const cql_rd *r, int32_t n, bool specs_follow)
+{
+    if (n < 0 || n > CQL_MAX_COLUMNS) return false;
+    return !specs_follow || (size_t)n <= cql_rd_left(r) / 4;
+}
+
 /* Rows metadata: <flags><count>[paging_state][new_metadata_id][global][specs]. */
 static void dec_rows_meta(cql_rd *r, cql_result *res, const cql_column *known, int nknown)
 {
     int32_t flags = cql_rd_i32(r);
     int32_t n = cql_rd_i32(r);
-    if (r->err || n < 0 || (size_t)n > cql_rd_left(r) + 1u) {
+    if (r->err || !column_count_ok(r, n, !(flags & MD_NO_METADATA))) {
         r->err = true;
         return;
     }
@@ -176,7 +186,7 @@ static void dec_prepared(cql_rd *r, cql_result *res)
     int32_t flags = cql_rd_i32(r);
     int32_t n = cql_rd_i32(r);
     int32_t npk = cql_rd_i32(r);
-    if (r->err || n < 0 || npk < 0 || npk > n || (size_t)n > cql_rd_left(r)) {
+    if (r->err || !column_count_ok(r, n, true) || npk < 0 || npk > n) {
         r->err = true;
         return;
     }
