@@ -81,7 +81,7 @@ cql_req *cql_conn_acquire(cql_conn *c, bool user)
     r->next = NULL;
     r->retries = 0;
     r->cb = NULL;
-    r->ud = r->ctx = NULL;
+    r->ud = r->ctx = r->internal_ctx = NULL;
     r->prepared = NULL;
     r->pcb = NULL;
     r->internal = NULL;

@@ -37,6 +37,7 @@ struct cql_req {
     cql_prepare_cb pcb;
     const void *prepared; /* cql_prepared* whose columns decode skip_metadata rows */
     void *ctx;
+    void *internal_ctx; /* the cql_prepared a re-prepare refreshes */
     int retries;
     bool idempotent;
     uint32_t timeout_ms;

@@ -355,6 +355,32 @@ int cql_columns_copy(cql_arena *a, const cql_column *src, int n, cql_column **ou
     return 0;
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool type_equal(const cql_type *a, const cql_type *b)
+{
+    if (a->id != b->id || a->nsub != b->nsub || !str_eq(a->name, b->name) ||
+        !str_eq(a->keyspace, b->keyspace) || !a->field_names != !b->field_names)
+        return false;
+    for (uint16_t i = 0; i < a->nsub; i++)
+        if (!type_equal(&a->sub[i], &b->sub[i]) ||
+            (a->field_names && !str_eq(a->field_names[i], b->field_names[i])))
+            return false;
+    return true;
+}
+
+bool cql_columns_equal(const cql_column *a, const cql_column *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!str_eq(a[i].name, b[i].name) || !str_eq(a[i].table, b[i].table) ||
+            !str_eq(a[i].keyspace, b[i].keyspace) || !type_equal(&a[i].type, &b[i].type))
+            return false;
+    return true;
+}
+
 cql_result *cql_result_copy(const cql_result *res)
 {
     if (!res) return NULL;

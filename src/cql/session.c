@@ -151,6 +151,8 @@ void cql_session_free(cql_session *s)
         next = p->next;
         free(p->query);
         cql_result_free(p->meta);
+        for (int i = 0; i < p->nretired; i++) cql_result_free(p->retired[i]);
+        free(p->retired);
         free(p);
     }
     free(s->hosts);
@@ -494,6 +496,10 @@ static void on_use_done(cql_conn *c, const cql_error *err, const cql_result *res
 {
     cql_session *s = cql_session_of(c);
     s->use_pending--;
+    /* A connection left in the old keyspace would run later statements there: close it, and
+     * its replacement's handshake switches to the session's keyspace. */
+    if (err && c->state != CONN_CLOSING)
+        cql_conn_close(c, CQL_E_CONN_LOST, "USE of the new keyspace failed");
 }
 
 void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except)
@@ -507,7 +513,10 @@ void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except
             cql_conn *c = s->hosts[i]->conns[k];
             if (!c || c == except || c->state != CONN_READY) continue;
             c->opts.keyspace = s->keyspace;
-            if (cql_internal_query(c, q, on_use_done) == 0) s->use_pending++;
+            if (cql_internal_query(c, q, on_use_done) == 0)
+                s->use_pending++;
+            else
+                cql_conn_close(c, CQL_E_CONN_LOST, "no room to switch keyspace");
         }
 }
 
