@@ -62,6 +62,7 @@ typedef struct cql_conn_opts {
     int nslots;   /* stream ids 0..nslots-1 */
     int max_user; /* user requests in flight at most */
     int connect_timeout_ms;
+    int write_timeout_ms; /* close when a write is pending longer; 0: never */
     bool register_events;
 } cql_conn_opts;
 
@@ -96,7 +97,7 @@ struct cql_conn {
     /* Read side: frames accumulate in rbuf and are parsed in place. */
     cql_buf rbuf, plain;
     cql_result scratch; /* reused RESULT decoding state */
-    uint64_t last_write, last_read, connect_deadline;
+    uint64_t last_write, last_read, connect_deadline, write_since;
     bool heartbeat_out, lz4_on, was_ready, tls_done;
     cql_buf tlsin;
     cql_error close_err;
@@ -122,6 +123,12 @@ void cql_conn_sweep(cql_conn *c, uint64_t now, int heartbeat_s);
 /* Fails all requests with err's code and closes; closed() follows. Idempotent. */
 void cql_conn_close(cql_conn *c, int code, const char *why);
 void cql_conn_free(cql_conn *c);
+/* The load figure for choosing a connection: user requests in flight plus timed-out ones whose
+ * stream ids are still reserved (a connection that stopped answering is not the least loaded). */
+static inline int cql_conn_load(const cql_conn *c)
+{
+    return c->user_inflight + c->orphans;
+}
 /* Whether a user request can be queued now. */
 static inline bool cql_conn_has_room(const cql_conn *c)
 {

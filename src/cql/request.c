@@ -15,7 +15,7 @@ static cql_conn *host_conn(const cql_session *s, cql_host *h)
     cql_conn *best = NULL;
     for (int k = 0; k < s->cfg.connections_per_host; k++) {
         cql_conn *c = h->conns[k];
-        if (c && cql_conn_has_room(c) && (!best || c->user_inflight < best->user_inflight))
+        if (c && cql_conn_has_room(c) && (!best || cql_conn_load(c) < cql_conn_load(best)))
             best = c;
     }
     return best;
@@ -75,7 +75,7 @@ static cql_conn *route(cql_session *s, const cql_prepared *p, const cql_value *v
         for (int i = 0; i < n; i++) {
             if (!reps[i]->up) continue;
             cql_conn *c = host_conn(s, reps[i]);
-            if (c && (!best || c->user_inflight < best->user_inflight)) best = c;
+            if (c && (!best || cql_conn_load(c) < cql_conn_load(best))) best = c;
         }
         if (best) return best;
     }

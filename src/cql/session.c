@@ -183,6 +183,7 @@ cql_conn *cql_session_new_conn(cql_session *s, cql_host *h, bool control)
         .nslots = control ? 16 : s->cfg.max_inflight + 8,
         .max_user = control ? 8 : s->cfg.max_inflight,
         .connect_timeout_ms = s->cfg.connect_timeout_ms,
+        .write_timeout_ms = s->cfg.request_timeout_ms,
         .register_events = control,
     };
     cql_conn *c = cql_conn_new(s->loop, &o, control ? &control_cb : &pool_cb,

@@ -258,10 +258,85 @@ static void test_compressed_without_negotiation(void **state)
     free(cl);
 }
 
+/* A server that stops reading with its TCP stack alive: the write never completes. Requests
+ * queued behind it must time out, and the connection must close once the write has been pending
+ * longer than the request timeout (before: queued requests waited forever). */
+static void test_stalled_write_times_out(void **state)
+{
+    (void)state;
+    client *cl = calloc(1, sizeof *cl);
+    cl->f.stall_after_startup = true;
+    cql_conn_opts o = {
+        .nslots = 64, .max_user = 56, .connect_timeout_ms = 2000, .write_timeout_ms = 300};
+    cl_open(cl, &o);
+    uv_os_fd_t fd;
+    int small = 16384;
+    assert_int_equal(uv_fileno((uv_handle_t *)&cl->conn->tcp, &fd), 0);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    size_t big = 4u << 20;
+    char *q = malloc(big + 1);
+    memset(q, 'x', big);
+    q[big] = '\0';
+    query(cl, q, 300);
+    free(q);
+    bool writing = false;
+    for (int i = 0; i < 100 && !writing; i++) {
+        uv_run(&cl->loop, UV_RUN_NOWAIT);
+        writing = cl->conn->writing;
+    }
+    assert_true(writing);
+    query(cl, "SELECT 1", 200);
+    query(cl, "SELECT 2", 200);
+    assert_true(done_count_reached(cl, 3, 3000));
+    assert_int_equal(cl->failed, 3);
+    assert_true(run_until(cl, &cl->closed, 3000));
+    assert_int_equal(cl->close_code, CQL_E_CONN_LOST);
+    cl_finish(cl);
+    free(cl);
+}
+
+/* A timed-out request keeps its stream id until the late answer: it still loads the connection,
+ * or a half-dead connection would look the least loaded and attract more requests. */
+static void test_load_counts_timed_out(void **state)
+{
+    (void)state;
+    client *cl = calloc(1, sizeof *cl);
+    cl_open(cl, NULL);
+    query(cl, "SELECT 1", 100);
+    assert_true(done_count_reached(cl, 1, 3000));
+    assert_int_equal(cl->last_err, CQL_E_TIMEOUT);
+    assert_int_equal(cl->conn->user_inflight, 0);
+    assert_int_equal(cql_conn_load(cl->conn), 1);
+    cl_finish(cl);
+    free(cl);
+}
+
+/* A connection that keeps writing but hears nothing back must still send heartbeats (before:
+ * only a connection idle both ways did, so this one was never probed). */
+static void test_heartbeat_while_writing(void **state)
+{
+    (void)state;
+    client *cl = calloc(1, sizeof *cl);
+    cl->heartbeat_s = 1;
+    cl_open(cl, NULL);
+    uint64_t end = uv_now(&cl->loop) + 3000;
+    while (cl->f.options == 0 && uv_now(&cl->loop) < end) {
+        query(cl, "SELECT 1", 10000);
+        uint64_t next = uv_now(&cl->loop) + 100;
+        while (cl->f.options == 0 && uv_now(&cl->loop) < next) uv_run(&cl->loop, UV_RUN_ONCE);
+    }
+    assert_true(cl->f.options >= 1);
+    cl_finish(cl);
+    free(cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compressed_without_negotiation),
+        cmocka_unit_test(test_stalled_write_times_out),
+        cmocka_unit_test(test_load_counts_timed_out),
+        cmocka_unit_test(test_heartbeat_while_writing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
