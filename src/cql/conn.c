@@ -73,7 +73,7 @@ cql_req *cql_conn_acquire(cql_conn *c, bool user)
     if (c->state == CONN_CLOSING || c->nfree == 0) return NULL;
     if (user && (c->state != CONN_READY || c->user_inflight >= c->opts.max_user)) return NULL;
     /* Keep a few ids for heartbeats and re-prepares even when users fill the connection. */
-    if (user && c->nfree <= 2) return NULL;
+    if (user && c->nfree <= CONN_RESERVED_IDS) return NULL;
     cql_req *r = &c->slots[c->free_ids[--c->nfree]];
     r->state = REQ_HELD;
     r->user = user;

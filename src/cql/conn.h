@@ -13,6 +13,9 @@ typedef struct cql_req cql_req;
 
 enum { REQ_FREE = 0, REQ_QUEUED, REQ_INFLIGHT, REQ_ORPHAN, REQ_HELD };
 
+/* Stream ids user requests leave free for heartbeats and re-prepares. */
+#define CONN_RESERVED_IDS 2
+
 /* Called once per request. With a response (err NULL; h and body parsed in place, ERROR or not)
  * the handler owns the slot and must release it (cql_conn_release) or re-queue it
  * (cql_conn_send). With a client-side failure (err set: timeout, connection lost) the connection
@@ -132,7 +135,8 @@ static inline int cql_conn_load(const cql_conn *c)
 /* Whether a user request can be queued now. */
 static inline bool cql_conn_has_room(const cql_conn *c)
 {
-    return c->state == CONN_READY && c->user_inflight < c->opts.max_user && c->nfree > 0;
+    return c->state == CONN_READY && c->user_inflight < c->opts.max_user &&
+           c->nfree > CONN_RESERVED_IDS;
 }
 
 #endif

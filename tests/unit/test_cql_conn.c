@@ -330,6 +330,27 @@ static void test_heartbeat_while_writing(void **state)
     free(cl);
 }
 
+/* Whenever the connection says it has room for a user request, acquiring one must succeed
+ * (before: has_room wanted one free stream id, acquire three, and callers got NULL). */
+static void test_room_matches_acquire(void **state)
+{
+    (void)state;
+    client *cl = calloc(1, sizeof *cl);
+    cql_conn_opts o = {.nslots = 6, .max_user = 6, .connect_timeout_ms = 2000};
+    cl_open(cl, &o);
+    int got = 0;
+    while (cql_conn_has_room(cl->conn)) {
+        cql_req *r = cql_conn_acquire(cl->conn, true);
+        assert_non_null(r);
+        got++;
+    }
+    assert_int_equal(got, 6 - CONN_RESERVED_IDS);
+    assert_null(cql_conn_acquire(cl->conn, true));
+    assert_non_null(cql_conn_acquire(cl->conn, false)); /* internal ids stay available */
+    cl_finish(cl);
+    free(cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_stalled_write_times_out),
         cmocka_unit_test(test_load_counts_timed_out),
         cmocka_unit_test(test_heartbeat_while_writing),
+        cmocka_unit_test(test_room_matches_acquire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
