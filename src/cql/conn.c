@@ -269,9 +269,10 @@ static void process_frames(cql_conn *c)
         const uint8_t *body = c->rbuf.data + off + CQL_HEADER_LEN;
         size_t len = h.length;
         if (h.flags & CQL_FLAG_COMPRESSION) {
-            /* Only a negotiated compression is honoured: otherwise a server could make us
-             * decompress (and allocate for) whatever it likes. */
-            if (!c->lz4_on)
+            /* Only a compression we asked for in STARTUP is honoured (Cassandra compresses
+             * even its READY answer): otherwise a server could make us decompress (and
+             * allocate for) whatever it likes. */
+            if (!c->lz4_asked)
                 return cql_conn_close(c, CQL_E_PROTOCOL, "compressed frame without compression");
             c->plain.len = 0;
             if (cql_lz4_decompress(body, len, &c->plain))
@@ -455,6 +456,7 @@ static void on_startup(cql_req *r, const cql_error *e, const cql_frame_hdr *h, c
 static void send_startup(cql_conn *c)
 {
     cql_req *r = internal_req(c, on_startup);
+    c->lz4_asked = c->opts.lz4;
     send_internal(c, r, cql_enc_startup(&r->frame, 0, c->opts.lz4));
 }
 

@@ -101,7 +101,7 @@ struct cql_conn {
     cql_buf rbuf, plain;
     cql_result scratch; /* reused RESULT decoding state */
     uint64_t last_write, last_read, connect_deadline, write_since;
-    bool heartbeat_out, lz4_on, was_ready, tls_done;
+    bool heartbeat_out, lz4_on, lz4_asked, was_ready, tls_done;
     cql_buf tlsin;
     cql_error close_err;
     cql_conn *dirty_next; /* session's flush list */

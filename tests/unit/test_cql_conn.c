@@ -24,6 +24,7 @@ typedef struct fake {
     bool stall_after_startup; /* stop reading once STARTUP is answered */
     bool answer_queries;      /* RESULT Void to each QUERY */
     bool compress_answers;    /* ... with the compression flag and an lz4 body */
+    bool offer_lz4;           /* SUPPORTED lists lz4 */
     /* What it saw. */
     int queries, options;
 } fake;
@@ -47,10 +48,27 @@ static void fake_frame(fake *f, const cql_frame_hdr *h)
     switch (h->opcode) {
     case CQL_OP_OPTIONS:
         f->options++;
-        if (f->have_peer) fake_send(f, h->stream, CQL_OP_SUPPORTED, 0, no_options, 2);
+        if (!f->offer_lz4) {
+            fake_send(f, h->stream, CQL_OP_SUPPORTED, 0, no_options, 2);
+            break;
+        }
+        cql_buf m = {0};
+        cql_buf_u16(&m, 1);
+        cql_buf_string(&m, "COMPRESSION", 11);
+        cql_buf_u16(&m, 1);
+        cql_buf_string(&m, "lz4", 3);
+        fake_send(f, h->stream, CQL_OP_SUPPORTED, 0, m.data, m.len);
+        cql_buf_free(&m);
         break;
     case CQL_OP_STARTUP:
-        fake_send(f, h->stream, CQL_OP_READY, 0, NULL, 0);
+        if (f->offer_lz4 && f->compress_answers) { /* as Cassandra 5 does, READY too */
+            cql_buf z = {0};
+            assert_int_equal(cql_lz4_compress(NULL, 0, &z), 0);
+            fake_send(f, h->stream, CQL_OP_READY, CQL_FLAG_COMPRESSION, z.data, z.len);
+            cql_buf_free(&z);
+        } else {
+            fake_send(f, h->stream, CQL_OP_READY, 0, NULL, 0);
+        }
         if (f->stall_after_startup) uv_read_stop((uv_stream_t *)&f->peer);
         break;
     case CQL_OP_QUERY:
@@ -258,6 +276,22 @@ static void test_compressed_without_negotiation(void **state)
     free(cl);
 }
 
+/* Compression asked for in STARTUP is honoured from the READY answer on. */
+static void test_compressed_when_asked(void **state)
+{
+    (void)state;
+    client *cl = calloc(1, sizeof *cl);
+    cl->f.answer_queries = cl->f.compress_answers = cl->f.offer_lz4 = true;
+    cql_conn_opts o = {.nslots = 64, .max_user = 56, .connect_timeout_ms = 2000, .lz4 = true};
+    cl_open(cl, &o);
+    query(cl, "SELECT 1", 2000);
+    assert_true(done_count_reached(cl, 1, 3000));
+    assert_int_equal(cl->answered, 1);
+    assert_false(cl->closed);
+    cl_finish(cl);
+    free(cl);
+}
+
 /* A server that stops reading with its TCP stack alive: the write never completes. Requests
  * queued behind it must time out, and the connection must close once the write has been pending
  * longer than the request timeout (before: queued requests waited forever). */
@@ -355,6 +389,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compressed_without_negotiation),
+        cmocka_unit_test(test_compressed_when_asked),
         cmocka_unit_test(test_stalled_write_times_out),
         cmocka_unit_test(test_load_counts_timed_out),
         cmocka_unit_test(test_heartbeat_while_writing),
