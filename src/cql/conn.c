@@ -73,7 +73,7 @@ cql_req *cql_conn_acquire(cql_conn *c, bool user)
     if (c->state == CONN_CLOSING || c->nfree == 0) return NULL;
     if (user && (c->state != CONN_READY || c->user_inflight >= c->opts.max_user)) return NULL;
     /* Keep a few ids for heartbeats and re-prepares even when users fill the connection. */
-    if (user && c->nfree <= 2) return NULL;
+    if (user && c->nfree <= CONN_RESERVED_IDS) return NULL;
     cql_req *r = &c->slots[c->free_ids[--c->nfree]];
     r->state = REQ_HELD;
     r->user = user;
@@ -81,7 +81,7 @@ cql_req *cql_conn_acquire(cql_conn *c, bool user)
     r->next = NULL;
     r->retries = 0;
     r->cb = NULL;
-    r->ud = r->ctx = NULL;
+    r->ud = r->ctx = r->internal_ctx = NULL;
     r->prepared = NULL;
     r->pcb = NULL;
     r->internal = NULL;
@@ -210,6 +210,7 @@ static void write_out(cql_conn *c)
     int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc) return cql_conn_close(c, CQL_E_CONN_LOST, uv_strerror(rc));
     c->writing = true;
+    c->write_since = c->last_write;
 }
 
 void cql_conn_flush(cql_conn *c)
@@ -268,6 +269,11 @@ static void process_frames(cql_conn *c)
         const uint8_t *body = c->rbuf.data + off + CQL_HEADER_LEN;
         size_t len = h.length;
         if (h.flags & CQL_FLAG_COMPRESSION) {
+            /* Only a compression we asked for in STARTUP is honoured (Cassandra compresses
+             * even its READY answer): otherwise a server could make us decompress (and
+             * allocate for) whatever it likes. */
+            if (!c->lz4_asked)
+                return cql_conn_close(c, CQL_E_PROTOCOL, "compressed frame without compression");
             c->plain.len = 0;
             if (cql_lz4_decompress(body, len, &c->plain))
                 return cql_conn_close(c, CQL_E_PROTOCOL, "bad lz4 body");
@@ -450,6 +456,7 @@ static void on_startup(cql_req *r, const cql_error *e, const cql_frame_hdr *h, c
 static void send_startup(cql_conn *c)
 {
     cql_req *r = internal_req(c, on_startup);
+    c->lz4_asked = c->opts.lz4;
     send_internal(c, r, cql_enc_startup(&r->frame, 0, c->opts.lz4));
 }
 
@@ -546,20 +553,45 @@ static void expire(cql_conn *c, cql_req *r)
     r->done(r, &err, NULL, NULL);
 }
 
+/* Times out a request still in the write queue: it never left, so its stream id is free again
+ * once the handler (which may copy the frame for a retry) has run. */
+static void expire_queued(cql_conn *c, cql_req *r)
+{
+    for (cql_req **pp = &c->wq_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            if (c->wq_tail == r) c->wq_tail = prev;
+            break;
+        }
+    cql_error err;
+    cql_error_set(&err, CQL_E_TIMEOUT, "%s: not even sent within %u ms (the connection is stalled)",
+                  c->addr, r->timeout_ms);
+    snprintf(err.host, sizeof err.host, "%s", c->addr);
+    r->state = REQ_HELD;
+    r->done(r, &err, NULL, NULL);
+    cql_conn_release(r);
+}
+
 void cql_conn_sweep(cql_conn *c, uint64_t now, int heartbeat_s)
 {
     if (c->state == CONN_CLOSING) return;
     if (c->state != CONN_READY && now >= c->connect_deadline)
         return cql_conn_close(c, CQL_E_CONNECT, "connect timeout");
+    /* A server frozen with its TCP stack alive never takes the rest of a write. */
+    if (c->writing && c->opts.write_timeout_ms > 0 &&
+        now - c->write_since >= (uint64_t)c->opts.write_timeout_ms)
+        return cql_conn_close(c, CQL_E_CONN_LOST, "write stalled (the server reads nothing)");
     for (int i = 0; i < c->opts.nslots && c->state != CONN_CLOSING; i++) {
         cql_req *r = &c->slots[i];
         if (r->state == REQ_INFLIGHT && now >= r->deadline) expire(c, r);
+        if (r->state == REQ_QUEUED && now >= r->deadline) expire_queued(c, r);
     }
     if (c->state == CONN_CLOSING) return;
     if (c->orphans > c->opts.nslots / 4)
         return cql_conn_close(c, CQL_E_CONN_LOST, "too many requests timed out");
+    /* Probe whenever nothing was read for an interval, writing or not: a connection that sends
+     * requests and hears nothing back is the one that most needs it. */
     if (c->state == CONN_READY && heartbeat_s > 0 && !c->heartbeat_out &&
-        now - c->last_write >= (uint64_t)heartbeat_s * 1000 &&
         now - c->last_read >= (uint64_t)heartbeat_s * 1000)
         send_heartbeat(c);
 }

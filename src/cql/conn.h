@@ -13,6 +13,9 @@ typedef struct cql_req cql_req;
 
 enum { REQ_FREE = 0, REQ_QUEUED, REQ_INFLIGHT, REQ_ORPHAN, REQ_HELD };
 
+/* Stream ids user requests leave free for heartbeats and re-prepares. */
+#define CONN_RESERVED_IDS 2
+
 /* Called once per request. With a response (err NULL; h and body parsed in place, ERROR or not)
  * the handler owns the slot and must release it (cql_conn_release) or re-queue it
  * (cql_conn_send). With a client-side failure (err set: timeout, connection lost) the connection
@@ -37,6 +40,7 @@ struct cql_req {
     cql_prepare_cb pcb;
     const void *prepared; /* cql_prepared* whose columns decode skip_metadata rows */
     void *ctx;
+    void *internal_ctx; /* the cql_prepared a re-prepare refreshes */
     int retries;
     bool idempotent;
     uint32_t timeout_ms;
@@ -61,6 +65,7 @@ typedef struct cql_conn_opts {
     int nslots;   /* stream ids 0..nslots-1 */
     int max_user; /* user requests in flight at most */
     int connect_timeout_ms;
+    int write_timeout_ms; /* close when a write is pending longer; 0: never */
     bool register_events;
 } cql_conn_opts;
 
@@ -95,8 +100,8 @@ struct cql_conn {
     /* Read side: frames accumulate in rbuf and are parsed in place. */
     cql_buf rbuf, plain;
     cql_result scratch; /* reused RESULT decoding state */
-    uint64_t last_write, last_read, connect_deadline;
-    bool heartbeat_out, lz4_on, was_ready, tls_done;
+    uint64_t last_write, last_read, connect_deadline, write_since;
+    bool heartbeat_out, lz4_on, lz4_asked, was_ready, tls_done;
     cql_buf tlsin;
     cql_error close_err;
     cql_conn *dirty_next; /* session's flush list */
@@ -121,10 +126,17 @@ void cql_conn_sweep(cql_conn *c, uint64_t now, int heartbeat_s);
 /* Fails all requests with err's code and closes; closed() follows. Idempotent. */
 void cql_conn_close(cql_conn *c, int code, const char *why);
 void cql_conn_free(cql_conn *c);
+/* The load figure for choosing a connection: user requests in flight plus timed-out ones whose
+ * stream ids are still reserved (a connection that stopped answering is not the least loaded). */
+static inline int cql_conn_load(const cql_conn *c)
+{
+    return c->user_inflight + c->orphans;
+}
 /* Whether a user request can be queued now. */
 static inline bool cql_conn_has_room(const cql_conn *c)
 {
-    return c->state == CONN_READY && c->user_inflight < c->opts.max_user && c->nfree > 0;
+    return c->state == CONN_READY && c->user_inflight < c->opts.max_user &&
+           c->nfree > CONN_RESERVED_IDS;
 }
 
 #endif

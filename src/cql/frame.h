@@ -10,6 +10,7 @@
 #define CQL_HEADER_LEN     9
 #define CQL_MAX_FRAME_BODY (256u * 1024 * 1024)
 #define CQL_MAX_TYPE_DEPTH 16
+#define CQL_MAX_COLUMNS    65535 /* columns of a result, bind markers of a statement */
 
 enum {
     CQL_OP_ERROR = 0x00,
@@ -127,6 +128,8 @@ void cql_result_release(cql_result *res);
 /* Deep-copies a type into arena a; returns 0 or CQL_E_NOMEM. */
 int cql_type_copy(cql_arena *a, cql_type *dst, const cql_type *src);
 int cql_columns_copy(cql_arena *a, const cql_column *src, int n, cql_column **out);
+/* Whether two arrays of n columns have the same names, tables and types. */
+bool cql_columns_equal(const cql_column *a, const cql_column *b, int n);
 
 /* LZ4 body compression as Cassandra frames it: [4-byte BE uncompressed length][LZ4 block]. */
 int cql_lz4_compress(const uint8_t *in, size_t n, cql_buf *out);

@@ -4,6 +4,8 @@
 
 #include <lz4.h>
 
+#define LZ4_MAX_RATIO 255
+
 int cql_lz4_compress(const uint8_t *in, size_t n, cql_buf *out)
 {
     if (n > (size_t)LZ4_MAX_INPUT_SIZE) return CQL_E_TOO_LARGE;
@@ -23,7 +25,11 @@ int cql_lz4_decompress(const uint8_t *in, size_t n, cql_buf *out)
 {
     if (n < 4) return CQL_E_PROTOCOL;
     uint32_t raw = cql_get_be32(in);
-    if (raw > CQL_MAX_FRAME_BODY) return CQL_E_PROTOCOL;
+    /* The claimed length is checked before it sizes the buffer: at most a frame's maximum, and
+     * at most what the block can expand to (LZ4 writes one byte per 255 bytes of a long match at
+     * best), so a few hostile bytes cannot make us reserve 256 MiB. */
+    if (raw > CQL_MAX_FRAME_BODY || raw > (uint64_t)(n - 4) * LZ4_MAX_RATIO + 64)
+        return CQL_E_PROTOCOL;
     if (!cql_buf_reserve(out, raw ? raw : 1)) {
         out->oom = false;
         return CQL_E_NOMEM;

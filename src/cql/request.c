@@ -15,7 +15,7 @@ static cql_conn *host_conn(const cql_session *s, cql_host *h)
     cql_conn *best = NULL;
     for (int k = 0; k < s->cfg.connections_per_host; k++) {
         cql_conn *c = h->conns[k];
-        if (c && cql_conn_has_room(c) && (!best || c->user_inflight < best->user_inflight))
+        if (c && cql_conn_has_room(c) && (!best || cql_conn_load(c) < cql_conn_load(best)))
             best = c;
     }
     return best;
@@ -75,7 +75,7 @@ static cql_conn *route(cql_session *s, const cql_prepared *p, const cql_value *v
         for (int i = 0; i < n; i++) {
             if (!reps[i]->up) continue;
             cql_conn *c = host_conn(s, reps[i]);
-            if (c && (!best || c->user_inflight < best->user_inflight)) best = c;
+            if (c && (!best || cql_conn_load(c) < cql_conn_load(best))) best = c;
         }
         if (best) return best;
     }
@@ -136,11 +136,37 @@ static cql_prepared *find_by_id(cql_session *s, const uint8_t *id, uint16_t len)
     return NULL;
 }
 
+static bool same_meta(const cql_result *a, const cql_result *b)
+{
+    return a->nbind == b->nbind && a->ncols == b->ncols && a->npk == b->npk &&
+           (a->npk == 0 || memcmp(a->pk, b->pk, sizeof *a->pk * (size_t)a->npk) == 0) &&
+           cql_columns_equal(a->bind, b->bind, a->nbind) &&
+           cql_columns_equal(a->cols, b->cols, a->ncols);
+}
+
+/* Takes the metadata of a new PREPARED result for p when it differs (after ALTER TABLE the id,
+ * a digest of query and keyspace, stays the same while the columns change); 0 or CQL_E_NOMEM. */
+static int refresh_meta(cql_prepared *p, const cql_result *res)
+{
+    if (p->meta && same_meta(p->meta, res)) return 0;
+    cql_result *meta = cql_result_copy(res);
+    if (!meta) return CQL_E_NOMEM;
+    if (p->meta) {
+        cql_result **retired = realloc(p->retired, sizeof *retired * (size_t)(p->nretired + 1));
+        if (!retired) return cql_result_free(meta), CQL_E_NOMEM;
+        p->retired = retired;
+        p->retired[p->nretired++] = p->meta;
+    }
+    p->meta = meta;
+    return 0;
+}
+
 static void on_reprepared(cql_req *pr, const cql_error *err, const cql_frame_hdr *h, cql_rd *b)
 {
     cql_conn *c = pr->conn;
     cql_session *s = cql_session_of(c);
     cql_req *orig = pr->ctx;
+    cql_prepared *p = pr->internal_ctx;
     cql_error e;
     if (!err) {
         cql_conn_release(pr);
@@ -148,7 +174,14 @@ static void on_reprepared(cql_req *pr, const cql_error *err, const cql_frame_hdr
             cql_dec_error(b, &e);
             err = &e;
         } else {
-            /* The id is a digest of the query and keyspace, so the original frame stays valid. */
+            /* The id is a digest of the query and keyspace, so the original frame stays valid;
+             * the columns it returns may not be: keep the new ones (skip_metadata rows are
+             * decoded with them). Should they not decode, the old ones serve as before. */
+            cql_result_reset(&c->scratch);
+            if (h->opcode == CQL_OP_RESULT && !b->err &&
+                cql_dec_result(b->p, cql_rd_left(b), NULL, 0, &c->scratch) == 0 &&
+                c->scratch.kind == CQL_RESULT_PREPARED)
+                refresh_meta(p, &c->scratch);
             cql_conn_send(c, orig, orig->timeout_ms);
             return;
         }
@@ -172,6 +205,7 @@ static bool reprepare(cql_session *s, cql_req *r, const cql_error *e)
     }
     pr->done = on_reprepared;
     pr->ctx = r;
+    pr->internal_ctx = p;
     r->retries++;
     s->stats.reprepares++;
     cql_conn_send(r->conn, pr, r->timeout_ms);
@@ -237,24 +271,19 @@ static cql_prepared *remember(cql_session *s, cql_req *r, const cql_result *res,
         return NULL;
     }
     cql_prepared *p = find_by_query(s, q, qlen);
-    bool same =
-        p && p->idlen == res->prepared_id.len && memcmp(p->id, res->prepared_id.ptr, p->idlen) == 0;
-    if (same) return p;
-    cql_result *meta = cql_result_copy(res);
-    if (!meta) return cql_error_set(e, CQL_E_NOMEM, "out of memory"), NULL;
     if (!p) {
         p = calloc(1, sizeof *p);
         if (p) p->query = strndup(q, qlen);
-        if (!p || !p->query) {
+        if (!p || !p->query || refresh_meta(p, res)) {
+            if (p) free(p->query);
             free(p);
-            cql_result_free(meta);
             return cql_error_set(e, CQL_E_NOMEM, "out of memory"), NULL;
         }
         p->next = s->prepared;
         s->prepared = p;
+    } else if (refresh_meta(p, res)) {
+        return cql_error_set(e, CQL_E_NOMEM, "out of memory"), NULL;
     }
-    cql_result_free(p->meta);
-    p->meta = meta;
     p->idlen = (uint16_t)res->prepared_id.len;
     memcpy(p->id, res->prepared_id.ptr, p->idlen);
     return p;

@@ -117,12 +117,22 @@ static cql_column *unknown_cols(cql_rd *r, cql_arena *a, int n)
     return cols;
 }
 
+/* Whether n columns (or bind markers) can be real before anything is allocated for them:
+ * CQL_MAX_COLUMNS at most (the protocol counts bound values in a [short]; a result has no such
+ * limit, but a row of more columns than that is not a table anyone queries), and, when their specs
+ * follow, no more than the body can encode at 4 bytes a spec (name and type id). */
+static bool column_count_ok(const cql_rd *r, int32_t n, bool specs_follow)
+{
+    if (n < 0 || n > CQL_MAX_COLUMNS) return false;
+    return !specs_follow || (size_t)n <= cql_rd_left(r) / 4;
+}
+
 /* Rows metadata: <flags><count>[paging_state][new_metadata_id][global][specs]. */
 static void dec_rows_meta(cql_rd *r, cql_result *res, const cql_column *known, int nknown)
 {
     int32_t flags = cql_rd_i32(r);
     int32_t n = cql_rd_i32(r);
-    if (r->err || n < 0 || (size_t)n > cql_rd_left(r) + 1u) {
+    if (r->err || !column_count_ok(r, n, !(flags & MD_NO_METADATA))) {
         r->err = true;
         return;
     }
@@ -176,7 +186,7 @@ static void dec_prepared(cql_rd *r, cql_result *res)
     int32_t flags = cql_rd_i32(r);
     int32_t n = cql_rd_i32(r);
     int32_t npk = cql_rd_i32(r);
-    if (r->err || n < 0 || npk < 0 || npk > n || (size_t)n > cql_rd_left(r)) {
+    if (r->err || !column_count_ok(r, n, true) || npk < 0 || npk > n) {
         r->err = true;
         return;
     }
@@ -343,6 +353,32 @@ int cql_columns_copy(cql_arena *a, const cql_column *src, int n, cql_column **ou
     }
     *out = cols;
     return 0;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool type_equal(const cql_type *a, const cql_type *b)
+{
+    if (a->id != b->id || a->nsub != b->nsub || !str_eq(a->name, b->name) ||
+        !str_eq(a->keyspace, b->keyspace) || !a->field_names != !b->field_names)
+        return false;
+    for (uint16_t i = 0; i < a->nsub; i++)
+        if (!type_equal(&a->sub[i], &b->sub[i]) ||
+            (a->field_names && !str_eq(a->field_names[i], b->field_names[i])))
+            return false;
+    return true;
+}
+
+bool cql_columns_equal(const cql_column *a, const cql_column *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!str_eq(a[i].name, b[i].name) || !str_eq(a[i].table, b[i].table) ||
+            !str_eq(a[i].keyspace, b[i].keyspace) || !type_equal(&a[i].type, &b[i].type))
+            return false;
+    return true;
 }
 
 cql_result *cql_result_copy(const cql_result *res)

@@ -55,6 +55,43 @@ static char *dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+/* Splits one contact point "host", "host:port", "[v6]" or "[v6]:port" (a bare IPv6 address
+ * has several colons and no port) into host and port; false when malformed. */
+static bool split_contact(char *tok, char *host, size_t hostlen, char *port, size_t portlen)
+{
+    char *colon = strrchr(tok, ':');
+    if (tok[0] == '[') {
+        char *end = strchr(tok, ']');
+        if (!end || (end[1] && (end[1] != ':' || !end[2]))) return false;
+        if (end[1]) snprintf(port, portlen, "%s", end + 2);
+        *end = '\0';
+        tok++;
+    } else if (colon && strchr(tok, ':') == colon) {
+        snprintf(port, portlen, "%s", colon + 1);
+        *colon = '\0';
+    }
+    snprintf(host, hostlen, "%s", tok);
+    return host[0] != '\0';
+}
+
+/* Adds a resolved contact point, growing the arrays; false when out of memory. */
+static bool add_contact(cql_session *s, const struct addrinfo *ai, const char *host, int *cap)
+{
+    if (s->ncontacts == *cap) {
+        int n = *cap * 2;
+        struct sockaddr_storage *c = realloc(s->contacts, sizeof *c * (size_t)n);
+        if (c) s->contacts = c;
+        char(*names)[64] = realloc(s->contact_names, sizeof *names * (size_t)n);
+        if (names) s->contact_names = names;
+        if (!c || !names) return false;
+        *cap = n;
+    }
+    memcpy(&s->contacts[s->ncontacts], ai->ai_addr, ai->ai_addrlen);
+    snprintf(s->contact_names[s->ncontacts], 64, "%.63s", host);
+    s->ncontacts++;
+    return true;
+}
+
 /* Splits "host[:port],..." and resolves each name (blocking; setup time only). */
 static int resolve_contacts(cql_session *s, char *err, size_t errlen)
 {
@@ -64,27 +101,22 @@ static int resolve_contacts(cql_session *s, char *err, size_t errlen)
     s->contact_names = calloc((size_t)cap, sizeof *s->contact_names);
     if (!list || !s->contacts || !s->contact_names) return free(list), -1;
     for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        char host[256], port[16];
+        char host[256], port[16], orig[300];
+        snprintf(orig, sizeof orig, "%s", tok);
         snprintf(port, sizeof port, "%d", s->cfg.port);
-        char *colon = strrchr(tok, ':');
-        if (colon && strchr(tok, ':') == colon) { /* host:port (not a bare IPv6 address) */
-            snprintf(port, sizeof port, "%s", colon + 1);
-            *colon = '\0';
+        if (!split_contact(tok, host, sizeof host, port, sizeof port)) {
+            snprintf(err, errlen, "bad contact point '%s' (host, host:port or [ipv6]:port)", orig);
+            return free(list), -1;
         }
-        snprintf(host, sizeof host, "%s", tok[0] == '[' ? tok + 1 : tok);
-        if (host[0] && host[strlen(host) - 1] == ']') host[strlen(host) - 1] = '\0';
         struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
         int rc = getaddrinfo(host, port, &hints, &ai);
         if (rc) {
-            snprintf(err, errlen, "cannot resolve contact point '%s': %s", tok, gai_strerror(rc));
-            free(list);
-            return -1;
+            snprintf(err, errlen, "cannot resolve contact point '%s': %s", orig, gai_strerror(rc));
+            return free(list), -1;
         }
-        if (s->ncontacts == cap) break;
-        memcpy(&s->contacts[s->ncontacts], ai->ai_addr, ai->ai_addrlen);
-        snprintf(s->contact_names[s->ncontacts], 64, "%.63s", host);
-        s->ncontacts++;
+        bool ok = add_contact(s, ai, host, &cap);
         freeaddrinfo(ai);
+        if (!ok) return snprintf(err, errlen, "out of memory"), free(list), -1;
     }
     free(list);
     if (s->ncontacts == 0) snprintf(err, errlen, "no contact points given");
@@ -151,6 +183,8 @@ void cql_session_free(cql_session *s)
         next = p->next;
         free(p->query);
         cql_result_free(p->meta);
+        for (int i = 0; i < p->nretired; i++) cql_result_free(p->retired[i]);
+        free(p->retired);
         free(p);
     }
     free(s->hosts);
@@ -181,6 +215,7 @@ cql_conn *cql_session_new_conn(cql_session *s, cql_host *h, bool control)
         .nslots = control ? 16 : s->cfg.max_inflight + 8,
         .max_user = control ? 8 : s->cfg.max_inflight,
         .connect_timeout_ms = s->cfg.connect_timeout_ms,
+        .write_timeout_ms = s->cfg.request_timeout_ms,
         .register_events = control,
     };
     cql_conn *c = cql_conn_new(s->loop, &o, control ? &control_cb : &pool_cb,
@@ -494,6 +529,10 @@ static void on_use_done(cql_conn *c, const cql_error *err, const cql_result *res
 {
     cql_session *s = cql_session_of(c);
     s->use_pending--;
+    /* A connection left in the old keyspace would run later statements there: close it, and
+     * its replacement's handshake switches to the session's keyspace. */
+    if (err && c->state != CONN_CLOSING)
+        cql_conn_close(c, CQL_E_CONN_LOST, "USE of the new keyspace failed");
 }
 
 void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except)
@@ -507,7 +546,10 @@ void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except
             cql_conn *c = s->hosts[i]->conns[k];
             if (!c || c == except || c->state != CONN_READY) continue;
             c->opts.keyspace = s->keyspace;
-            if (cql_internal_query(c, q, on_use_done) == 0) s->use_pending++;
+            if (cql_internal_query(c, q, on_use_done) == 0)
+                s->use_pending++;
+            else
+                cql_conn_close(c, CQL_E_CONN_LOST, "no room to switch keyspace");
         }
 }
 

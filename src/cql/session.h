@@ -31,6 +31,10 @@ struct cql_prepared {
     uint8_t id[32];
     uint16_t idlen;
     cql_result *meta; /* owned copy of the PREPARED result: bind columns, pk indexes, columns */
+    /* Metadata replaced after a schema change, kept (not freed) because callers may still hold
+     * column pointers of p, which the API promises live as long as p. */
+    cql_result **retired;
+    int nretired;
 };
 
 typedef struct ring_entry {

@@ -41,61 +41,144 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static int parse_date(const char *t, int64_t *days, int *used)
+/* Reads min..max decimal digits at *p into *out and advances; false (nothing consumed) when
+ * fewer than min are there. More digits than max are left for the caller to reject. */
+static bool digits(const char **p, int min, int max, int64_t *out)
 {
-    long long y;
-    int m, d, n = 0;
-    if (sscanf(t, "%5lld-%2d-%2d%n", &y, &m, &d, &n) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+    int n = 0;
+    int64_t v = 0;
+    while (n < max && (*p)[n] >= '0' && (*p)[n] <= '9') v = v * 10 + ((*p)[n++] - '0');
+    if (n < min) return false;
+    *p += n;
+    *out = v;
+    return true;
+}
+
+static bool eat(const char **p, char c)
+{
+    if (**p != c) return false;
+    (*p)++;
+    return true;
+}
+
+static bool all_digits(const char *t)
+{
+    if (*t == '-') t++;
+    if (!*t) return false;
+    for (; *t; t++)
+        if (*t < '0' || *t > '9') return false;
+    return true;
+}
+
+static int days_in_month(int64_t y, int64_t m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* "[-]yyyy-mm-dd" with a day that exists in its month (Cassandra's date type rejects 02-30; its
+ * timestamp parser moves it to the month's last day, which would store a value nobody wrote). */
+static int parse_date(const char **p, int64_t *days)
+{
+    int64_t y, m, d;
+    bool neg = eat(p, '-');
+    if (!digits(p, 4, 4, &y) || !eat(p, '-') || !digits(p, 2, 2, &m) || !eat(p, '-') ||
+        !digits(p, 2, 2, &d) || m < 1 || m > 12 || d < 1 || d > days_in_month(neg ? -y : y, m))
         return CQL_E_INVAL;
-    *days = days_from_civil(y, m, d);
-    *used = n;
+    *days = days_from_civil(neg ? -y : y, (int)m, (int)d);
     return 0;
 }
 
-/* "HH:MM[:SS[.fffffffff]]" -> nanoseconds since midnight. */
-static int parse_clock(const char *t, int64_t *ns, int *used)
+/* "H[H]:M[M][:S[S][.fffffffff]]" -> nanoseconds since midnight. The time type needs the seconds
+ * and a digit after a point; a timestamp takes neither and also "24:00[:00[.000]]" (the next
+ * midnight), as Cassandra does. */
+static int parse_clock(const char **p, bool timestamp, int64_t *ns)
 {
-    int h, mi, sec = 0, n = 0, n2 = 0;
-    if (sscanf(t, "%2d:%2d%n:%2d%n", &h, &mi, &n, &sec, &n2) < 2) return CQL_E_INVAL;
-    if (n2) n = n2;
-    if (h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0) return CQL_E_INVAL;
-    int64_t frac = 0, scale = 100000000;
-    if (t[n] == '.') {
-        for (n++; t[n] >= '0' && t[n] <= '9'; n++, scale /= 10)
-            if (scale) frac += (t[n] - '0') * scale;
+    int64_t h, mi, sec = 0, frac = 0, scale = 100000000;
+    if (!digits(p, 1, 2, &h) || !eat(p, ':') || !digits(p, 1, 2, &mi)) return CQL_E_INVAL;
+    if (eat(p, ':')) {
+        if (!digits(p, 1, 2, &sec)) return CQL_E_INVAL;
+        if (eat(p, '.')) {
+            int n = 0;
+            for (; **p >= '0' && **p <= '9'; (*p)++, n++, scale /= 10)
+                if (n < 9) frac += (**p - '0') * scale;
+            if (n > 9 || (n == 0 && !timestamp)) return CQL_E_INVAL;
+        }
+    } else if (!timestamp) {
+        return CQL_E_INVAL;
     }
-    *ns = ((int64_t)h * 3600 + mi * 60 + sec) * 1000000000LL + frac;
-    *used = n;
+    bool midnight = timestamp && h == 24 && mi == 0 && sec == 0 && frac == 0;
+    if ((h > 23 && !midnight) || mi > 59 || sec > 59) return CQL_E_INVAL;
+    *ns = (h * 3600 + mi * 60 + sec) * 1000000000LL + frac;
     return 0;
 }
 
-/* "Z", "+hh:mm", "+hhmm", "-hh" or nothing (UTC) -> offset in minutes. */
-static int parse_zone(const char *t, int *minutes)
+/* The zone of a timestamp, optionally after one space: "Z", "+hh", "+hhmm", "+hh:mm" (at most
+ * 18:00 either way), or after a space "UTC"/"GMT"; nothing means UTC. Must end the text. Cassandra
+ * also takes region names ("Europe/Paris") after a space, which need a zone database: refused. */
+static int parse_zone(const char *t, int64_t *minutes)
 {
     *minutes = 0;
-    if (!*t || strcmp(t, "Z") == 0 || strcmp(t, "z") == 0) return 0;
-    int h = 0, m = 0;
-    if ((t[0] != '+' && t[0] != '-') || strlen(t) < 3) return CQL_E_INVAL;
-    if (sscanf(t + 1, "%2d:%2d", &h, &m) < 1 && sscanf(t + 1, "%2d%2d", &h, &m) < 1)
-        return CQL_E_INVAL;
-    *minutes = (h * 60 + m) * (t[0] == '-' ? -1 : 1);
+    if (!*t) return 0;
+    bool space = eat(&t, ' ');
+    if (space && (strcmp(t, "UTC") == 0 || strcmp(t, "GMT") == 0)) return 0;
+    if (strcmp(t, "Z") == 0) return 0;
+    int64_t h, m = 0;
+    int sign = *t == '-' ? -1 : 1;
+    if ((!eat(&t, '+') && !eat(&t, '-')) || !digits(&t, 2, 2, &h)) return CQL_E_INVAL;
+    if (*t && (eat(&t, ':'), !digits(&t, 2, 2, &m))) return CQL_E_INVAL;
+    if (*t || m > 59 || h * 60 + m > 18 * 60) return CQL_E_INVAL;
+    *minutes = sign * (h * 60 + m);
     return 0;
 }
 
 static int parse_timestamp(const char *s, size_t len, int64_t *ms)
 {
     char t[64];
-    int64_t days, ns = 0;
-    int used = 0, used2 = 0, zone = 0;
+    const char *p = t;
+    int64_t days, ns = 0, zone = 0;
     if (parse_int(s, len, INT64_MIN, INT64_MAX, ms) == 0) return 0;
-    if (!token(s, len, t, sizeof t) || parse_date(t, &days, &used)) return CQL_E_INVAL;
-    if (t[used] == 'T' || t[used] == ' ') {
-        if (parse_clock(t + used + 1, &ns, &used2)) return CQL_E_INVAL;
-        used += 1 + used2;
+    if (!token(s, len, t, sizeof t) || parse_date(&p, &days)) return CQL_E_INVAL;
+    if (*p == 'T' || (*p == ' ' && p[1] >= '0' && p[1] <= '9')) {
+        p++;
+        if (parse_clock(&p, true, &ns)) return CQL_E_INVAL;
     }
-    if (parse_zone(t + used, &zone)) return CQL_E_INVAL;
-    *ms = days * 86400000LL + ns / 1000000 - (int64_t)zone * 60000;
+    if (parse_zone(p, &zone)) return CQL_E_INVAL;
+    *ms = days * 86400000LL + ns / 1000000 - zone * 60000;
     return 0;
+}
+
+/* A date: "[-]yyyy-mm-dd", or digits giving the serialized unsigned day number as Cassandra
+ * takes them (2^31 is 1970-01-01). Writes the 4 serialized bytes. */
+static int parse_date_value(const char *s, size_t len, uint8_t *out)
+{
+    char t[32];
+    const char *p = t;
+    int64_t v;
+    if (!token(s, len, t, sizeof t)) return CQL_E_INVAL;
+    if (all_digits(t)) {
+        if (parse_int(t, strlen(t), 0, UINT32_MAX, &v)) return CQL_E_INVAL;
+        cql_put_be32(out, (uint32_t)v);
+        return 0;
+    }
+    if (parse_date(&p, &v) || *p) return CQL_E_INVAL;
+    cql_value_date(out, (int32_t)v);
+    return 0;
+}
+
+/* A time: digits of nanoseconds, or "H[H]:M[M]:S[S][.f{1,9}]" with blanks around it ignored
+ * (as Cassandra trims clock text, not digits). */
+static int parse_time_value(const char *s, size_t len, int64_t *ns)
+{
+    char t[48];
+    if (!token(s, len, t, sizeof t)) return CQL_E_INVAL;
+    if (all_digits(t)) return parse_int(t, len, 0, 86400000000000LL - 1, ns);
+    const char *p = t;
+    /* Blanks (as Java's trim sees them: controls and space) go from clock text only. */
+    while (*p && (unsigned char)*p <= ' ') p++;
+    while (len && (unsigned char)t[len - 1] <= ' ') t[--len] = '\0';
+    return parse_clock(&p, false, ns) || *p ? CQL_E_INVAL : 0;
 }
 
 static int hexval(int c)
@@ -239,7 +322,7 @@ static int parse_scalar(cql_type_id id, const char *s, size_t len, uint8_t *out,
 {
     int64_t i = 0;
     double d = 0;
-    int rc, used;
+    int rc;
     switch (id) {
     case CQL_TYPE_BOOLEAN:
         if ((len == 4 && strncasecmp(s, "true", 4) == 0) || (len == 1 && s[0] == '1'))
@@ -274,18 +357,13 @@ static int parse_scalar(cql_type_id id, const char *s, size_t len, uint8_t *out,
         if ((rc = parse_float(s, len, &d))) return rc;
         if (id == CQL_TYPE_DOUBLE) return cql_value_double(out, d), *n = 8, 0;
         return cql_value_float(out, (float)d), *n = 4, 0;
-    case CQL_TYPE_DATE: {
-        char t[32];
-        if (!token(s, len, t, sizeof t) || parse_date(t, &i, &used) || t[used]) return CQL_E_INVAL;
-        cql_value_date(out, (int32_t)i);
+    case CQL_TYPE_DATE:
+        if ((rc = parse_date_value(s, len, out))) return rc;
         return *n = 4, 0;
-    }
-    case CQL_TYPE_TIME: {
-        char t[32];
-        if (!token(s, len, t, sizeof t) || parse_clock(t, &i, &used) || t[used]) return CQL_E_INVAL;
+    case CQL_TYPE_TIME:
+        if ((rc = parse_time_value(s, len, &i))) return rc;
         cql_put_be64(out, (uint64_t)i);
         return *n = 8, 0;
-    }
     case CQL_TYPE_UUID:
     case CQL_TYPE_TIMEUUID:
         if ((rc = parse_uuid(s, len, out))) return rc;

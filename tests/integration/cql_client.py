@@ -13,6 +13,11 @@ def main():
     rc, _ = driver("reprepare", ks)
     check("reprepare exit", 0, rc)
     check("reprepared value", "after", s.execute(f"SELECT v FROM {ks}.rp WHERE k = 1").one().v)
+    rc, _ = driver("alter", ks)
+    check("alter exit", 0, rc)
+    ks2 = keyspace(s, "cqlclient2")
+    rc, _ = driver("use", ks, ks2)
+    check("use exit", 0, rc)
     rc, _ = driver("events", ks)
     check("events exit", 0, rc)
     for lz4 in (False, True):

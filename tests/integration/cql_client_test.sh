@@ -3,4 +3,4 @@
 # batches, transparent re-prepare on UNPREPARED, schema events, and a short throughput run.
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/cql_client.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/cql_client.py"

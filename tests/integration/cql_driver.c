@@ -1,8 +1,13 @@
 /* Integration driver for the CQL client against the real Cassandra, run by cql_*_test.sh:
  *   cql_driver write-types KS           all scalar types from text + collections, 3 rows
  *   cql_driver write-blobs KS FILE      rows (k int, v text) from FILE: [4-byte BE len][bytes]...
+ *   cql_driver write-text KS COL FILE   rows (k, COL) of table `lit` from FILE lines "k<TAB>text",
+ *                                       COL parsed from text with its type; prints "REJECT k"
+ *                                       for text the parser refuses
  *   cql_driver paging KS N              N async inserts, then a paged read; batches
  *   cql_driver reprepare KS             UNPREPARED after DROP/CREATE is handled transparently
+ *   cql_driver alter KS                 a prepared SELECT * after ALTER TABLE ADD/DROP: new columns
+ *   cql_driver use KS KS2               runtime USE reaches every connection before it returns
  *   cql_driver events KS                a SCHEMA_CHANGE event arrives for a new table
  *   cql_driver bench KS N               async insert throughput
  *   cql_driver outage KS                writes across `nodetool disablebinary/enablebinary`
@@ -198,6 +203,36 @@ static void write_blobs(const char *ks, const char *file)
     cql_sync_close(db);
 }
 
+/* ---- write-text --------------------------------------------------------------------------- */
+
+static void write_text(const char *ks, const char *col, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) return perror(file), exit(1);
+    cql_sync *db = open_db(ks);
+    const cql_prepared *p;
+    cql_error e;
+    char q[200], line[512];
+    snprintf(q, sizeof q, "INSERT INTO lit (k, %s) VALUES (?, ?)", col);
+    must(cql_sync_prepare(db, q, &p, &e), &e, "prepare");
+    const cql_type *type = &cql_prepared_bind_column(p, 1)->type;
+    while (fgets(line, sizeof line, f)) {
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        line[strcspn(line, "\n")] = '\0';
+        uint8_t kb[4], buf[64];
+        cql_value v[2] = {cql_value_int(kb, atoi(line))};
+        if (cql_value_from_text(type, tab + 1, strlen(tab + 1), buf, sizeof buf, &v[1])) {
+            printf("REJECT %d\n", atoi(line));
+            continue;
+        }
+        int rc = cql_sync_execute(db, p, v, 2, CQL_ONE, NULL, NULL, &e);
+        CHECK(rc == 0, "insert '%s': %s", tab + 1, e.message);
+    }
+    fclose(f);
+    cql_sync_close(db);
+}
+
 /* ---- paging and batches ------------------------------------------------------------------- */
 
 static void paging(const char *ks, long n)
@@ -290,6 +325,96 @@ static void reprepare(const char *ks)
     CHECK(got.len == 5 && memcmp(got.ptr, "after", 5) == 0, "value %.*s", got.len,
           got.len > 0 ? (const char *)got.ptr : "");
     cql_result_free(res);
+    cql_sync_close(db);
+}
+
+/* ---- alter: prepared SELECT after ALTER TABLE --------------------------------------------- */
+
+/* Executes p for k = 1 and checks the columns' names, types (in order) and cell count. */
+static void check_columns(cql_sync *db, const cql_prepared *p, const char *const *names,
+                          const cql_type_id *types, int n, const char *step)
+{
+    uint8_t kb[4];
+    cql_value v[1] = {cql_value_int(kb, 1)};
+    cql_result *res = NULL;
+    cql_error e;
+    must(cql_sync_execute(db, p, v, 1, CQL_ONE, NULL, &res, &e), &e, step);
+    CHECK(cql_result_column_count(res) == n, "%s: %d columns, want %d", step,
+          cql_result_column_count(res), n);
+    for (int i = 0; i < n && i < cql_result_column_count(res); i++) {
+        const cql_column *c = cql_result_column(res, i);
+        CHECK(strcmp(c->name, names[i]) == 0 && c->type.id == types[i],
+              "%s: column %d is %s of type %d, want %s of type %d", step, i, c->name, c->type.id,
+              names[i], types[i]);
+    }
+    CHECK(cql_prepared_result_column_count(p) == n, "%s: prepared has %d result columns", step,
+          cql_prepared_result_column_count(p));
+    cql_result_free(res);
+}
+
+static void alter(const char *ks)
+{
+    cql_sync *db = open_db(ks);
+    exec_ddl(db, "CREATE TABLE al (k int PRIMARY KEY, v text)");
+    exec_ddl(db, "INSERT INTO al (k, v) VALUES (1, 'one')");
+    const cql_prepared *p;
+    cql_error e;
+    must(cql_sync_prepare(db, "SELECT * FROM al WHERE k = ?", &p, &e), &e, "prepare");
+    check_columns(db, p, (const char *const[]){"k", "v"},
+                  (const cql_type_id[]){CQL_TYPE_INT, CQL_TYPE_VARCHAR}, 2, "before ALTER");
+    exec_ddl(db, "ALTER TABLE al ADD a bigint");
+    exec_ddl(db, "UPDATE al SET a = 42 WHERE k = 1");
+    check_columns(db, p, (const char *const[]){"k", "a", "v"},
+                  (const cql_type_id[]){CQL_TYPE_INT, CQL_TYPE_BIGINT, CQL_TYPE_VARCHAR}, 3,
+                  "after ADD");
+    exec_ddl(db, "ALTER TABLE al DROP v");
+    check_columns(db, p, (const char *const[]){"k", "a"},
+                  (const cql_type_id[]){CQL_TYPE_INT, CQL_TYPE_BIGINT}, 2, "after DROP");
+    cql_sync_close(db);
+}
+
+/* ---- use: runtime USE on every connection -------------------------------------------------- */
+
+typedef struct use_state {
+    async_state st;
+    int wrong;
+} use_state;
+
+static void on_use_select(void *ud, const cql_error *err, const cql_result *res)
+{
+    use_state *u = ud;
+    cql_value v = res ? cql_result_cell(res, 0, 0) : cql_value_null();
+    if (!err && !(v.len == 3 && memcmp(v.ptr, "two", 3) == 0)) u->wrong++;
+    on_done(&u->st, err, res);
+}
+
+static void use_ks(const char *ks, const char *ks2)
+{
+    cql_config c = config(ks);
+    c.connections_per_host = 8;
+    char err[600], q[300];
+    cql_sync *db = cql_sync_connect(&c, err, sizeof err);
+    if (!db) return fprintf(stderr, "connect: %s\n", err), exit(1);
+    exec_ddl(db, "CREATE TABLE IF NOT EXISTS u (k int PRIMARY KEY, v text)");
+    exec_ddl(db, "INSERT INTO u (k, v) VALUES (1, 'one')");
+    snprintf(q, sizeof q, "CREATE TABLE IF NOT EXISTS %s.u (k int PRIMARY KEY, v text)", ks2);
+    exec_ddl(db, q);
+    snprintf(q, sizeof q, "INSERT INTO %s.u (k, v) VALUES (1, 'two')", ks2);
+    exec_ddl(db, q);
+    snprintf(q, sizeof q, "USE %s", ks2);
+    exec_ddl(db, q);
+    /* Right after USE returns, every connection must already be in ks2. */
+    use_state u = {0};
+    for (int i = 0; i < 64; i++) {
+        u.st.pending++;
+        int rc = cql_session_query(cql_sync_session(db), "SELECT v FROM u WHERE k = 1", NULL, 0,
+                                   CQL_ONE, NULL, on_use_select, &u);
+        if (rc) u.st.pending--, u.st.failed++;
+    }
+    if (u.st.pending > 0) cql_sync_run(db, 10000, &u.st.stop);
+    CHECK(u.st.failed == 0 && u.st.ok == 64, "ok %ld failed %ld: %s", u.st.ok, u.st.failed,
+          u.st.last.message);
+    CHECK(u.wrong == 0, "%d of 64 reads ran in the old keyspace", u.wrong);
     cql_sync_close(db);
 }
 
@@ -466,10 +591,16 @@ int main(int argc, char **argv)
         write_types(ks);
     else if (strcmp(cmd, "write-blobs") == 0 && argc > 3)
         write_blobs(ks, argv[3]);
+    else if (strcmp(cmd, "write-text") == 0 && argc > 4)
+        write_text(ks, argv[3], argv[4]);
     else if (strcmp(cmd, "paging") == 0 && argc > 3)
         paging(ks, atol(argv[3]));
     else if (strcmp(cmd, "reprepare") == 0)
         reprepare(ks);
+    else if (strcmp(cmd, "alter") == 0)
+        alter(ks);
+    else if (strcmp(cmd, "use") == 0 && argc > 3)
+        use_ks(ks, argv[3]);
     else if (strcmp(cmd, "events") == 0)
         events(ks);
     else if (strcmp(cmd, "bench") == 0 && argc > 3)

@@ -6,4 +6,4 @@
 # acknowledged write is in the table. Slow tier: it briefly cuts every client of the shared stack.
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/cql_outage.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/cql_outage.py"

@@ -2,4 +2,4 @@
 # `rtetl cql` against the real Cassandra: DDL, table/json/csv output, -f scripts, stdin, errors.
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/cql_shell.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/cql_shell.py"

@@ -3,4 +3,4 @@
 # read by the other, field by field, including hostile text (quotes, NUL, UTF-8, 1 MiB, empty).
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/cql_types.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/cql_types.py"

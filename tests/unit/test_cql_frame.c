@@ -569,6 +569,55 @@ static void test_lz4_roundtrip(void **state)
     cql_buf_free(&out);
 }
 
+/* A hostile server must not make the client allocate far more than it sent (issue #16). */
+static void test_hostile_sizes(void **state)
+{
+    (void)state;
+    /* ROWS without metadata claiming 100,000 columns and no row, in a body just long enough for
+     * the old check (count <= body left): 6.4 MB of placeholder columns from 100 kB. */
+    cql_buf b = {0};
+    cql_buf_u32(&b, CQL_RESULT_ROWS);
+    cql_buf_u32(&b, 0x0004);
+    cql_buf_u32(&b, 100000);
+    cql_buf_u32(&b, 0);
+    uint8_t pad[100000] = {0};
+    cql_buf_put(&b, pad, sizeof pad);
+    cql_result res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(cql_dec_result(b.data, b.len, NULL, 0, &res), CQL_E_PROTOCOL);
+    cql_result_release(&res);
+    /* With metadata every column spec takes at least 4 bytes: a count beyond that is refused. */
+    b.len = 0;
+    cql_buf_u32(&b, CQL_RESULT_ROWS);
+    cql_buf_u32(&b, 0x0001);
+    cql_buf_u32(&b, 30000);
+    put_str(&b, "ks");
+    put_str(&b, "t");
+    cql_buf_put(&b, pad, 100000);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(cql_dec_result(b.data, b.len, NULL, 0, &res), CQL_E_PROTOCOL);
+    assert_true(res.arena.size < 1000000);
+    cql_result_release(&res);
+    /* An lz4 body of a few bytes claiming 200 MiB is refused before anything is reserved. */
+    b.len = 0;
+    cql_buf_u32(&b, 200u << 20);
+    cql_buf_put(&b, pad, 16);
+    cql_buf out = {0};
+    assert_int_equal(cql_lz4_decompress(b.data, b.len, &out), CQL_E_PROTOCOL);
+    assert_true(out.cap < (1u << 20));
+    /* ... while a legitimately well-compressed body (LZ4's best ratio is about 255:1) passes. */
+    size_t big = 16u << 20;
+    uint8_t *zeros = calloc(1, big);
+    assert_non_null(zeros);
+    b.len = 0;
+    assert_int_equal(cql_lz4_compress(zeros, big, &b), 0);
+    assert_int_equal(cql_lz4_decompress(b.data, b.len, &out), 0);
+    assert_int_equal(out.len, big);
+    free(zeros);
+    cql_buf_free(&out);
+    cql_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_deep_type_rejected),
         cmocka_unit_test(test_custom_duration),
         cmocka_unit_test(test_lz4_roundtrip),
+        cmocka_unit_test(test_hostile_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,110 @@ static void test_parse_rejects(void **state)
     assert_int_equal(v.len, sizeof hostile - 1);
 }
 
+/* Serialized int64/int32 of text parsed as `id`; fails the test when parsing fails. */
+static int parse_as(cql_type_id id, const char *text, int64_t *out)
+{
+    cql_type t = T(id);
+    uint8_t buf[64];
+    cql_value v;
+    int rc = cql_value_from_text(&t, text, strlen(text), buf, sizeof buf, &v);
+    if (rc) return rc;
+    *out = v.len == 8 ? (int64_t)cql_get_be64(v.ptr) : (int64_t)(int32_t)cql_get_be32(v.ptr);
+    return 0;
+}
+
+/* Timestamp, date and time text forms with the values Cassandra 5.0 stores for the same CQL
+ * literals (tests/integration/cql_literals.py checks the same table against the server). */
+static void test_time_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        cql_type_id id;
+        const char *text;
+        int64_t want;
+    } ok[] = {
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:00+0530", 1704083400000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:00+05:30", 1704083400000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:00+05", 1704085200000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:00-0800", 1704132000000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01", 1704067200000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00", 1704103200000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05.1", 1704103205100},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05.1234", 1704103205123},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05.", 1704103205000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01Z", 1704067200000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01+0100", 1704063600000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 +0100", 1704063600000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05 +0100", 1704099605000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05 UTC", 1704103205000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05+1800", 1704038405000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 1:00", 1704070800000},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 24:00", 1704153600000},
+        {CQL_TYPE_TIMESTAMP, "-0001-01-01", -62198755200000},
+        {CQL_TYPE_TIMESTAMP, "-5", -5},
+        {CQL_TYPE_DATE, "2024-02-29", -2147463866},
+        {CQL_TYPE_DATE, "4294967295", -1},
+        {CQL_TYPE_DATE, "0", 0},
+        {CQL_TYPE_TIME, "1:2:3", 3723000000000},
+        {CQL_TYPE_TIME, " 10:00:05.1 ", 36005100000000},
+        {CQL_TYPE_TIME, "86399999999999", 86399999999999},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t got = 0;
+        int rc = parse_as(ok[i].id, ok[i].text, &got);
+        if (rc || got != ok[i].want)
+            fail_msg("'%s' (type %d): rc %d, got %lld, want %lld", ok[i].text, ok[i].id, rc,
+                     (long long)got, (long long)ok[i].want);
+    }
+    static const struct {
+        cql_type_id id;
+        const char *text;
+    } bad[] = {
+        {CQL_TYPE_TIMESTAMP, "2023-02-30T00:00:00Z"}, /* Cassandra clamps to 02-28; we refuse */
+        {CQL_TYPE_TIMESTAMP, "2023-02-29"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:00+0530x"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05z"},
+        {CQL_TYPE_TIMESTAMP, "2024-1-1"},
+        {CQL_TYPE_TIMESTAMP, "10000-01-01"},
+        {CQL_TYPE_TIMESTAMP, "+2024-01-01"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:60:00"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:60"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 24:00:01"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05+1"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05+100"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05+01:0"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05+1801"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05+0060"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 10:00:05.1234567891"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:05UTC"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:05  +0100"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01T10:00:05+0100Z"},
+        {CQL_TYPE_TIMESTAMP, "2024-01-01 "},
+        {CQL_TYPE_TIMESTAMP, " 2024-01-01"},
+        {CQL_TYPE_DATE, "2023-02-29"},
+        {CQL_TYPE_DATE, "2024-04-31"},
+        {CQL_TYPE_DATE, "2024-01-01Z"},
+        {CQL_TYPE_DATE, "-1"},
+        {CQL_TYPE_DATE, "4294967296"},
+        {CQL_TYPE_TIME, "10:00"},
+        {CQL_TYPE_TIME, "24:00:00"},
+        {CQL_TYPE_TIME, "23:59:60"},
+        {CQL_TYPE_TIME, "10:00:05Z"},
+        {CQL_TYPE_TIME, "10:00:05."},
+        {CQL_TYPE_TIME, "10:00:05.1234567891"},
+        {CQL_TYPE_TIME, "86400000000000"},
+        {CQL_TYPE_TIME, "-1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t got = 0;
+        int rc = parse_as(bad[i].id, bad[i].text, &got);
+        if (rc != CQL_E_INVAL)
+            fail_msg("'%s' (type %d) accepted as %lld (rc %d)", bad[i].text, bad[i].id,
+                     (long long)got, rc);
+    }
+}
+
 static void test_format_collections(void **state)
 {
     (void)state;
@@ -235,7 +339,7 @@ int main(void)
         cmocka_unit_test(test_scalar_roundtrips), cmocka_unit_test(test_varint_encoding),
         cmocka_unit_test(test_parse_rejects),     cmocka_unit_test(test_format_collections),
         cmocka_unit_test(test_builders),          cmocka_unit_test(test_names),
-        cmocka_unit_test(test_murmur3),
+        cmocka_unit_test(test_murmur3),           cmocka_unit_test(test_time_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
