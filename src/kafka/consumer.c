@@ -15,7 +15,8 @@
  * passes; offsets stored before that are committed (synchronously) just before the unassign.
  *
  * Commits: the handler stores an offset with a metadata string per partition, and the consumer
- * commits them itself (every COMMIT_MS, on revoke, at close) with rd_kafka_commit and an
+ * commits them itself (with each statistics event while the group is steady, see on_stats; on
+ * revoke; at close) with rd_kafka_commit and an
  * explicit list, because librdkafka up to 2.0 drops the metadata of stored offsets. On assign,
  * the committed offsets and their metadata are read (rd_kafka_committed) and handed to the
  * handler, and the partitions are assigned at exactly those offsets.
@@ -42,11 +43,11 @@
 #define BATCH          512
 #define DRAIN_BOUND_MS 10000
 #define PAUSE_AFTER_MS 2000
-#define WAKE_FAST_MS   5     /* least gap between wake-ups while a batch or more is waiting */
-#define WAKE_SLOW_MS   200   /* ... while fewer messages are (a fetch is usually under way) */
-#define WAKE_WAIT_MS   5000  /* bound on one watermark query */
-#define COMMIT_MS      1000  /* periodic asynchronous commit of stored offsets */
-#define SYNC_COMMIT_MS 10000 /* bound on a synchronous commit or committed-offset fetch */
+#define WAKE_FAST_MS   5      /* least gap between wake-ups while a batch or more is waiting */
+#define WAKE_SLOW_MS   200    /* ... while fewer messages are (a fetch is usually under way) */
+#define WAKE_WAIT_MS   5000   /* bound on one watermark query */
+#define COMMIT_MS_STR  "1000" /* statistics.interval.ms: the periodic commit's pace */
+#define SYNC_COMMIT_MS 10000  /* bound on a synchronous commit or committed-offset fetch */
 
 typedef struct consumer_part {
     int64_t next;   /* offset after the last message handed over; -1 when not consuming it */
@@ -83,7 +84,6 @@ struct kafka_consumer {
     int32_t wake_part;
     size_t wake_from; /* round-robin start of the lagging-partition search */
     uint64_t wakeups;
-    uint64_t commit_last; /* loop time of the last periodic commit */
     int closing_handles;
     void (*freed)(void *);
     void *freed_ud;
@@ -264,7 +264,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else {
             rd_kafka_assign(rk, start);
         }
-        if (c->paused && start->cnt > 0) rd_kafka_pause_partitions(rk, start);
+        /* A partition keeps librdkafka's pause flag across assignments: one paused while its
+         * revoke drained and then assigned back would never be fetched again. */
+        if (start->cnt > 0) {
+            if (c->paused)
+                rd_kafka_pause_partitions(rk, start);
+            else
+                rd_kafka_resume_partitions(rk, start);
+        }
         rd_kafka_topic_partition_list_destroy(start);
         return;
     }
@@ -285,6 +292,22 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     if (parts->cnt > 0) rd_kafka_pause_partitions(rk, parts);
     c->revoke_deadline = uv_now(c->loop) + DRAIN_BOUND_MS;
+}
+
+/* librdkafka's statistics, every statistics.interval.ms, served from the consumer queue on
+ * the loop thread: the periodic commit rides on them because they tell the group's join
+ * state. A manual commit sent while this member's JoinGroup is outstanding waits behind it on
+ * the coordinator connection, comes back ILLEGAL_GENERATION once the new generation forms, and
+ * librdkafka then declares the whole assignment lost (the auto-commit timer skips itself in
+ * that state for this reason, but it cannot carry metadata). So commit only when steady. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    (void)len;
+    kafka_consumer *c = opaque;
+    if (c->closed) return 0;
+    if (strstr(json, "\"join_state\": \"steady\"")) commit_dirty(c, NULL, false);
+    return 0; /* librdkafka frees json */
 }
 
 static void handle_error(kafka_consumer *c, rd_kafka_message_t *m)
@@ -368,10 +391,6 @@ static void on_tick(uv_timer_t *t)
                  "bound_ms=%d", DRAIN_BOUND_MS);
         finish_revoke(c);
     }
-    if (uv_now(c->loop) - c->commit_last >= COMMIT_MS) {
-        c->commit_last = uv_now(c->loop);
-        commit_dirty(c, NULL, false);
-    }
     pump(c);
 }
 
@@ -392,6 +411,12 @@ kafka_consumer *kafka_consumer_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const
     c->capacity = BATCH;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
+    char interval[32];
+    size_t ilen = sizeof interval;
+    if (rd_kafka_conf_get(conf, "statistics.interval.ms", interval, &ilen) != RD_KAFKA_CONF_OK ||
+        strcmp(interval, "0") == 0)
+        rd_kafka_conf_set(conf, "statistics.interval.ms", COMMIT_MS_STR, NULL, 0);
     char errstr[512];
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!c->rk) {

@@ -47,7 +47,8 @@ void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity);
 void kafka_consumer_revoke_ready(kafka_consumer *c);
 /* Stores offset (the next offset to consume) of a partition and the metadata string to commit
  * with it (copied; NULL or "" for none, at most KAFKA_COMMIT_META_MAX - 1 bytes). The consumer
- * commits stored offsets itself, with their metadata: every second asynchronously, and
+ * commits stored offsets itself, with their metadata: every statistics.interval.ms (1 s unless
+ * set; 0 means 1 s) asynchronously while the group is not rebalancing, and
  * synchronously before a revoked partition is released and at close. (librdkafka's own
  * auto-commit is off: up to 2.0 it commits stored offsets without their metadata.) */
 void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset,
