@@ -21,10 +21,10 @@
 #include "pipeline/decode.h"
 
 static const pipe_field fields[] = {
-    {"id", PIPE_T_STRING, true, 1 << 20}, {"name", PIPE_T_STRING, false, 1 << 20},
-    {"x", PIPE_T_STRING, false, 16},      {"n", PIPE_T_BIGINT, false, 64},
-    {"i", PIPE_T_INT, false, 64},         {"d", PIPE_T_DOUBLE, false, 64},
-    {"t", PIPE_T_BOOLEAN, false, 8},
+    {"id", PIPE_T_STRING, true, 1 << 20, false}, {"name", PIPE_T_STRING, false, 1 << 20, false},
+    {"x", PIPE_T_STRING, false, 16, false},      {"n", PIPE_T_BIGINT, false, 64, false},
+    {"i", PIPE_T_INT, false, 64, false},         {"d", PIPE_T_DOUBLE, false, 64, false},
+    {"t", PIPE_T_BOOLEAN, false, 8, false},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

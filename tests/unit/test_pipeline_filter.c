@@ -19,9 +19,9 @@ typedef struct fx {
 static int setup(void **state)
 {
     static const pipe_field fields[] = {
-        {"email", PIPE_T_STRING, false, 1024},  {"name", PIPE_T_STRING, false, 1024},
-        {"age", PIPE_T_INT, false, 64},         {"and", PIPE_T_STRING, false, 64},
-        {"odd name", PIPE_T_STRING, false, 64},
+        {"email", PIPE_T_STRING, false, 1024, false},  {"name", PIPE_T_STRING, false, 1024, false},
+        {"age", PIPE_T_INT, false, 64, false},         {"and", PIPE_T_STRING, false, 64, false},
+        {"odd name", PIPE_T_STRING, false, 64, false},
     };
     fx *f = calloc(1, sizeof *f);
     char err[128];
