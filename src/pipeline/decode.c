@@ -29,6 +29,13 @@
 
 typedef const unsigned char *cursor;
 
+/* The converting paths are rare: keep them out of the hot loop's way. */
+#if defined(__GNUC__)
+#define COLD __attribute__((cold, noinline))
+#else
+#define COLD
+#endif
+
 typedef struct dec {
     const pipe_schema *s;
     cursor buf, end;
@@ -210,9 +217,14 @@ static size_t unescape(cursor src, size_t n, unsigned char *o, size_t cap)
             i += 2;
             continue;
         }
-        size_t elen;
-        unsigned u = json_escaped_cp(src + i, &elen);
-        i += elen;
+        unsigned u = 0, lo = 0xDC00;
+        json_hex4(src + i + 2, &u);
+        i += 6;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            json_hex4(src + i + 2, &lo);
+            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            i += 6;
+        }
         unsigned char tmp[4];
         size_t k = json_put_utf8(tmp, u);
         if (o_len + k > cap) return SIZE_MAX;
@@ -355,7 +367,7 @@ static void check_size(dec *d, pipe_value *v, const pipe_field *f, cursor at, in
 /* A string in a double field: Spark's DoubleType takes these six spellings of the non-finite
  * values (case-sensitive; "Inf", "nan" are not among them). They are stored as the spelling
  * cql_value_from_text reads ("NaN", "Infinity", "-Infinity"), static text. */
-static cursor double_from_string(dec *d, cursor p, cursor q, int esc, int idx, pipe_value *v)
+static COLD cursor double_from_string(dec *d, cursor p, cursor q, int esc, int idx, pipe_value *v)
 {
     static const char *const spelled[] = {"NaN",       "Infinity", "+Infinity",
                                           "-Infinity", "+INF",     "-INF"};
@@ -380,12 +392,13 @@ static cursor field_string(dec *d, cursor p, const pipe_field *f, int idx, pipe_
     cursor q = scan_string(d, p, &esc);
     if (!q) return NULL;
     v->json_type = PIPE_JSON_STRING;
-    if (f->type == PIPE_T_DOUBLE && !f->strict) {
+    if (f->type != PIPE_T_STRING) {
+        if (f->type != PIPE_T_DOUBLE || f->strict)
+            return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
         q = double_from_string(d, p, q, esc, idx, v);
         check_size(d, v, f, p, idx);
         return q;
     }
-    if (f->type != PIPE_T_STRING) return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
     size_t n = (size_t)(q - p) - 2;
     if (!esc) {
         v->ptr = (const char *)p + 1, v->len = n;
@@ -403,7 +416,7 @@ static cursor field_string(dec *d, cursor p, const pipe_field *f, int idx, pipe_
 
 /* A number in a converting string field (v holds its JSON text): an integer stays a slice of
  * the message ("-0" becomes the "0" inside it), a float is re-written into the arena. */
-static void number_to_text(dec *d, cursor p, int integral, int idx, pipe_value *v)
+static COLD void number_to_text(dec *d, cursor p, int integral, int idx, pipe_value *v)
 {
     if (v->len - (*p == '-') > PIPE_JSON_MAX_NUMBER_LEN) {
         schema_error(d, PIPE_DEC_NUMBER_RANGE, p, idx);
@@ -454,8 +467,8 @@ static cursor field_number(dec *d, cursor p, const pipe_field *f, int idx, pipe_
 
 /* An object or array in a converting string field: validated by the skipper, then re-written
  * as compact JSON into the arena (json_text.h). */
-static cursor field_structure(dec *d, cursor p, const pipe_field *f, int idx, pipe_value *v,
-                              unsigned depth)
+static COLD cursor field_structure(dec *d, cursor p, const pipe_field *f, int idx, pipe_value *v,
+                                   unsigned depth)
 {
     cursor q = skip_value(d, p, depth);
     if (!q || d->sch.code != PIPE_DEC_OK) return q;
@@ -483,13 +496,14 @@ static cursor field_value(dec *d, cursor p, int idx, unsigned depth)
 {
     const pipe_field *f = &d->s->fields[idx];
     pipe_value *v = &d->out->v[idx];
-    if (v->present && f->strict) schema_error(d, PIPE_DEC_DUPLICATE_KEY, p, idx);
+    if (__builtin_expect(v->present, 0) && f->strict)
+        schema_error(d, PIPE_DEC_DUPLICATE_KEY, p, idx);
     v->present = 1;
     if (p >= d->end) return fail(d, PIPE_DEC_MALFORMED, p, -1);
+    if (*p == '"') return field_string(d, p, f, idx, v);
     int convert = f->type == PIPE_T_STRING && !f->strict;
     cursor q;
     switch (*p) {
-    case '"': return field_string(d, p, f, idx, v);
     case 'n':
         v->json_type = PIPE_JSON_NULL, v->ptr = NULL, v->len = 0;
         return scan_literal(d, p, "null", 4);

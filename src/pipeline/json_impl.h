@@ -40,19 +40,4 @@ static inline size_t json_put_utf8(unsigned char *o, unsigned cp)
     return 4;
 }
 
-/* The code point of the escape \uXXXX at p (p[0] == '\\'), joining a surrogate pair; *len is
- * set to the escape's length (6 or 12). The escape must have been checked. */
-static inline unsigned json_escaped_cp(const unsigned char *p, size_t *len)
-{
-    unsigned u = 0, lo = 0xDC00;
-    json_hex4(p + 2, &u);
-    *len = 6;
-    if (u >= 0xD800 && u <= 0xDBFF) {
-        json_hex4(p + 8, &lo);
-        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-        *len = 12;
-    }
-    return u;
-}
-
 #endif

@@ -217,6 +217,21 @@ static int put_cp(writer *w, unsigned cp)
     return put(w, u, json_put_utf8(u, cp));
 }
 
+/* The code point of the escape \uXXXX at p (p[0] == '\\'), joining a surrogate pair; *len is
+ * set to the escape's length (6 or 12). The escape must have been checked. */
+static unsigned escaped_cp(const unsigned char *p, size_t *len)
+{
+    unsigned u = 0, lo = 0xDC00;
+    json_hex4(p + 2, &u);
+    *len = 6;
+    if (u >= 0xD800 && u <= 0xDBFF) {
+        json_hex4(p + 8, &lo);
+        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+        *len = 12;
+    }
+    return u;
+}
+
 /* The code point of the raw UTF-8 sequence at p (already validated); *len its length. */
 static unsigned raw_cp(const unsigned char *p, size_t *len)
 {
@@ -244,7 +259,7 @@ static const unsigned char *put_string(writer *w, const unsigned char *p)
         size_t len;
         unsigned cp;
         if (*p == '\\' && p[1] == 'u')
-            cp = json_escaped_cp(p, &len);
+            cp = escaped_cp(p, &len);
         else if (*p == '\\')
             cp = simple[p[1]], len = 2;
         else
