@@ -386,13 +386,14 @@ static void dump_source(const pipe_config *c, FILE *out)
 
 static void dump_schema(const pipe_config *c, FILE *out)
 {
-    fputs("schema:\n", out);
+    fprintf(out, "schema:\n  strict: %s\n  fields:\n", c->schema_strict ? "true" : "false");
     for (size_t i = 0; i < c->nfields; i++) {
         const pipe_field *f = &c->fields[i];
-        fputs("  - {name: ", out);
+        fputs("    - {name: ", out);
         put_quoted(out, f->name);
-        fprintf(out, ", type: %s, required: %s, max_bytes: %zu}\n", pipe_type_name(f->type),
-                f->required ? "true" : "false", f->max_bytes);
+        fprintf(out, ", type: %s, required: %s, max_bytes: %zu, strict: %s}\n",
+                pipe_type_name(f->type), f->required ? "true" : "false", f->max_bytes,
+                f->strict ? "true" : "false");
     }
     fputs("filter: ", out);
     put_quoted(out, c->filter);

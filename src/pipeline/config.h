@@ -43,6 +43,8 @@ typedef struct pipe_config {
     /* schema */
     pipe_field *fields;
     size_t nfields;
+    bool schema_strict; /* schema.strict: the default of each field's strict (the loader applies
+                           it); false = Spark's from_json rules, see decode.h */
 
     /* filter: "" keeps everything; default "contains(email, '@')" */
     char *filter;

@@ -56,7 +56,9 @@ static const key_spec keys[] = {
     {"source", "max_message_bytes", K_SIZE, OFF(max_message_bytes), -1, "4MiB", 1, 1LL << 30,
      "larger messages are dead-lettered"},
     {"", "schema", K_SCHEMA, 0, LN(schema), NULL, 0, 0,
-     "fields: {name, type: string|int|bigint|double|boolean, required, max_bytes}"},
+     "a list of fields {name, type: string|int|bigint|double|boolean, required, max_bytes, "
+     "strict}, or {strict: the fields' default, fields: [...]}; strict: only a JSON string in a "
+     "string field, duplicate keys are errors [false]"},
     {"", "filter", K_STR, OFF(filter), LN(filter), NULL, 0, 0,
      "records kept (default contains(email, '@') with the built-in schema, else all)"},
     {"target", "keyspace", K_STR, OFF(keyspace), LN(keyspace), "dados_usuarios", 0, 0,
@@ -321,7 +323,7 @@ static int grow2(void **arr, int **lines, size_t n, size_t size)
     return 0;
 }
 
-/* One schema field: a name, or a mapping {name, type, required, max_bytes}. */
+/* One schema field: a name, or a mapping {name, type, required, max_bytes, strict}. */
 static int load_field(loader *L, yaml_node_t *n)
 {
     pipe_config *c = L->c;
@@ -330,6 +332,7 @@ static int load_field(loader *L, yaml_node_t *n)
     pipe_field *f = &c->fields[c->nfields];
     L->lines.fields[c->nfields++] = line_of(n);
     f->max_bytes = PIPE_DEFAULT_FIELD_MAX_BYTES;
+    f->strict = c->schema_strict;
     if (n->type == YAML_SCALAR_NODE) return (f->name = scalar(L, n, "schema field")) ? 0 : -1;
     if (expect_type(L, n, YAML_MAPPING_NODE, "schema field")) return -1;
     yaml_node_pair_t *first = n->data.mapping.pairs.start;
@@ -347,6 +350,8 @@ static int load_field(loader *L, yaml_node_t *n)
             bad = pipe_type_parse(text, &f->type);
         else if (strcmp(key, "required") == 0)
             bad = opt_parse_bool(text, &f->required);
+        else if (strcmp(key, "strict") == 0)
+            bad = opt_parse_bool(text, &f->strict);
         else if (strcmp(key, "max_bytes") == 0)
             bad = opt_parse_size(text, &ll) || ll < 1 || ll > (1LL << 30) ||
                   !(f->max_bytes = (size_t)ll);
@@ -362,13 +367,40 @@ static int load_field(loader *L, yaml_node_t *n)
     return f->name ? 0 : failf(L, line_of(n), "missing key 'name' in schema field");
 }
 
-static int load_schema(loader *L, yaml_node_t *n)
+static int load_fields(loader *L, yaml_node_t *n, const char *what)
 {
-    if (expect_type(L, n, YAML_SEQUENCE_NODE, "schema")) return -1;
+    if (expect_type(L, n, YAML_SEQUENCE_NODE, what)) return -1;
     L->have_schema = 1;
     for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
         if (load_field(L, node(L, *i))) return -1;
     return 0;
+}
+
+/* The schema: a list of fields, or a mapping {strict, fields}, where strict (read first,
+ * wherever it stands) is the default of every field's own strict key. */
+static int load_schema(loader *L, yaml_node_t *n)
+{
+    if (n->type != YAML_MAPPING_NODE) return load_fields(L, n, "schema");
+    yaml_node_pair_t *first = n->data.mapping.pairs.start, *fields = NULL;
+    for (yaml_node_pair_t *p = first; p < n->data.mapping.pairs.top; p++) {
+        const char *key;
+        if (map_key(L, p, first, " in schema", &key)) return -1;
+        yaml_node_t *v = node(L, p->value);
+        if (strcmp(key, "fields") == 0) {
+            fields = p;
+        } else if (strcmp(key, "strict") == 0) {
+            char *text = scalar(L, v, "schema.strict");
+            if (!text) return -1;
+            int bad = opt_parse_bool(text, &L->c->schema_strict);
+            if (bad) failf(L, line_of(v), "schema.strict: expected true or false, got '%s'", text);
+            free(text);
+            if (bad) return -1;
+        } else {
+            return failf(L, line_of(node(L, p->key)), "unknown key '%s' in schema", key);
+        }
+    }
+    if (!fields) return failf(L, line_of(n), "missing key 'fields' in schema");
+    return load_fields(L, node(L, fields->value), "schema.fields");
 }
 
 static int load_pk(loader *L, yaml_node_t *n)

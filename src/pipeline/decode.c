@@ -8,10 +8,18 @@
  * per-batch arena. Values of unknown keys are skipped by a loop that keeps the nesting in a
  * bit stack (1 = object, 0 = array), so depth costs a bit, not a stack frame.
  *
+ * A string field takes any JSON value, as Spark's from_json does: a number, boolean, object or
+ * array is converted to the text Spark stores (json_text.c). Integers and literals stay slices
+ * of the message; a float is re-printed, and an object or array is first validated by the same
+ * skipper and then re-written compactly, both into the arena. The common case, a string in a
+ * string field, takes the same path as before the conversion existed.
+ *
  * Error order: a syntax error anywhere wins over a schema error (wrong type, duplicate, too
  * large), so a message that is not JSON is always reported as such; among schema errors the
  * first in message order wins, and missing/null required fields are checked last. */
 #include "pipeline/decode.h"
+#include "pipeline/json_impl.h"
+#include "pipeline/json_text.h"
 #include "pipeline/schema_impl.h"
 
 #include <errno.h>
@@ -20,6 +28,13 @@
 #include <string.h>
 
 typedef const unsigned char *cursor;
+
+/* The converting paths are rare: keep them out of the hot loop's way. */
+#if defined(__GNUC__)
+#define COLD __attribute__((cold, noinline))
+#else
+#define COLD
+#endif
 
 typedef struct dec {
     const pipe_schema *s;
@@ -101,23 +116,6 @@ static size_t utf8_seq(cursor p, cursor end)
     return n;
 }
 
-static int hex4(cursor p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i], x;
-        if (c >= '0' && c <= '9')
-            x = c - '0';
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            x = (c | 0x20) - 'a' + 10;
-        else
-            return -1;
-        v = v << 4 | x;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Checks the escape at p (p[0] == '\\'); returns the cursor after it, or NULL. */
 static cursor check_escape(dec *d, cursor p)
 {
@@ -135,11 +133,11 @@ static cursor check_escape(dec *d, cursor p)
     default: return fail(d, PIPE_DEC_BAD_ESCAPE, p, -1);
     }
     unsigned u, lo;
-    if (d->end - p < 6 || hex4(p + 2, &u)) return fail(d, PIPE_DEC_BAD_ESCAPE, p, -1);
+    if (d->end - p < 6 || json_hex4(p + 2, &u)) return fail(d, PIPE_DEC_BAD_ESCAPE, p, -1);
     if (u >= 0xDC00 && u <= 0xDFFF) return fail(d, PIPE_DEC_BAD_ESCAPE, p, -1);
     if (u < 0xD800 || u > 0xDBFF) return p + 6;
     /* A high surrogate must be followed by an escaped low surrogate. */
-    if (d->end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) || lo < 0xDC00 ||
+    if (d->end - p < 12 || p[6] != '\\' || p[7] != 'u' || json_hex4(p + 8, &lo) || lo < 0xDC00 ||
         lo > 0xDFFF)
         return fail(d, PIPE_DEC_BAD_ESCAPE, p, -1);
     return p + 12;
@@ -200,23 +198,6 @@ static cursor scan_string(dec *d, cursor p, int *esc)
     }
 }
 
-static size_t put_utf8(unsigned char *o, unsigned cp)
-{
-    if (cp < 0x80) return o[0] = (unsigned char)cp, 1;
-    if (cp < 0x800) {
-        o[0] = (unsigned char)(0xC0 | cp >> 6), o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | cp >> 12);
-        o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F)), o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | cp >> 18), o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F)), o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Unescapes the already validated string body src[0..n-1] into o, writing at most cap bytes;
  * returns the length, or SIZE_MAX when it would not fit. */
 static size_t unescape(cursor src, size_t n, unsigned char *o, size_t cap)
@@ -237,15 +218,15 @@ static size_t unescape(cursor src, size_t n, unsigned char *o, size_t cap)
             continue;
         }
         unsigned u = 0, lo = 0xDC00;
-        hex4(src + i + 2, &u);
+        json_hex4(src + i + 2, &u);
         i += 6;
         if (u >= 0xD800 && u <= 0xDBFF) {
-            hex4(src + i + 2, &lo);
+            json_hex4(src + i + 2, &lo);
             u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
             i += 6;
         }
         unsigned char tmp[4];
-        size_t k = put_utf8(tmp, u);
+        size_t k = json_put_utf8(tmp, u);
         if (o_len + k > cap) return SIZE_MAX;
         memcpy(o + o_len, tmp, k);
         o_len += k;
@@ -383,13 +364,41 @@ static void check_size(dec *d, pipe_value *v, const pipe_field *f, cursor at, in
     if (f->max_bytes && v->len > f->max_bytes) schema_error(d, PIPE_DEC_VALUE_TOO_LARGE, at, idx);
 }
 
+/* A string in a double field: Spark's DoubleType takes these six spellings of the non-finite
+ * values (case-sensitive; "Inf", "nan" are not among them). They are stored as the spelling
+ * cql_value_from_text reads ("NaN", "Infinity", "-Infinity"), static text. */
+static COLD cursor double_from_string(dec *d, cursor p, cursor q, int esc, int idx, pipe_value *v)
+{
+    static const char *const spelled[] = {"NaN",       "Infinity", "+Infinity",
+                                          "-Infinity", "+INF",     "-INF"};
+    static const char *const stored[] = {"NaN",       "Infinity", "Infinity",
+                                         "-Infinity", "Infinity", "-Infinity"};
+    unsigned char tmp[16];
+    const unsigned char *s = p + 1;
+    size_t n = (size_t)(q - p) - 2;
+    if (esc) n = unescape(p + 1, n, tmp, sizeof tmp), s = tmp;
+    for (size_t i = 0; i < sizeof spelled / sizeof spelled[0]; i++) {
+        if (n == strlen(spelled[i]) && memcmp(s, spelled[i], n) == 0) {
+            v->ptr = stored[i], v->len = strlen(stored[i]);
+            return q;
+        }
+    }
+    return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
+}
+
 static cursor field_string(dec *d, cursor p, const pipe_field *f, int idx, pipe_value *v)
 {
     int esc;
     cursor q = scan_string(d, p, &esc);
     if (!q) return NULL;
     v->json_type = PIPE_JSON_STRING;
-    if (f->type != PIPE_T_STRING) return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
+    if (f->type != PIPE_T_STRING) {
+        if (f->type != PIPE_T_DOUBLE || f->strict)
+            return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
+        q = double_from_string(d, p, q, esc, idx, v);
+        check_size(d, v, f, p, idx);
+        return q;
+    }
     size_t n = (size_t)(q - p) - 2;
     if (!esc) {
         v->ptr = (const char *)p + 1, v->len = n;
@@ -405,6 +414,29 @@ static cursor field_string(dec *d, cursor p, const pipe_field *f, int idx, pipe_
     return q;
 }
 
+/* A number in a converting string field (v holds its JSON text): an integer stays a slice of
+ * the message ("-0" becomes the "0" inside it), a float is re-written into the arena. */
+static COLD void number_to_text(dec *d, cursor p, int integral, int idx, pipe_value *v)
+{
+    if (v->len - (*p == '-') > PIPE_JSON_MAX_NUMBER_LEN) {
+        schema_error(d, PIPE_DEC_NUMBER_RANGE, p, idx);
+        return;
+    }
+    if (integral) {
+        if (v->len == 2 && p[0] == '-' && p[1] == '0') v->ptr++, v->len--;
+        return;
+    }
+    if (d->sch.code != PIPE_DEC_OK) return;
+    char *o = d->arena ? pipe_arena_alloc(d->arena, PIPE_JSON_DOUBLE_TEXT_MAX) : NULL;
+    if (!o) {
+        fail(d, PIPE_DEC_NO_MEMORY, p, idx);
+        return;
+    }
+    v->len = pipe_json_number_text(v->ptr, v->len, o);
+    v->ptr = o;
+    pipe_arena_trim(d->arena, o, v->len);
+}
+
 static cursor field_number(dec *d, cursor p, const pipe_field *f, int idx, pipe_value *v)
 {
     int integral;
@@ -412,27 +444,66 @@ static cursor field_number(dec *d, cursor p, const pipe_field *f, int idx, pipe_
     if (!q) return NULL;
     v->json_type = PIPE_JSON_NUMBER;
     v->ptr = (const char *)p, v->len = (size_t)(q - p);
-    if (f->type == PIPE_T_INT || f->type == PIPE_T_BIGINT) {
+    switch (f->type) {
+    case PIPE_T_INT:
+    case PIPE_T_BIGINT:
         if (!integral) return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
         if (!int_fits(p, v->len, f->type)) return schema_error(d, PIPE_DEC_NUMBER_RANGE, p, idx), q;
-    } else if (f->type != PIPE_T_DOUBLE) {
-        return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
+        break;
+    case PIPE_T_DOUBLE:
+        /* Spark reads the integer -0 as 0 before it makes it a double: store +0.0, not -0.0. */
+        if (!f->strict && v->len == 2 && p[0] == '-' && p[1] == '0') v->ptr++, v->len--;
+        break;
+    case PIPE_T_STRING:
+        if (f->strict) return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
+        number_to_text(d, p, integral, idx, v);
+        if (d->syn.code != PIPE_DEC_OK) return NULL;
+        break;
+    default: return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
     }
     check_size(d, v, f, p, idx);
     return q;
 }
 
-/* Decodes the value at p into field idx. */
+/* An object or array in a converting string field: validated by the skipper, then re-written
+ * as compact JSON into the arena (json_text.h). */
+static COLD cursor field_structure(dec *d, cursor p, const pipe_field *f, int idx, pipe_value *v,
+                                   unsigned depth)
+{
+    cursor q = skip_value(d, p, depth);
+    if (!q || d->sch.code != PIPE_DEC_OK) return q;
+    size_t n = (size_t)(q - p), len;
+    for (size_t cap = 3 * n + 32;; cap *= 2) {
+        char *o = d->arena ? pipe_arena_alloc(d->arena, cap) : NULL;
+        if (!o) return fail(d, PIPE_DEC_NO_MEMORY, p, idx);
+        len = pipe_json_compact((const char *)p, n, o, cap);
+        if (len == PIPE_JSON_NUMBER_TOO_LONG)
+            return pipe_arena_trim(d->arena, o, 0), schema_error(d, PIPE_DEC_NUMBER_RANGE, p, idx),
+                   q;
+        if (len != PIPE_JSON_NO_ROOM) {
+            v->ptr = o, v->len = len;
+            pipe_arena_trim(d->arena, o, len);
+            break;
+        }
+    }
+    check_size(d, v, f, p, idx);
+    return q;
+}
+
+/* Decodes the value at p into field idx. A later occurrence of the key replaces an earlier one
+ * (Spark's last-wins), unless the field is strict. */
 static cursor field_value(dec *d, cursor p, int idx, unsigned depth)
 {
     const pipe_field *f = &d->s->fields[idx];
     pipe_value *v = &d->out->v[idx];
-    if (v->present) schema_error(d, PIPE_DEC_DUPLICATE_KEY, p, idx);
+    if (__builtin_expect(v->present, 0) && f->strict)
+        schema_error(d, PIPE_DEC_DUPLICATE_KEY, p, idx);
     v->present = 1;
     if (p >= d->end) return fail(d, PIPE_DEC_MALFORMED, p, -1);
+    if (*p == '"') return field_string(d, p, f, idx, v);
+    int convert = f->type == PIPE_T_STRING && !f->strict;
     cursor q;
     switch (*p) {
-    case '"': return field_string(d, p, f, idx, v);
     case 'n':
         v->json_type = PIPE_JSON_NULL, v->ptr = NULL, v->len = 0;
         return scan_literal(d, p, "null", 4);
@@ -440,11 +511,16 @@ static cursor field_value(dec *d, cursor p, int idx, unsigned depth)
     case 'f':
         if (!(q = scan_literal(d, p, *p == 't' ? "true" : "false", *p == 't' ? 4 : 5))) return NULL;
         v->json_type = PIPE_JSON_BOOL, v->ptr = (const char *)p, v->len = (size_t)(q - p);
-        if (f->type != PIPE_T_BOOLEAN) schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx);
+        if (convert)
+            check_size(d, v, f, p, idx);
+        else if (f->type != PIPE_T_BOOLEAN)
+            schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx);
         return q;
     case '{':
     case '[':
         v->json_type = *p == '{' ? PIPE_JSON_OBJECT : PIPE_JSON_ARRAY;
+        v->ptr = NULL, v->len = 0;
+        if (convert) return field_structure(d, p, f, idx, v, depth);
         schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx);
         return skip_value(d, p, depth);
     default: return field_number(d, p, f, idx, v);

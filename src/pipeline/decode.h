@@ -20,10 +20,19 @@ typedef enum {
     PIPE_JSON_ARRAY,
 } pipe_json_type;
 
-/* One field's value. For strings, ptr/len is the unescaped UTF-8 (may contain NUL bytes; not
- * NUL-terminated): a slice of the message buffer when the JSON string had no escapes, else
- * bytes in the arena. For numbers and booleans it is the JSON text ("-1.5e3", "true"). For an
- * absent key or null, present/json_type say so and ptr is NULL, len 0. */
+/* One field's value: ptr/len is the text to store (what the filter tests and the stream
+ * engine binds), json_type what the JSON had.
+ * - A JSON string: the unescaped UTF-8 (may contain NUL bytes; not NUL-terminated), a slice of
+ *   the message when it had no escapes, else bytes in the arena. In a double field, one of the
+ *   six non-finite spellings is stored as "NaN", "Infinity" or "-Infinity" (static text).
+ * - A number, boolean, object or array in a string field (not strict) is converted to the text
+ *   Spark's from_json stores (json_text.h): json_type stays NUMBER, BOOL, OBJECT or ARRAY and
+ *   ptr/len is the converted text. An integer ("58378") and true/false are slices of the
+ *   message; a float ("1e3" -> "1000.0"), an object or an array ({"k": [1]} -> {"k":[1]}) is
+ *   written into the arena.
+ * - A number in an int, bigint or double field: its JSON text, a slice ("-0" in a double field
+ *   is stored as "0", as Spark reads it); true/false in a boolean field likewise.
+ * - An absent key or null: present/json_type say so and ptr is NULL, len 0. */
 typedef struct pipe_value {
     const char *ptr;
     size_t len;
@@ -55,12 +64,14 @@ typedef enum {
     PIPE_DEC_BAD_UTF8,        /* "invalid_utf8": a string with invalid UTF-8 */
     PIPE_DEC_BAD_ESCAPE,      /* "invalid_escape": unknown escape, bad \u, lone surrogate */
     PIPE_DEC_TOO_DEEP,        /* "too_deep": nesting beyond PIPE_DECODE_MAX_DEPTH */
-    PIPE_DEC_DUPLICATE_KEY,   /* "duplicate_field": a schema field occurs twice */
+    PIPE_DEC_DUPLICATE_KEY,   /* "duplicate_field": a strict schema field occurs twice */
     PIPE_DEC_MISSING_FIELD,   /* "missing_field": a required field is absent */
     PIPE_DEC_NULL_FIELD,      /* "null_field": a required field is null */
-    PIPE_DEC_WRONG_TYPE,      /* "wrong_type": e.g. a number where a string is due */
+    PIPE_DEC_WRONG_TYPE,      /* "wrong_type": e.g. a string where an int is due, or a
+                                 number where a strict string is due */
     PIPE_DEC_VALUE_TOO_LARGE, /* "value_too_large": a field over its max_bytes */
-    PIPE_DEC_NUMBER_RANGE,    /* "number_out_of_range": an int/bigint that does not fit */
+    PIPE_DEC_NUMBER_RANGE,    /* "number_out_of_range": an int/bigint that does not fit, a
+                                 number too long to convert into a string field */
     PIPE_DEC_NO_MEMORY,       /* "no_memory": the arena could not grow (not the record's
                                  fault: the caller should not dead-letter it) */
     PIPE_DEC__COUNT
@@ -77,11 +88,34 @@ typedef struct pipe_decode_error {
 } pipe_decode_error;
 
 /* Decodes buf[0..len-1] into out. Values borrow from buf and from arena: they stay valid while
- * buf is alive and until the arena is reset. Duplicate keys: a schema field occurring twice is
- * an error (no last-wins guessing, so no two readers of the message can disagree); duplicate
- * unknown keys are skipped like any unknown key. Never calls malloc; arena may be NULL when the
- * caller accepts PIPE_DEC_NO_MEMORY for any string with escapes. On error, out is unspecified
- * and err (may be NULL) says why. */
+ * buf is alive and until the arena is reset. Never calls malloc; arena may be NULL when the
+ * caller accepts PIPE_DEC_NO_MEMORY for any value that needs it (a string with escapes, a
+ * converted float, object or array). On error, out is unspecified and err (may be NULL) says
+ * why.
+ *
+ * Semantics (Spark's from_json with the matching Spark types is the reference; where Spark
+ * would silently null a field or a whole row, rtetl dead-letters the record instead):
+ * - A duplicate key of a schema field: the last occurrence wins, as in Spark (row.update);
+ *   with a strict field it is duplicate_field. Every occurrence is checked, so an invalid
+ *   earlier one still dead-letters the record. Duplicate unknown keys are skipped like any
+ *   unknown key, and duplicates inside a converted object are kept as they are.
+ * - string: any JSON value, converted as described at pipe_value (strict: a string only, else
+ *   wrong_type). A number longer than PIPE_JSON_MAX_NUMBER_LEN, which Jackson refuses, is
+ *   number_out_of_range.
+ * - int, bigint: an integer that fits (else number_out_of_range); anything else is wrong_type,
+ *   where Spark would null the field ("1.0", "1" and true included).
+ * - double: any number (Spark's getDoubleValue: the CQL side parses the same text to the same
+ *   double) and the strings "NaN", "Infinity", "+Infinity", "-Infinity", "+INF", "-INF"
+ *   (case-sensitive, as Spark's allowNonNumericNumbers); other strings, booleans, objects and
+ *   arrays are wrong_type.
+ * - boolean: true or false only.
+ * - null or absent: a null column; null_field or missing_field when the field is required.
+ * - Not JSON, invalid UTF-8, bad escapes (lone surrogates included), a BOM, trailing data,
+ *   nesting beyond PIPE_DECODE_MAX_DEPTH, a top level that is not an object: the record is
+ *   dead-lettered with its reason. Spark would yield an all-null row (or repair the text:
+ *   invalid UTF-8 becomes U+FFFD), which the reference's filter then drops silently. JSON
+ *   extensions Spark's parser allows (single quotes, unquoted NaN/Infinity, "\'") are
+ *   malformed_json or invalid_escape here. */
 pipe_decode_err pipe_decode(const pipe_schema *s, const char *buf, size_t len, pipe_arena *arena,
                             pipe_record *out, pipe_decode_error *err);
 

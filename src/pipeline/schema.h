@@ -6,8 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The type a field's JSON value must have. STRING wants a JSON string; INT and BIGINT a JSON
- * integer that fits 32 and 64 bits; DOUBLE any JSON number; BOOLEAN true or false. */
+/* The type of a field, and the JSON values it takes (as Spark's from_json does with the
+ * matching Spark type; decode.h has the details). STRING takes any JSON value: a string as
+ * it is, anything else as the JSON text Spark stores for it (unless the field is strict: then
+ * only a string). INT and BIGINT take a JSON integer that fits 32 and 64 bits; DOUBLE any JSON
+ * number, and the strings "NaN", "Infinity", "+Infinity", "-Infinity", "+INF", "-INF" (not when
+ * strict); BOOLEAN true or false. */
 typedef enum {
     PIPE_T_STRING = 0,
     PIPE_T_INT,
@@ -29,7 +33,11 @@ typedef struct pipe_field {
     char *name;
     pipe_type type;
     bool required;    /* missing or null -> the record is dead-lettered */
-    size_t max_bytes; /* largest accepted value, after unescaping */
+    size_t max_bytes; /* largest accepted value: the bytes stored, after unescaping or
+                         converting */
+    bool strict;      /* the pre-Spark rules: a string field takes only a JSON string, a
+                         double no strings, and a second occurrence of the key is an error
+                         (duplicate_field) rather than replacing the first */
 } pipe_field;
 
 enum { PIPE_SCHEMA_MAX_FIELDS = 1024, PIPE_FIELD_NAME_MAX = 255 };

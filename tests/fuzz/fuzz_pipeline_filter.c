@@ -9,9 +9,9 @@
 #include "pipeline/filter.h"
 
 static const pipe_field fields[] = {
-    {"email", PIPE_T_STRING, false, 1024},  {"name", PIPE_T_STRING, false, 1024},
-    {"age", PIPE_T_INT, false, 64},         {"and", PIPE_T_STRING, false, 64},
-    {"odd name", PIPE_T_STRING, false, 64}, {"x`y", PIPE_T_STRING, false, 64},
+    {"email", PIPE_T_STRING, false, 1024, false},  {"name", PIPE_T_STRING, false, 1024, false},
+    {"age", PIPE_T_INT, false, 64, false},         {"and", PIPE_T_STRING, false, 64, false},
+    {"odd name", PIPE_T_STRING, false, 64, false}, {"x`y", PIPE_T_STRING, false, 64, false},
 };
 static const char *const records[] = {
     "{}",

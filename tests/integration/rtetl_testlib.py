@@ -4,7 +4,9 @@ Every process a test starts goes through Procs, which stops them by PID (SIGTERM
 even when the test fails. Waiting is always for a condition with a deadline, never a fixed sleep.
 Cassandra is read with the official cassandra-driver (an independent reader of what rtetl wrote).
 """
+import decimal
 import json
+import math
 import os
 import signal
 import subprocess
@@ -198,26 +200,92 @@ def drop_keyspace(keyspace):
         log(f"note: could not drop keyspace {keyspace}: {e}")
 
 
+def java_double(x):
+    """Java's Double.toString (JDK 19+): the shortest digits that read back (Python's repr has
+    the same), or of one or two digits the closest; plain for 1e-3 <= |x| < 1e7."""
+    if x != x:
+        return "NaN"
+    sign = "-" if math.copysign(1.0, x) < 0 else ""
+    x = abs(x)
+    if x == float("inf"):
+        return sign + "Infinity"
+    if x == 0:
+        return sign + "0.0"
+
+    def digits_exp(text):
+        t = decimal.Decimal(text).normalize().as_tuple()
+        return "".join(map(str, t.digits)), len(t.digits) - 1 + t.exponent
+
+    digits, e = digits_exp(repr(x))
+    if len(digits) == 1 and float("%.1e" % x) == x:
+        digits, e = digits_exp("%.1e" % x)
+    if -3 <= e < 7:
+        if e < 0:
+            return sign + "0." + "0" * (-e - 1) + digits
+        return sign + digits[:e + 1].ljust(e + 1, "0") + "." + (digits[e + 1:] or "0")
+    return sign + digits[0] + "." + (digits[1:] or "0") + "E" + str(e)
+
+
+def _jackson_string(s):
+    out = ['"']
+    for ch in s:
+        c = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\b\t\n\f\r":
+            out.append({"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}[ch])
+        elif c < 0x20:
+            out.append("\\u%04X" % c)
+        elif c >= 0x10000:
+            c -= 0x10000
+            out.append("\\u%04X\\u%04X" % (0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF)))
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
+
+
+def spark_text(v):
+    """The text Spark's from_json stores for JSON value v in a StringType field."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return '"%s"' % java_double(v) if v in (float("inf"), float("-inf")) else java_double(v)
+    if v is None:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ",".join(spark_text(x) if not isinstance(x, str) else _jackson_string(x)
+                              for x in v) + "]"
+    return "{" + ",".join(_jackson_string(k) + ":" + (
+        _jackson_string(x) if isinstance(x, str) else spark_text(x)) for k, x in v.items()) + "}"
+
+
+def _no_constants(name):
+    raise ValueError("not JSON: " + name)
+
+
 def expected_rows(payloads):
-    """What the reference pipeline keeps from raw message payloads: JSON objects with the 12
-    string fields (id required), valid UTF-8, no value over 1 MiB, email containing '@'.
-    Returns {id: row dict}."""
+    """What the reference pipeline keeps from raw message payloads, as Spark's from_json would
+    store it: JSON objects (valid UTF-8) with id present and not null, every non-string value
+    of the 12 string fields as Spark's text (spark_text), a duplicate key's last value, no
+    stored value over 1 MiB, email containing '@'. Returns {id: row dict}."""
     rows = {}
     for raw in payloads:
         try:
-            obj = json.loads(raw.decode("utf-8"))
+            obj = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
         except (UnicodeDecodeError, ValueError):
             continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        if not isinstance(obj, dict) or obj.get("id") is None:
             continue
-        if any(f in obj and obj[f] is not None and not isinstance(obj[f], str) for f in FIELDS):
-            continue
-        if any(isinstance(obj.get(f), str) and len(obj[f].encode("utf-8")) > FIELD_MAX_BYTES
-               for f in FIELDS):
+        row = {f: None if obj.get(f) is None else spark_text(obj[f]) for f in FIELDS}
+        if any(v is not None and len(v.encode("utf-8")) > FIELD_MAX_BYTES for v in row.values()):
             continue  # dead-lettered as value_too_large
-        if "@" not in (obj.get("email") or ""):
+        if "@" not in (row["email"] or ""):
             continue
-        rows[obj["id"]] = {f: obj.get(f) for f in FIELDS}
+        rows[row["id"]] = row
     return rows
 
 

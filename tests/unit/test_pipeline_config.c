@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "pipeline/config.h"
+#include "pipeline/decode.h"
 
 static pipe_config *load(const char *yaml, char *err)
 {
@@ -225,6 +226,81 @@ static void test_dump_key_not_escaped(void **state)
     pipe_config_free(c2);
 }
 
+/* schema: {strict, fields}: strict is the default of every field's own strict key. */
+static void test_schema_strict(void **state)
+{
+    (void)state;
+    char err[256];
+    static const char *const yaml[] = {
+        "schema:\n  strict: true\n  fields:\n    - {name: id, required: true}\n"
+        "    - {name: a, strict: false}\n    - b\n",
+        /* strict applies wherever it stands in the mapping */
+        "schema:\n  fields:\n    - {name: id, required: true}\n    - {name: a, strict: no}\n"
+        "    - b\n  strict: yes\n",
+    };
+    for (int i = 0; i < 2; i++) {
+        pipe_config *c = load(yaml[i], err);
+        if (!c) fail_msg("%s", err);
+        assert_true(c->schema_strict);
+        assert_true(c->fields[0].strict);
+        assert_false(c->fields[1].strict);
+        assert_true(c->fields[2].strict);
+        /* --print-config says so, and reads back to the same config. */
+        char *a = dump(c);
+        assert_non_null(strstr(a, "schema:\n  strict: true\n  fields:\n    - {name: \"id\", type: "
+                                  "string, required: true, max_bytes: 1048576, strict: true}\n"
+                                  "    - {name: \"a\", type: string, required: false, max_bytes: "
+                                  "1048576, strict: false}\n"));
+        pipe_config *c2 = pipe_config_load_buffer(a, strlen(a), "p.yaml", err, sizeof err);
+        if (!c2) fail_msg("%s\n%s", err, a);
+        char *b = dump(c2);
+        assert_string_equal(a, b);
+        free(a), free(b);
+        pipe_config_free(c2);
+
+        /* The compiled schema decodes by those rules. */
+        pipe_schema *s;
+        pipe_filter *f;
+        assert_int_equal(pipe_config_compile(c, &s, &f, err, sizeof err), 0);
+        pipe_record *r = pipe_record_new(s);
+        const char *m = "{\"id\":\"x\",\"a\":12,\"b\":\"y\"}";
+        assert_int_equal(pipe_decode(s, m, strlen(m), NULL, r, NULL), PIPE_DEC_OK);
+        m = "{\"id\":\"x\",\"b\":12}";
+        assert_int_equal(pipe_decode(s, m, strlen(m), NULL, r, NULL), PIPE_DEC_WRONG_TYPE);
+        m = "{\"id\":\"x\",\"id\":\"y\"}";
+        assert_int_equal(pipe_decode(s, m, strlen(m), NULL, r, NULL), PIPE_DEC_DUPLICATE_KEY);
+        pipe_record_free(r);
+        pipe_filter_free(f);
+        pipe_schema_free(s);
+        pipe_config_free(c);
+    }
+    /* The default and a plain list of fields are not strict. */
+    pipe_config *d = pipe_config_default();
+    assert_false(d->schema_strict);
+    for (size_t i = 0; i < d->nfields; i++) assert_false(d->fields[i].strict);
+    char *a = dump(d);
+    assert_non_null(strstr(a, "schema:\n  strict: false\n  fields:\n"));
+    free(a);
+    pipe_config_free(d);
+    pipe_config *c = load("schema:\n  - {name: id, required: true, strict: true}\n  - b\n", err);
+    if (!c) fail_msg("%s", err);
+    assert_false(c->schema_strict);
+    assert_true(c->fields[0].strict);
+    assert_false(c->fields[1].strict);
+    pipe_config_free(c);
+
+    expect_error("schema:\n  strict: maybe\n  fields: [id]\n",
+                 "p.yaml:2: schema.strict: expected true or false, got 'maybe'");
+    expect_error("schema:\n  strict: true\n", "p.yaml:2: missing key 'fields' in schema");
+    expect_error("schema:\n  fieldz: [id]\n", "p.yaml:2: unknown key 'fieldz' in schema");
+    expect_error("schema:\n  fields: {id: 1}\n",
+                 "p.yaml:2: schema.fields: expected a list, got a mapping");
+    expect_error("schema:\n  strict: true\n  strict: false\n  fields: [id]\n",
+                 "p.yaml:3: duplicate key 'strict' in schema");
+    expect_error("schema:\n  - {name: id, required: true, strict: sometimes}\n",
+                 "p.yaml:2: schema field: invalid strict 'sometimes'");
+}
+
 static void test_interpolation(void **state)
 {
     (void)state;
@@ -400,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_custom),
         cmocka_unit_test(test_dump_roundtrip),
         cmocka_unit_test(test_dump_key_not_escaped),
+        cmocka_unit_test(test_schema_strict),
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_custom_schema_defaults),

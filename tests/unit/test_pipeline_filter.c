@@ -19,9 +19,9 @@ typedef struct fx {
 static int setup(void **state)
 {
     static const pipe_field fields[] = {
-        {"email", PIPE_T_STRING, false, 1024},  {"name", PIPE_T_STRING, false, 1024},
-        {"age", PIPE_T_INT, false, 64},         {"and", PIPE_T_STRING, false, 64},
-        {"odd name", PIPE_T_STRING, false, 64},
+        {"email", PIPE_T_STRING, false, 1024, false},  {"name", PIPE_T_STRING, false, 1024, false},
+        {"age", PIPE_T_INT, false, 64, false},         {"and", PIPE_T_STRING, false, 64, false},
+        {"odd name", PIPE_T_STRING, false, 64, false},
     };
     fx *f = calloc(1, sizeof *f);
     char err[128];
@@ -65,6 +65,27 @@ static void test_reference_filter(void **state)
     assert_false(keep(f, e, "{}"));
     assert_true(keep(f, "contains(email,\"@\")", "{\"email\":\"\\u0040\"}"));
     assert_true(keep(f, "contains(email, '')", "{\"email\":\"\"}"));
+}
+
+/* A string field whose JSON was a number, boolean, object or array is tested as the text it
+ * is stored as (decode.h), never as an error or an unknown. */
+static void test_converted_values(void **state)
+{
+    fx *f = *state;
+    const char *e = "contains(email, '@')";
+    assert_false(keep(f, e, "{\"email\":12345}"));
+    assert_false(keep(f, e, "{\"email\":true}"));
+    assert_false(keep(f, e, "{\"email\":{\"a\":1}}"));
+    assert_true(keep(f, e, "{\"email\":[\"a@b\"]}"));
+    assert_true(keep(f, e, "{\"email\":{\"a@b\": null}}"));
+    assert_true(keep(f, "email == '1000.0'", "{\"email\":1e3}"));
+    assert_true(keep(f, "email == '0'", "{\"email\":-0}"));
+    assert_true(keep(f, "email == '{\"k\":[1,2]}'", "{\"email\":{ \"k\" : [1, 2] }}"));
+    assert_true(keep(f, "starts_with(name, '[') and not_empty(name)", "{\"name\":[]}"));
+    assert_true(keep(f, "name == 'false'", "{\"name\":false}"));
+    /* Last one wins for duplicates, in the filter too. */
+    assert_true(keep(f, e, "{\"email\":\"x\",\"email\":\"a@b\"}"));
+    assert_false(keep(f, e, "{\"email\":\"a@b\",\"email\":7}"));
 }
 
 static void test_predicates(void **state)
@@ -216,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reference_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_predicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_converted_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_three_valued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
