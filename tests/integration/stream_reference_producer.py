@@ -153,7 +153,9 @@ try:
         rows = table_rows(keyspace)
         last = {vs[-1]["id"]: {f: spark_string(vs[-1][f]) for f in FIELDS} for vs in batches}
         check("each updated id ends at its last version", [],
-              [(k, last[k], rows.get(k)) for k in last if rows.get(k) != last[k]][:3])
+              [(k, {f: (last[k][f], (rows.get(k) or {}).get(f)) for f in FIELDS
+                    if last[k][f] != (rows.get(k) or {}).get(f)})
+               for k in last if rows.get(k) != last[k]][:5])
         check("row count unchanged by the updates", len(want), len(rows))
 finally:
     drop_keyspace(keyspace)
