@@ -2,7 +2,9 @@
 
 Every process a test starts goes through Procs, which stops them by PID (SIGTERM, then SIGKILL)
 even when the test fails. Waiting is always for a condition with a deadline, never a fixed sleep.
-Cassandra is read with the official cassandra-driver (an independent reader of what rtetl wrote).
+Cassandra is read with the official cassandra-driver and with real cqlsh (independent readers of
+what rtetl wrote); Kafka is written with clients rtetl did not write (confluent-kafka here, the
+reference's kafka-python in the tests that need it).
 """
 import decimal
 import json
@@ -138,8 +140,9 @@ def rtetl(*args, timeout=600, check_rc=True, env=None):
 
 
 def produce(topic, payloads, keys=None):
-    """Produces each payload (bytes; b"" is an empty message) exactly as given, with the
-    librdkafka-based confluent-kafka client, and waits until every one is acknowledged."""
+    """Produces each payload (bytes; b"" is an empty message, None a tombstone) exactly as given,
+    in order, with the librdkafka-based confluent-kafka client, and waits until every one is
+    acknowledged. keys: one key (bytes, str or None) per payload."""
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": BROKERS, "enable.idempotence": True,
                   "message.max.bytes": 10000000})
@@ -170,6 +173,17 @@ def kcat_records(topic, timeout=120):
     return recs
 
 
+def dead_letters(topic, timeout=120):
+    """The dead-letter records of source topic `topic` (read from `<topic>.dlq`), by source
+    position: {(partition, offset): (reason, value bytes, detail)}."""
+    out = {}
+    for h, value in kcat_records(topic + ".dlq", timeout):
+        pos = (int(h.get(b"rtetl.source.partition", b"-1")), int(h.get(b"rtetl.source.offset", b"-1")))
+        out[pos] = (h.get(b"rtetl.error", b"?").decode(), value,
+                    h.get(b"rtetl.error.detail", b"").decode("utf-8", "replace"))
+    return out
+
+
 def kcat_payloads(topic, timeout=120):
     return [v for _, v in kcat_records(topic, timeout)]
 
@@ -189,6 +203,59 @@ def cassandra_session(keyspace=None):
     session = cluster.connect(keyspace)
     session.default_timeout = 60
     return cluster, session
+
+
+def table_rows(keyspace, table="tb_usuarios", key="id"):
+    """Every row of keyspace.table read with the official driver: {key value: {column: value}}."""
+    cluster, s = cassandra_session(keyspace)
+    try:
+        return {r[key]: r for r in (row._asdict() for row in
+                                    s.execute(f"SELECT * FROM {table}", timeout=120))}
+    finally:
+        cluster.shutdown()
+
+
+def cqlsh(statement, timeout=120):
+    """Runs `statement` (CQL; several separated by ';') with real cqlsh from the venv (PyPI
+    "cqlsh", the client Cassandra ships) and returns its stdout, its version banner removed."""
+    exe = os.path.join(os.path.dirname(sys.executable), "cqlsh")
+    r = subprocess.run([exe, CQL_HOST, str(CQL_PORT), "--request-timeout", "60", "-e", statement],
+                       capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    out = r.stdout.decode("utf-8", "replace")
+    if r.returncode != 0:
+        raise RuntimeError(f"cqlsh exited {r.returncode}: {r.stderr.decode('utf-8', 'replace')[-2000:]}")
+    return "\n".join(ln for ln in out.splitlines() if not ln.startswith("WARNING: cqlsh was built"))
+
+
+def cqlsh_rows(query, timeout=120):
+    """Runs one SELECT with cqlsh in its vertical layout (EXPAND ON) and parses the printed rows
+    into dicts of column name -> printed text (cqlsh prints null as "null")."""
+    rows, row = [], None
+    for line in cqlsh(f"EXPAND ON; {query}", timeout).splitlines():
+        if line.startswith("@ Row "):
+            row = {}
+            rows.append(row)
+        elif row is not None and " | " in line and not line.startswith("-"):
+            name, _, value = line.partition(" | ")
+            row[name.strip()] = value
+    return rows
+
+
+def run_stream(procs, name, topic, group, keyspace, *extra, timeout=300):
+    """Runs `rtetl stream` from the start of topic until it idles (--idle-exit 3s); returns
+    (exit status, its output, the counters of its final status line)."""
+    p = procs.start(name, [BIN, "stream", "--mode", "initial", "--topic", topic, "--group", group,
+                           "--keyspace", keyspace, "--brokers", BROKERS, "--idle-exit", "3s",
+                           "--status-interval", "2s", *extra])
+    try:
+        rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        rc = procs.stop(p)
+        log(f"{name}: still running after {timeout}s; stopped (status {rc})")
+    out = procs.output(p)
+    if rc != 0:
+        log(out[-4000:])
+    return rc, out, status_counts(out)
 
 
 def drop_keyspace(keyspace):

@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from rtetl_testlib import (FIELDS, Procs, cassandra_session, check, check_true, create_topic,
                            drop_keyspace, expected_rows, finish, kcat_payloads, kcat_records, produce, log,
-                           rtetl, status_counts, unique, BROKERS)
+                           rtetl, run_stream, unique, BROKERS)
 
 N = int(os.environ.get("RTETL_E2E_RECORDS", "50000"))
 topic = unique("e2e")
@@ -62,16 +62,8 @@ try:
     want = expected_rows(payloads)
 
     with Procs() as procs:
-        p = procs.start("stream", [os.environ.get("RTETL_BIN"), "stream", "--mode", "initial",
-                                   "--topic", topic, "--group", group, "--keyspace", keyspace,
-                                   "--brokers", BROKERS, "--idle-exit", "4s",
-                                   "--status-interval", "2s"])
-        rc = p.wait(timeout=600)
-        out = procs.output(p)
+        rc, _, counts = run_stream(procs, "stream", topic, group, keyspace, timeout=600)
         check("stream exits 0 after idling", 0, rc)
-        if rc != 0:
-            log(out[-4000:])
-        counts = status_counts(out)
 
     cluster, s = cassandra_session(keyspace)
     rows = {r.id: {f: getattr(r, f) for f in FIELDS}
