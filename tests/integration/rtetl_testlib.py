@@ -10,6 +10,7 @@ import decimal
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ FIELDS = ["id", "first_name", "last_name", "gender", "address", "post_code", "em
 FIELD_MAX_BYTES = 1 << 20
 
 _failures = []
+_passed = [0]
 
 
 def log(msg):
@@ -40,6 +42,7 @@ def check(name, expected, actual):
     """Records one assertion; prints both values when they differ."""
     if expected == actual:
         log(f"PASS {name}")
+        _passed[0] += 1
     else:
         e, a = repr(expected), repr(actual)
         log(f"FAIL {name}: expected {e[:400]} got {a[:400]}")
@@ -49,6 +52,7 @@ def check(name, expected, actual):
 def check_true(name, cond, detail=""):
     if cond:
         log(f"PASS {name}")
+        _passed[0] += 1
     else:
         log(f"FAIL {name} {detail}")
         _failures.append(name)
@@ -60,12 +64,14 @@ def failed_checks():
 
 
 def finish():
-    """Exits 0 when every check passed."""
+    """Ends with the suite's "name: N passed, N failed" line; exits 0 when every check passed."""
     if _failures:
         log(f"{len(_failures)} check(s) failed: {', '.join(_failures)}")
-        sys.exit(1)
-    log("all checks passed")
-    sys.exit(0)
+    else:
+        log("all checks passed")
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    log(f"{name}: {_passed[0]} passed, {len(_failures)} failed")
+    sys.exit(1 if _failures or not _passed[0] else 0)
 
 
 def unique(prefix):
@@ -139,20 +145,48 @@ def rtetl(*args, timeout=600, check_rc=True, env=None):
     return r.returncode, out, err
 
 
-def produce(topic, payloads, keys=None):
-    """Produces each payload (bytes; b"" is an empty message, None a tombstone) exactly as given,
-    in order, with the librdkafka-based confluent-kafka client, and waits until every one is
-    acknowledged. keys: one key (bytes, str or None) per payload."""
+def kafka_producer():
+    """A confluent-kafka Producer for the stack; idempotence keeps each partition in the order
+    of the produce calls, whatever the retries. The caller drops it after its last produce."""
     from confluent_kafka import Producer
-    p = Producer({"bootstrap.servers": BROKERS, "enable.idempotence": True,
-                  "message.max.bytes": 10000000})
+    return Producer({"bootstrap.servers": BROKERS, "enable.idempotence": True,
+                     "message.max.bytes": 10000000})
+
+
+def produce(topic, payloads, keys=None, timestamps=None, producer=None):
+    """Produces each payload (bytes; b"" is an empty message, None a tombstone) exactly as
+    given, in order, with the librdkafka-based confluent-kafka client, and waits until every one is acknowledged.
+    timestamps: an explicit CreateTime (ms since the epoch) per message; producer: one from
+    kafka_producer() to reuse across calls (a new one otherwise)."""
+    p = producer or kafka_producer()
     errors = []
     for i, v in enumerate(payloads):
         p.produce(topic, value=v, key=keys[i] if keys else None,
+                  timestamp=timestamps[i] if timestamps else 0,
                   on_delivery=lambda err, msg: err and errors.append(err))
+        if i % 10000 == 9999:
+            p.poll(0)  # serve delivery reports so the local queue never fills
     left = p.flush(60)
     if left or errors:
         raise RuntimeError(f"produce to {topic}: {left} unflushed, errors {errors[:3]}")
+
+
+def committed_lag(group, topic, partitions):
+    """The records of topic past group's committed offsets, summed over the partitions, or None
+    while a partition has no committed offset. Asks the group coordinator with confluent-kafka
+    without joining the group."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": BROKERS, "group.id": group, "enable.auto.commit": False})
+    try:
+        tps = c.committed([TopicPartition(topic, i) for i in range(partitions)], timeout=30)
+        lag = 0
+        for tp in tps:
+            if tp.offset < 0:
+                return None
+            lag += c.get_watermark_offsets(tp, timeout=30)[1] - tp.offset
+        return lag
+    finally:
+        c.close()
 
 
 def kcat_records(topic, timeout=120):
@@ -356,6 +390,20 @@ def expected_rows(payloads):
     return rows
 
 
+def pipeline_yaml(path, topic, keyspace, table):
+    """Writes to path the reference pipeline (examples/usuarios.yaml) with its topic, keyspace
+    and table replaced; returns path."""
+    with open(os.path.join(SRC, "examples", "usuarios.yaml")) as f:
+        text = f.read()
+    for key, value in (("topic", topic), ("keyspace", keyspace), ("table", table)):
+        text, n = re.subn(rf"^(\s+){key}: \S+", rf"\g<1>{key}: {value}", text, flags=re.M)
+        if n != 1:
+            raise RuntimeError(f"examples/usuarios.yaml: {n} '{key}:' keys, expected one")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def status_counts(text, label="final"):
     """Parses the last `msg=<label>` status line of rtetl stream into a dict of ints."""
     last = None
@@ -373,3 +421,9 @@ def status_counts(text, label="final"):
             except ValueError:
                 pass
     return out
+
+
+def progress(procs, p, key="written"):
+    """A counter of the running stream process p (started with a short --status-interval),
+    from its last status line; 0 before the first."""
+    return status_counts(procs.output(p), "status").get(key, 0)

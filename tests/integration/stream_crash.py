@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from rtetl_testlib import (BIN, BROKERS, FIELDS, SRC, Procs, cassandra_session, check,
                            check_true, create_topic, drop_keyspace, expected_rows, finish,
-                           kcat_payloads, log, rtetl, status_counts, unique, wait_for)
+                           kcat_payloads, log, progress, rtetl, status_counts, unique, wait_for)
 
 N = int(os.environ.get("RTETL_CRASH_RECORDS", "200000"))
 RATE = 1500  # records/s of the background production: 133 s for the default N
@@ -40,11 +40,6 @@ def stream_args():
             "-X", "session.timeout.ms=6000"]
 
 
-def written(procs, p):
-    """Records the stream process p has written so far, from its last status line."""
-    return status_counts(procs.output(p), "status").get("written", 0)
-
-
 def stack(*args):
     subprocess.run([STACK, *args], check=True, timeout=400)
 
@@ -61,7 +56,7 @@ try:
         for i, at in enumerate((15000, 25000, 30000)):
             p = procs.start(f"stream-kill{i}", stream_args())
             wait_for(f"{at} writes before kill {i}",
-                     lambda: written(procs, p) >= at or p.poll() is not None, timeout=300,
+                     lambda: progress(procs, p) >= at or p.poll() is not None, timeout=300,
                      interval=0.2)
             check(f"stream alive before kill {i}", None, p.poll())
             p.send_signal(signal.SIGKILL)
@@ -71,26 +66,26 @@ try:
         # Cassandra restart in the middle of a run: the stream must ride it out.
         check("production still running at the Cassandra restart", None, producer.poll())
         p = procs.start("stream-cassandra", stream_args())
-        wait_for("progress", lambda: written(procs, p) > 5000 or p.poll() is not None,
+        wait_for("progress", lambda: progress(procs, p) > 5000 or p.poll() is not None,
                  timeout=300, interval=0.2)
-        before = written(procs, p)
+        before = progress(procs, p)
         stack("restart", "cassandra")
         wait_for("writes resume after the Cassandra restart",
-                 lambda: written(procs, p) > before + 10000 or p.poll() is not None, timeout=300,
+                 lambda: progress(procs, p) > before + 10000 or p.poll() is not None, timeout=300,
                  interval=0.5)
         check("stream survived the Cassandra restart", None, p.poll())
         check("background production delivered everything", 0, producer.wait(timeout=600))
 
         # Kafka restart under the same run; records produced after it must still arrive.
         stack("restart", "kafka")
-        c0 = written(procs, p)
+        c0 = progress(procs, p)
         rtetl("ingest", "--source", "builtin", "--count", str(AFTER), "--seed", "12", "--topic",
               topic, "--brokers", BROKERS, "--quiet")
         payloads = kcat_payloads(topic)
         check("topic holds every record", N + AFTER, len(payloads))
         want = expected_rows(payloads)
         wait_for("writes resume after the Kafka restart",
-                 lambda: written(procs, p) > c0 or p.poll() is not None, timeout=300,
+                 lambda: progress(procs, p) > c0 or p.poll() is not None, timeout=300,
                  interval=0.5)
         check("stream survived the Kafka restart", None, p.poll())
         rc = procs.stop(p)
