@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stream/dlq_meta.h"
 #include "util/log.h"
 
 struct stream_dlq {
@@ -150,7 +151,13 @@ rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src
         snprintf(orig, sizeof orig, "%zu", len);
         len = max_value;
     }
-    rd_kafka_headers_t *h = rd_kafka_headers_new(cut ? 7 : 6);
+    /* The original headers come first, so a replay (rtetl dlq replay) can restore them; a
+     * replayed record keeps its rtetl.replay.count when it is dead-lettered again. */
+    rd_kafka_headers_t *orig_h = NULL;
+    if (rd_kafka_message_headers(src, &orig_h) != RD_KAFKA_RESP_ERR_NO_ERROR) orig_h = NULL;
+    rd_kafka_headers_t *h =
+        rd_kafka_headers_new((orig_h ? rd_kafka_header_cnt(orig_h) : 0) + (cut ? 7 : 6));
+    stream_dlq_copy_headers(h, orig_h, true);
     rd_kafka_header_add(h, "rtetl.error", -1, reason, -1);
     rd_kafka_header_add(h, "rtetl.error.detail", -1, detail, -1);
     rd_kafka_header_add(h, "rtetl.source.topic", -1, src_topic, -1);

@@ -26,7 +26,8 @@ int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t er
  * is left as it is. Blocking; for start-up. Returns 0, or -1 with err filled. */
 int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message_bytes,
                             int timeout_ms, char *err, size_t errlen);
-/* Sends a copy of src's key and value with the reason headers; when max_value > 0 and the
+/* Sends a copy of src's key, value and headers (its rtetl.* headers but rtetl.replay.count
+ * left out, see dlq_meta.h) with the reason headers; when max_value > 0 and the
  * value is longer, only its first max_value bytes go, with header rtetl.truncated holding the
  * original length. Returns 0 (cb will fire with opaque), or the librdkafka error (e.g. queue
  * full; cb will not fire). */
