@@ -250,11 +250,10 @@ static int handle(replay *r, const rd_kafka_message_t *m, char *err, size_t errl
         /* Not taken (stopping while the queue is full, or an unknown topic): it stays
          * unsettled, so the next run reads it again. */
         p->state = PEND_FAILED;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || !stop_flag) {
-            snprintf(err, errlen, "cannot send to %s: %s", r->c->to ? r->c->to : d.source_topic,
-                     rd_kafka_err2str(e));
-            r->failed++;
-        }
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && stop_flag) return 0; /* stopping: not sent */
+        snprintf(err, errlen, "cannot send to %s: %s", r->c->to ? r->c->to : d.source_topic,
+                 rd_kafka_err2str(e));
+        r->failed++;
         return -1;
     }
     r->sent++;

@@ -13,7 +13,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from rtetl_testlib import (BIN, BROKERS, Procs, check, check_true, create_topic, dead_letters,
                            drop_keyspace, finish, kafka_producer, kcat_records, log, rtetl,
-                           run_stream, table_rows, unique)
+                           run_stream, table_rows, unique, wait_for)
 
 PIPELINE = """
 schema:
@@ -217,9 +217,52 @@ def main(procs, tmp):
     check("stats after: replayed before", len(MALFORMED), st.get("replayed_before"))
 
 
+def end_offset(t):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": BROKERS, "group.id": unique("wm")})
+    try:
+        return c.get_watermark_offsets(TopicPartition(t, 0), timeout=30)[1]
+    finally:
+        c.close()
+
+
+def interrupted_by_signal(procs):
+    """SIGTERM in the middle of a replay (slowed down by a 10-message producer queue), then a
+    second run: every dead letter reaches the target exactly once."""
+    n = 10000
+    dlq, target = unique("dlq_sig") + ".dlq", unique("dlq_sig_target")
+    create_topic(dlq, 1)
+    create_topic(target, 1)
+    p = kafka_producer()
+    for i in range(n):
+        p.produce(dlq, key=f"k{i}", value=f"v{i}".encode(), headers=[
+            ("rtetl.error", b"wrong_type"), ("rtetl.source.topic", b"elsewhere"),
+            ("rtetl.source.partition", b"0"), ("rtetl.source.offset", str(i).encode())])
+        if i % 1000 == 999:
+            p.poll(0)
+    check("signal: dead letters produced", 0, p.flush(60))
+    args = ["dlq", "replay", "--topic", dlq, "--to", target, "--brokers", BROKERS,
+            "-X", "queue.buffering.max.messages=10"]
+    proc = procs.start("replay-sig", [BIN, *args])
+    wait_for("the first replayed records",
+             lambda: end_offset(target) >= 200 or proc.poll() is not None, timeout=60)
+    rc = procs.stop(proc)
+    out = procs.output(proc)
+    check("signal: replay exits 0 on SIGTERM", 0, rc)
+    check_true("signal: stopped early", "stopped early" in out, out[-2000:])
+    moved = end_offset(target)
+    check_true("signal: some but not all moved", 0 < moved < n, str(moved))
+    rc, out, err = rtetl(*args, check_rc=False, timeout=120)
+    check("signal: resumed run exits 0", 0, rc)
+    values = [v for _, v in kcat_records(target)]
+    check("signal: every dead letter moved exactly once",
+          sorted(f"v{i}".encode() for i in range(n)), sorted(values))
+
+
 try:
     with Procs() as procs, tempfile.TemporaryDirectory() as tmp:
         main(procs, tmp)
+        interrupted_by_signal(procs)
 finally:
     drop_keyspace(keyspace)
 finish()
