@@ -226,10 +226,9 @@ def end_offset(t):
         c.close()
 
 
-def interrupted_by_signal(procs):
-    """SIGTERM in the middle of a replay (slowed down by a 10-message producer queue), then a
-    second run: every dead letter reaches the target exactly once."""
-    n = 10000
+def interrupted_by_signal(procs, n, slow, wait_for_count):
+    """SIGTERM in the middle of a replay slowed down by `slow` producer properties, then a
+    second run at full speed: every dead letter reaches the target exactly once."""
     dlq, target = unique("dlq_sig") + ".dlq", unique("dlq_sig_target")
     create_topic(dlq, 1)
     create_topic(target, 1)
@@ -240,29 +239,33 @@ def interrupted_by_signal(procs):
             ("rtetl.source.partition", b"0"), ("rtetl.source.offset", str(i).encode())])
         if i % 1000 == 999:
             p.poll(0)
-    check("signal: dead letters produced", 0, p.flush(60))
-    args = ["dlq", "replay", "--topic", dlq, "--to", target, "--brokers", BROKERS,
-            "-X", "queue.buffering.max.messages=10"]
-    proc = procs.start("replay-sig", [BIN, *args])
+    check(f"signal ({n}): dead letters produced", 0, p.flush(60))
+    args = ["dlq", "replay", "--topic", dlq, "--to", target, "--brokers", BROKERS]
+    proc = procs.start("replay-sig", [BIN, *args, *slow])
     wait_for("the first replayed records",
-             lambda: end_offset(target) >= 200 or proc.poll() is not None, timeout=60)
+             lambda: end_offset(target) >= wait_for_count or proc.poll() is not None, timeout=60)
     rc = procs.stop(proc)
     out = procs.output(proc)
-    check("signal: replay exits 0 on SIGTERM", 0, rc)
-    check_true("signal: stopped early", "stopped early" in out, out[-2000:])
+    check(f"signal ({n}): replay exits 0 on SIGTERM", 0, rc)
+    check_true(f"signal ({n}): stopped early", "stopped early" in out, out[-2000:])
     moved = end_offset(target)
-    check_true("signal: some but not all moved", 0 < moved < n, str(moved))
+    check_true(f"signal ({n}): some but not all moved", 0 < moved < n, str(moved))
     rc, out, err = rtetl(*args, check_rc=False, timeout=120)
-    check("signal: resumed run exits 0", 0, rc)
+    check(f"signal ({n}): resumed run exits 0", 0, rc)
     values = [v for _, v in kcat_records(target)]
-    check("signal: every dead letter moved exactly once",
+    check(f"signal ({n}): every dead letter moved exactly once",
           sorted(f"v{i}".encode() for i in range(n)), sorted(values))
 
 
 try:
     with Procs() as procs, tempfile.TemporaryDirectory() as tmp:
         main(procs, tmp)
-        interrupted_by_signal(procs)
+        # Many records, a small producer queue: the signal lands anywhere in the loop.
+        interrupted_by_signal(procs, 10000, ["-X", "queue.buffering.max.messages=10"], 200)
+        # One message in the queue for 500 ms at a time: the signal lands while a send waits
+        # for room in the full queue.
+        interrupted_by_signal(procs, 20, ["-X", "queue.buffering.max.messages=1", "-X",
+                                          "linger.ms=500"], 1)
 finally:
     drop_keyspace(keyspace)
 finish()
