@@ -18,6 +18,7 @@
 
 #include "cql/conn.h"
 #include "cql/tls.h"
+#include "cql_test_conn.h"
 
 /* ---- a CA, another CA, and a server certificate for IP 127.0.0.1 ---------------------------- */
 
@@ -379,41 +380,11 @@ static void fake_accept(uv_stream_t *l, int status)
 }
 
 typedef struct client {
-    uv_prepare_t flusher;
-    cql_conn *conn;
-    bool ready, closed, answered;
-    int done_calls, close_code;
+    test_conn tc; /* first: the connection's owner */
+    bool answered;
+    int done_calls;
     uint8_t opcode;
 } client;
-
-static void cl_flush(uv_prepare_t *p)
-{
-    client *cl = p->data;
-    uv_prepare_stop(p);
-    if (!cl->closed) cql_conn_flush(cl->conn);
-}
-static void cl_ready(cql_conn *c, const cql_error *err)
-{
-    client *cl = c->owner;
-    cl->ready = err == NULL;
-}
-static void cl_closed(cql_conn *c, const cql_error *err)
-{
-    client *cl = c->owner;
-    cl->closed = true;
-    cl->close_code = err->code;
-}
-static void cl_event(cql_conn *c, const cql_event *ev)
-{
-    (void)c;
-    (void)ev;
-}
-static void cl_dirty(cql_conn *c)
-{
-    client *cl = c->owner;
-    uv_prepare_start(&cl->flusher, cl_flush);
-}
-static const cql_conn_cb cl_cb = {cl_ready, cl_closed, cl_event, cl_dirty};
 
 static void cl_done(cql_req *r, const cql_error *err, const cql_frame_hdr *h, cql_rd *body)
 {
@@ -453,29 +424,26 @@ static void test_conn_last_response_with_close_notify(void **state)
                        .nslots = 8,
                        .max_user = 4,
                        .connect_timeout_ms = 10000};
-    uv_prepare_init(&loop, &cl.flusher);
-    cl.flusher.data = &cl;
-    cl.conn = cql_conn_new(&loop, &o, &cl_cb, &cl);
-    assert_non_null(cl.conn);
-    cql_conn_connect(cl.conn, (const struct sockaddr *)&sa, "127.0.0.1:test");
-    for (int i = 0; i < 10000 && !cl.ready && !cl.closed; i++) uv_run(&loop, UV_RUN_ONCE);
-    assert_true(cl.ready);
+    assert_non_null(test_conn_new(&cl.tc, &loop, &o));
+    cql_conn_connect(cl.tc.conn, (const struct sockaddr *)&sa, "127.0.0.1:test");
+    for (int i = 0; i < 10000 && !cl.tc.ready && !cl.tc.closed; i++) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(cl.tc.ready);
 
-    cql_req *r = cql_conn_acquire(cl.conn, true);
+    cql_req *r = cql_conn_acquire(cl.tc.conn, true);
     assert_non_null(r);
     r->done = cl_done;
     assert_int_equal(cql_enc_query(&r->frame, 0, "SELECT 1", NULL, 0, CQL_ONE, NULL), 0);
-    cql_conn_send(cl.conn, r, 10000);
-    for (int i = 0; i < 10000 && !cl.closed; i++) uv_run(&loop, UV_RUN_ONCE);
+    cql_conn_send(cl.tc.conn, r, 10000);
+    for (int i = 0; i < 10000 && !cl.tc.closed; i++) uv_run(&loop, UV_RUN_ONCE);
     assert_true(f.closed_notify);
-    assert_true(cl.closed);
+    assert_true(cl.tc.closed);
     assert_int_equal(cl.done_calls, 1);
     assert_true(cl.answered); /* before the fix: failed with CQL_E_CONN_LOST, answer dropped */
     assert_int_equal(cl.opcode, CQL_OP_RESULT);
-    assert_int_equal(cl.close_code, CQL_E_CONN_LOST);
+    assert_int_equal(cl.tc.close_code, CQL_E_CONN_LOST);
 
-    cql_conn_free(cl.conn);
-    uv_close((uv_handle_t *)&cl.flusher, NULL);
+    cql_conn_free(cl.tc.conn);
+    uv_close((uv_handle_t *)&cl.tc.flusher, NULL);
     uv_close((uv_handle_t *)&f.listener, NULL);
     uv_close((uv_handle_t *)&f.peer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
