@@ -188,6 +188,11 @@ int cql_tls_drain(cql_tls *t, cql_buf *out)
     return 0;
 }
 
+bool cql_tls_pending(const cql_tls *t)
+{
+    return BIO_ctrl_pending(t->wbio) > 0;
+}
+
 const char *cql_tls_message(const cql_tls *t)
 {
     return t->message;

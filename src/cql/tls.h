@@ -29,6 +29,8 @@ int cql_tls_read(cql_tls *t, cql_buf *out);
 int cql_tls_write(cql_tls *t, const uint8_t *p, size_t n);
 /* Appends ciphertext waiting to be sent to out. */
 int cql_tls_drain(cql_tls *t, cql_buf *out);
+/* Whether ciphertext waits to be drained. */
+bool cql_tls_pending(const cql_tls *t);
 /* The last error as one line. */
 const char *cql_tls_message(const cql_tls *t);
 

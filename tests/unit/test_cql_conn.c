@@ -88,12 +88,6 @@ static void fake_frame(fake *f, const cql_frame_hdr *h)
     }
 }
 
-static void fake_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    (void)h;
-    *b = uv_buf_init(malloc(hint), (unsigned)hint);
-}
-
 static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     fake *f = s->data;
@@ -114,28 +108,14 @@ static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void fake_accept(uv_stream_t *l, int status)
 {
     fake *f = l->data;
-    assert_int_equal(status, 0);
-    uv_tcp_init(l->loop, &f->peer);
-    f->peer.data = f;
-    assert_int_equal(uv_accept(l, (uv_stream_t *)&f->peer), 0);
+    test_accept(l, status, &f->peer, fake_read);
     f->have_peer = true;
-    uv_read_start((uv_stream_t *)&f->peer, fake_alloc, fake_read);
 }
 
 static void fake_start(uv_loop_t *loop, fake *f)
 {
-    uv_tcp_init(loop, &f->listener);
-    f->listener.data = f;
-    uv_ip4_addr("127.0.0.1", 0, &f->sa);
-    assert_int_equal(uv_tcp_bind(&f->listener, (const struct sockaddr *)&f->sa, 0), 0);
     /* A small receive window (inherited by the accepted socket) so a stall fills it quickly. */
-    uv_os_fd_t fd;
-    int small = 16384;
-    assert_int_equal(uv_fileno((uv_handle_t *)&f->listener, &fd), 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    assert_int_equal(uv_listen((uv_stream_t *)&f->listener, 1, fake_accept), 0);
-    int len = sizeof f->sa;
-    uv_tcp_getsockname(&f->listener, (struct sockaddr *)&f->sa, &len);
+    test_listen(loop, &f->listener, f, 16384, fake_accept, &f->sa);
 }
 
 /* ---- the client side ---------------------------------------------------------------------- */

@@ -2,13 +2,17 @@
  * with certificates made here: handshake and 1 MiB each way with ciphertext cut into tiny
  * pieces, verification failures (another CA, another name), insecure mode, the hint for a plain
  * CQL server, and data followed by close_notify in one read (both must reach the caller, and a
- * connection must deliver that last response before it closes: a real socket and loop). */
+ * connection must deliver that last response before it closes: a real socket and loop), and a
+ * handshake that must answer a HelloRetryRequest while its first write is still pending. */
+#include <dlfcn.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -331,12 +335,6 @@ static void fake_reply(fake *f, int16_t stream, uint8_t opcode, const uint8_t *b
     assert_true(SSL_write(f->ssl, frame, (int)(CQL_HEADER_LEN + len)) > 0);
 }
 
-static void fake_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    (void)h;
-    *b = uv_buf_init(malloc(hint), (unsigned)hint);
-}
-
 static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     fake *f = s->data;
@@ -367,16 +365,26 @@ static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void fake_accept(uv_stream_t *l, int status)
 {
     fake *f = l->data;
-    assert_int_equal(status, 0);
-    uv_tcp_init(l->loop, &f->peer);
-    f->peer.data = f;
-    assert_int_equal(uv_accept(l, (uv_stream_t *)&f->peer), 0);
+    test_accept(l, status, &f->peer, fake_read);
     f->ssl = SSL_new(f->ctx);
     f->in = BIO_new(BIO_s_mem());
     f->out = BIO_new(BIO_s_mem());
     SSL_set_bio(f->ssl, f->in, f->out);
     SSL_set_accept_state(f->ssl);
-    uv_read_start((uv_stream_t *)&f->peer, fake_alloc, fake_read);
+}
+
+/* A TLS connection verifying name with the unit CA, connecting to sa. */
+static cql_conn *tls_client(test_conn *tc, uv_loop_t *loop, cql_tls_ctx **ctx, const char *name,
+                            const struct sockaddr_in *sa)
+{
+    char err[256];
+    *ctx = cql_tls_ctx_new(P.ca_file, true, err, sizeof err);
+    assert_non_null(*ctx);
+    cql_conn_opts o = {
+        .tls = *ctx, .tls_name = name, .nslots = 8, .max_user = 4, .connect_timeout_ms = 10000};
+    assert_non_null(test_conn_new(tc, loop, &o));
+    cql_conn_connect(tc->conn, (const struct sockaddr *)sa, "127.0.0.1:test");
+    return tc->conn;
 }
 
 typedef struct client {
@@ -406,26 +414,11 @@ static void test_conn_last_response_with_close_notify(void **state)
     f.ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_use_certificate(f.ctx, P.srv);
     SSL_CTX_use_PrivateKey(f.ctx, P.srv_key);
-    uv_tcp_init(&loop, &f.listener);
-    f.listener.data = &f;
     struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", 0, &sa);
-    assert_int_equal(uv_tcp_bind(&f.listener, (const struct sockaddr *)&sa, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&f.listener, 1, fake_accept), 0);
-    int len = sizeof sa;
-    uv_tcp_getsockname(&f.listener, (struct sockaddr *)&sa, &len);
-
-    char err[256];
-    cql_tls_ctx *tctx = cql_tls_ctx_new(P.ca_file, true, err, sizeof err);
-    assert_non_null(tctx);
+    test_listen(&loop, &f.listener, &f, 0, fake_accept, &sa);
     client cl = {0};
-    cql_conn_opts o = {.tls = tctx,
-                       .tls_name = "127.0.0.1",
-                       .nslots = 8,
-                       .max_user = 4,
-                       .connect_timeout_ms = 10000};
-    assert_non_null(test_conn_new(&cl.tc, &loop, &o));
-    cql_conn_connect(cl.tc.conn, (const struct sockaddr *)&sa, "127.0.0.1:test");
+    cql_tls_ctx *tctx;
+    tls_client(&cl.tc, &loop, &tctx, "127.0.0.1", &sa);
     for (int i = 0; i < 10000 && !cl.tc.ready && !cl.tc.closed; i++) uv_run(&loop, UV_RUN_ONCE);
     assert_true(cl.tc.ready);
 
@@ -454,6 +447,188 @@ static void test_conn_last_response_with_close_notify(void **state)
     cql_tls_ctx_free(tctx);
 }
 
+/* ---- a handshake whose first flight the kernel takes only in part --------------------------- */
+
+/* The kernel's side of a slow network, for one descriptor: write() and writev() to throttle_fd
+ * take at most throttle_budget bytes in all, then fail with EAGAIN until the budget grows. No
+ * socket buffer setting can do this for a ClientHello: Linux takes a few KiB on any fresh
+ * loopback connection, whatever SO_SNDBUF and the peer's window (measured), and the ClientHello
+ * is ~300 bytes. libuv calls these through the PLT, so the test's definitions win. */
+static int throttle_fd = -1;
+static size_t throttle_budget;
+
+static size_t throttle(int fd, size_t n)
+{
+    if (fd != throttle_fd) return n;
+    return n < throttle_budget ? n : throttle_budget;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    static ssize_t (*real)(int, const void *, size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "write");
+    size_t allowed = throttle(fd, n);
+    if (n && !allowed) return errno = EAGAIN, -1;
+    ssize_t r = real(fd, buf, allowed);
+    if (fd == throttle_fd && r > 0) throttle_budget -= (size_t)r;
+    return r;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    static ssize_t (*real)(int, const struct iovec *, int);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "writev");
+    if (fd != throttle_fd) return real(fd, iov, iovcnt);
+    for (int i = 0; i < iovcnt; i++) /* the first non-empty buffer, cut to the budget */
+        if (iov[i].iov_len) return write(fd, iov[i].iov_base, iov[i].iov_len);
+    return 0;
+}
+
+/* A hostile TLS 1.3 server that answers a ClientHello with a HelloRetryRequest as soon as it has
+ * read the session id (76 bytes), long before the rest. Its cookie (which the client must echo)
+ * makes the second ClientHello far larger than the first. */
+#define HRR_COOKIE 8000
+
+typedef struct hostile {
+    uv_tcp_t listener, peer;
+    bool have_peer, sent_hrr;
+    cql_buf rx;
+} hostile;
+
+static void hostile_send_hrr(hostile *h)
+{
+    static const uint8_t hrr_random[32] = {0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11,
+                                           0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+                                           0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E,
+                                           0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+    const uint8_t *sid = h->rx.data + 44; /* record 5, handshake 4, version 2, random 32, len */
+    uint8_t sidlen = h->rx.data[43];
+    assert_true(sidlen <= 32);
+    cql_buf body = {0}, rec = {0};
+    cql_buf_u16(&body, 0x0303);
+    cql_buf_put(&body, hrr_random, 32);
+    cql_buf_u8(&body, sidlen);
+    cql_buf_put(&body, sid, sidlen);
+    cql_buf_u16(&body, 0x1301); /* TLS_AES_128_GCM_SHA256 */
+    cql_buf_u8(&body, 0);
+    cql_buf_u16(&body, 6 + 6 + 6 + HRR_COOKIE);
+    const uint16_t versions[] = {0x002b, 2, 0x0304}, key_share[] = {0x0033, 2, 0x0017};
+    for (int i = 0; i < 3; i++) cql_buf_u16(&body, versions[i]);
+    for (int i = 0; i < 3; i++) cql_buf_u16(&body, key_share[i]); /* secp256r1, please */
+    cql_buf_u16(&body, 0x002c);
+    cql_buf_u16(&body, 2 + HRR_COOKIE);
+    cql_buf_u16(&body, HRR_COOKIE);
+    for (int i = 0; i < HRR_COOKIE; i++) cql_buf_u8(&body, 'c');
+    cql_buf_u8(&rec, 22);
+    cql_buf_u16(&rec, 0x0303);
+    cql_buf_u16(&rec, (uint16_t)(4 + body.len));
+    cql_buf_u8(&rec, 2); /* ServerHello (a HelloRetryRequest by its random) */
+    cql_buf_u8(&rec, 0);
+    cql_buf_u16(&rec, (uint16_t)body.len);
+    cql_buf_put(&rec, body.data, body.len);
+    assert_false(rec.oom || body.oom);
+    uv_buf_t b = uv_buf_init((char *)rec.data, (unsigned)rec.len);
+    assert_int_equal(uv_try_write((uv_stream_t *)&h->peer, &b, 1), (int)rec.len);
+    cql_buf_free(&body);
+    cql_buf_free(&rec);
+    h->sent_hrr = true;
+}
+
+static void hostile_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    hostile *h = s->data;
+    if (n > 0) cql_buf_put(&h->rx, buf->base, (size_t)n);
+    free(buf->base);
+    if (n < 0) uv_read_stop(s);
+    if (!h->sent_hrr && h->rx.len >= 76) hostile_send_hrr(h);
+}
+
+static void hostile_accept(uv_stream_t *l, int status)
+{
+    hostile *h = l->data;
+    test_accept(l, status, &h->peer, hostile_read);
+    h->have_peer = true;
+}
+
+/* Whether rx holds a whole first ClientHello record followed (after an optional
+ * ChangeCipherSpec) by a whole second ClientHello that echoes the cookie. */
+static bool second_hello_arrived(const cql_buf *rx)
+{
+    size_t off = 0;
+    int hellos = 0;
+    bool cookie = false;
+    while (rx->len - off >= 5) {
+        const uint8_t *r = rx->data + off;
+        size_t len = (size_t)r[3] << 8 | r[4];
+        if (rx->len - off - 5 < len) break;
+        if (r[0] == 22 && len > 0 && r[5] == 1) {
+            hellos++;
+            static uint8_t want[64];
+            memset(want, 'c', sizeof want);
+            cookie = memmem(r + 5, len, want, sizeof want) != NULL;
+        } else if (r[0] != 20) {
+            fail_msg("record type %d at offset %zu: the client's bytes are garbled", r[0], off);
+        }
+        off += 5 + len;
+    }
+    return hellos == 2 && cookie;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Issue #16 (10b): while the ClientHello's write was still pending, the handshake step emptied
+ * and refilled the write buffer under it with the second ClientHello (a use-after-free once the
+ * buffer grew; ASan reports it), and the second ClientHello was never sent. */
+static void test_handshake_output_while_write_pending(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    hostile h = {0};
+    struct sockaddr_in sa;
+    test_listen(&loop, &h.listener, &h, 0, hostile_accept, &sa);
+    uv_timer_t tick; /* wakes the loop so that the deadlines below are checked */
+    uv_timer_init(&loop, &tick);
+    uv_timer_start(&tick, on_tick, 10, 10);
+    test_conn tc = {0};
+    cql_tls_ctx *tctx;
+    tls_client(&tc, &loop, &tctx, "127.0.0.1", &sa);
+    uv_os_fd_t fd;
+    assert_int_equal(uv_fileno((uv_handle_t *)&tc.conn->tcp, &fd), 0);
+    throttle_budget = 100; /* the session id and a little more */
+    throttle_fd = fd;
+
+    /* Until the client has read the HelloRetryRequest, with its first write still pending. */
+    uint64_t end = uv_now(&loop) + 5000;
+    while (tc.conn->bytes_in == 0 && !tc.closed && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(h.sent_hrr);
+    assert_true(tc.conn->bytes_in > 0);
+    assert_true(tc.conn->writing);
+
+    throttle_budget = SIZE_MAX; /* the network recovers */
+    end = uv_now(&loop) + 5000;
+    while (!second_hello_arrived(&h.rx) && !tc.closed && uv_now(&loop) < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    throttle_fd = -1;
+    assert_false(tc.closed);
+    assert_true(second_hello_arrived(&h.rx));
+
+    cql_conn_close(tc.conn, CQL_E_CLOSED, "test done");
+    while (!tc.closed) uv_run(&loop, UV_RUN_ONCE);
+    cql_conn_free(tc.conn);
+    uv_close((uv_handle_t *)&tc.flusher, NULL);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_close((uv_handle_t *)&h.listener, NULL);
+    if (h.have_peer) uv_close((uv_handle_t *)&h.peer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    cql_buf_free(&h.rx);
+    cql_tls_ctx_free(tctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_plain_server_hint),
         cmocka_unit_test(test_data_then_close_notify),
         cmocka_unit_test(test_conn_last_response_with_close_notify),
+        cmocka_unit_test(test_handshake_output_while_write_pending),
     };
     return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
 }
