@@ -74,6 +74,28 @@ static bool split_contact(char *tok, char *host, size_t hostlen, char *port, siz
     return host[0] != '\0';
 }
 
+static bool same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family) return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return a->sa_family == AF_INET6 &&
+           memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* The name a host's certificate is verified against: the host name of a contact point that
+ * resolved to the host's address, else (peers found in system.peers) the IP. */
+static const char *tls_name_of(const cql_session *s, const struct sockaddr *sa, const char *ip)
+{
+    for (int i = 0; i < s->ncontacts; i++)
+        if (same_ip((const struct sockaddr *)&s->contacts[i], sa) &&
+            !cql_tls_name_is_ip(s->contact_names[i]))
+            return s->contact_names[i];
+    return ip;
+}
+
 /* Adds a resolved contact point, growing the arrays; false when out of memory. */
 static bool add_contact(cql_session *s, const struct addrinfo *ai, const char *host, int *cap)
 {
@@ -81,13 +103,13 @@ static bool add_contact(cql_session *s, const struct addrinfo *ai, const char *h
         int n = *cap * 2;
         struct sockaddr_storage *c = realloc(s->contacts, sizeof *c * (size_t)n);
         if (c) s->contacts = c;
-        char(*names)[64] = realloc(s->contact_names, sizeof *names * (size_t)n);
+        char(*names)[CONTACT_NAME_MAX] = realloc(s->contact_names, sizeof *names * (size_t)n);
         if (names) s->contact_names = names;
         if (!c || !names) return false;
         *cap = n;
     }
     memcpy(&s->contacts[s->ncontacts], ai->ai_addr, ai->ai_addrlen);
-    snprintf(s->contact_names[s->ncontacts], 64, "%.63s", host);
+    snprintf(s->contact_names[s->ncontacts], CONTACT_NAME_MAX, "%s", host);
     s->ncontacts++;
     return true;
 }
@@ -114,7 +136,10 @@ static int resolve_contacts(cql_session *s, char *err, size_t errlen)
             snprintf(err, errlen, "cannot resolve contact point '%s': %s", orig, gai_strerror(rc));
             return free(list), -1;
         }
-        bool ok = add_contact(s, ai, host, &cap);
+        /* Every address of a name is a contact point (and is verified against that name). */
+        bool ok = true;
+        for (const struct addrinfo *a = ai; a && ok; a = a->ai_next)
+            ok = add_contact(s, a, host, &cap);
         freeaddrinfo(ai);
         if (!ok) return snprintf(err, errlen, "out of memory"), free(list), -1;
     }
@@ -228,7 +253,7 @@ static void host_connect_one(cql_session *s, cql_host *h, int slot)
 {
     cql_conn *c = cql_session_new_conn(s, h, false);
     if (!c) return;
-    c->opts.tls_name = h->ip;
+    c->opts.tls_name = tls_name_of(s, (const struct sockaddr *)&h->sa, h->ip);
     h->conns[slot] = c;
     h->connecting++;
     cql_conn_connect(c, (const struct sockaddr *)&h->sa, h->addr);
@@ -410,12 +435,12 @@ static const cql_conn_cb control_cb = {control_ready, control_closed, control_ev
 static void open_control(cql_session *s)
 {
     const struct sockaddr *sa = NULL;
-    char addr[64], name[64];
+    char addr[64], name[CONTACT_NAME_MAX];
     for (int i = 0; i < s->nhosts && !sa; i++)
         if (s->hosts[i]->up) {
             sa = (const struct sockaddr *)&s->hosts[i]->sa;
             snprintf(addr, sizeof addr, "%s", s->hosts[i]->addr);
-            snprintf(name, sizeof name, "%s", s->hosts[i]->ip);
+            snprintf(name, sizeof name, "%s", tls_name_of(s, sa, s->hosts[i]->ip));
         }
     if (!sa) {
         int i = s->contact_next++ % s->ncontacts;

@@ -8,6 +8,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+/* A contact point's host name, as given (DNS names have at most 253 characters). */
+#define CONTACT_NAME_MAX 256
+
 typedef struct cql_host {
     struct cql_session *s;
     char addr[64]; /* "ip:port", the host's identity */
@@ -58,7 +61,7 @@ struct cql_session {
     cql_tls_ctx *tls;
     /* Contact points resolved at cql_session_new. */
     struct sockaddr_storage *contacts;
-    char (*contact_names)[64];
+    char (*contact_names)[CONTACT_NAME_MAX]; /* as given; TLS verifies against them */
     int ncontacts, contact_next;
     /* Hosts and ring. */
     cql_host **hosts;
@@ -69,7 +72,7 @@ struct cql_session {
     int nrfs;
     /* Control connection (topology queries and events). */
     cql_conn *control;
-    char control_name[64];
+    char control_name[CONTACT_NAME_MAX];
     struct sockaddr_storage control_sa;
     uint64_t control_next_attempt;
     int control_failures;

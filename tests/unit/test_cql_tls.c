@@ -3,7 +3,8 @@
  * pieces, verification failures (another CA, another name), insecure mode, the hint for a plain
  * CQL server, and data followed by close_notify in one read (both must reach the caller, and a
  * connection must deliver that last response before it closes: a real socket and loop), and a
- * handshake that must answer a HelloRetryRequest while its first write is still pending. */
+ * handshake that must answer a HelloRetryRequest while its first write is still pending; a
+ * session whose contact point is a host name verifies that name on every connection. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -21,14 +22,15 @@
 #include <openssl/x509v3.h>
 
 #include "cql/conn.h"
+#include "cql/cql.h"
 #include "cql/tls.h"
 #include "cql_test_conn.h"
 
-/* ---- a CA, another CA, and a server certificate for IP 127.0.0.1 ---------------------------- */
+/* ---- a CA, another CA, server certificates for IP 127.0.0.1 and for DNS name localhost ------ */
 
 typedef struct pki {
     EVP_PKEY *ca_key, *other_key, *srv_key;
-    X509 *ca, *other, *srv;
+    X509 *ca, *other, *srv, *srv_dns;
     char ca_file[64], other_file[64];
 } pki;
 
@@ -89,6 +91,7 @@ static int setup_pki(void **state)
     P.ca = make_cert(P.ca_key, "rtetl unit CA", NULL, NULL, NULL);
     P.other = make_cert(P.other_key, "rtetl other CA", NULL, NULL, NULL);
     P.srv = make_cert(P.srv_key, "127.0.0.1", P.ca, P.ca_key, "IP:127.0.0.1");
+    P.srv_dns = make_cert(P.srv_key, "localhost", P.ca, P.ca_key, "DNS:localhost");
     write_pem(P.ca, P.ca_file);
     write_pem(P.other, P.other_file);
     return 0;
@@ -102,6 +105,7 @@ static int teardown_pki(void **state)
     X509_free(P.ca);
     X509_free(P.other);
     X509_free(P.srv);
+    X509_free(P.srv_dns);
     EVP_PKEY_free(P.ca_key);
     EVP_PKEY_free(P.other_key);
     EVP_PKEY_free(P.srv_key);
@@ -296,16 +300,47 @@ static void test_data_then_close_notify(void **state)
 
 /* ---- a connection over a real socket: the last response arrives with close_notify ----------- */
 
-/* A one-connection TLS CQL server on the loop: READY to STARTUP; to the first QUERY a VOID
- * RESULT and close_notify, written together so that they reach the client in one read. */
-typedef struct fake {
-    uv_tcp_t listener, peer;
-    SSL_CTX *ctx;
+/* A TLS CQL server on the loop (a few connections): READY to STARTUP and REGISTER. In
+ * close_notify mode, to the first QUERY a VOID RESULT and close_notify, written together so
+ * that they reach the client in one read; else to every QUERY one system.local row (all that
+ * a session's topology queries need: as a peers or keyspaces row it is skipped). */
+#define FAKE_PEERS 16
+
+typedef struct fake_peer {
+    struct fake *f;
+    uv_tcp_t tcp;
     SSL *ssl;
     BIO *in, *out;
     cql_buf rx;
-    bool closed_notify;
+} fake_peer;
+
+typedef struct fake {
+    uv_tcp_t listener;
+    SSL_CTX *ctx;
+    fake_peer peers[FAKE_PEERS];
+    int npeers;
+    bool close_after_query, closed_notify;
 } fake;
+
+static void fake_init(fake *f, X509 *cert)
+{
+    memset(f, 0, sizeof *f);
+    f->ctx = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate(f->ctx, cert), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(f->ctx, P.srv_key), 1);
+}
+
+/* Closes the fake's handles (the loop must run afterwards) and frees its TLS state. */
+static void fake_close(fake *f)
+{
+    uv_close((uv_handle_t *)&f->listener, NULL);
+    for (int i = 0; i < f->npeers; i++) {
+        uv_close((uv_handle_t *)&f->peers[i].tcp, NULL);
+        SSL_free(f->peers[i].ssl);
+        cql_buf_free(&f->peers[i].rx);
+    }
+    SSL_CTX_free(f->ctx);
+}
 
 static void fake_written(uv_write_t *w, int status)
 {
@@ -314,63 +349,105 @@ static void fake_written(uv_write_t *w, int status)
     free(w);
 }
 
-static void fake_flush(fake *f)
+static void fake_flush(fake_peer *p)
 {
-    size_t n = BIO_ctrl_pending(f->out);
+    size_t n = BIO_ctrl_pending(p->out);
     if (!n) return;
     uv_write_t *w = malloc(sizeof *w);
     char *data = malloc(n);
-    assert_int_equal(BIO_read(f->out, data, (int)n), (int)n);
+    assert_int_equal(BIO_read(p->out, data, (int)n), (int)n);
     w->data = data;
     uv_buf_t b = uv_buf_init(data, (unsigned)n);
-    assert_int_equal(uv_write(w, (uv_stream_t *)&f->peer, &b, 1, fake_written), 0);
+    assert_int_equal(uv_write(w, (uv_stream_t *)&p->tcp, &b, 1, fake_written), 0);
 }
 
-static void fake_reply(fake *f, int16_t stream, uint8_t opcode, const uint8_t *body, uint32_t len)
+static void fake_reply(fake_peer *p, int16_t stream, uint8_t opcode, const uint8_t *body,
+                       size_t len)
 {
-    uint8_t frame[CQL_HEADER_LEN + 16];
+    cql_buf frame = {0};
     cql_frame_hdr h = {.version = 0x84, .stream = stream, .opcode = opcode, .length = len};
-    cql_frame_hdr_encode(frame, &h);
-    if (len) memcpy(frame + CQL_HEADER_LEN, body, len);
-    assert_true(SSL_write(f->ssl, frame, (int)(CQL_HEADER_LEN + len)) > 0);
+    assert_true(cql_buf_reserve(&frame, CQL_HEADER_LEN + len));
+    cql_frame_hdr_encode(frame.data, &h);
+    frame.len = CQL_HEADER_LEN;
+    cql_buf_put(&frame, body, len);
+    assert_true(SSL_write(p->ssl, frame.data, (int)frame.len) > 0);
+    cql_buf_free(&frame);
+}
+
+/* A system.local row: data_center 'dc1', rack 'r1', tokens {'0'}. */
+static void local_row(cql_buf *b)
+{
+    static const char *const names[] = {"data_center", "rack", "tokens"};
+    cql_buf_u32(b, 2);      /* Rows */
+    cql_buf_u32(b, 0x0001); /* global table spec */
+    cql_buf_u32(b, 3);
+    cql_buf_string(b, "system", 6);
+    cql_buf_string(b, "local", 5);
+    for (int i = 0; i < 3; i++) {
+        cql_buf_string(b, names[i], strlen(names[i]));
+        if (i == 2) cql_buf_u16(b, 0x0022); /* set<varchar> */
+        cql_buf_u16(b, 0x000D);
+    }
+    cql_buf_u32(b, 1);
+    cql_buf_value(b, (cql_value){(const uint8_t *)"dc1", 3});
+    cql_buf_value(b, (cql_value){(const uint8_t *)"r1", 2});
+    cql_buf_u32(b, 4 + 4 + 1); /* the set: count, then one [bytes] */
+    cql_buf_u32(b, 1);
+    cql_buf_value(b, (cql_value){(const uint8_t *)"0", 1});
+}
+
+static void fake_frame(fake_peer *p, const cql_frame_hdr *h)
+{
+    static const uint8_t void_result[] = {0, 0, 0, 1};
+    if (h->opcode == CQL_OP_STARTUP || h->opcode == CQL_OP_REGISTER)
+        fake_reply(p, h->stream, CQL_OP_READY, NULL, 0);
+    if (h->opcode != CQL_OP_QUERY) return;
+    if (!p->f->close_after_query) {
+        cql_buf row = {0};
+        local_row(&row);
+        fake_reply(p, h->stream, CQL_OP_RESULT, row.data, row.len);
+        return cql_buf_free(&row);
+    }
+    fake_reply(p, h->stream, CQL_OP_RESULT, void_result, 4);
+    SSL_shutdown(p->ssl);
+    p->f->closed_notify = true;
 }
 
 static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    fake *f = s->data;
-    if (n > 0) BIO_write(f->in, buf->base, (int)n);
+    fake_peer *p = s->data;
+    if (n > 0) BIO_write(p->in, buf->base, (int)n);
     free(buf->base);
+    if (n < 0) uv_read_stop(s);
     if (n <= 0) return;
-    if (!SSL_is_init_finished(f->ssl)) SSL_do_handshake(f->ssl);
+    if (!SSL_is_init_finished(p->ssl)) SSL_do_handshake(p->ssl);
     uint8_t tmp[4096];
     int r;
-    while ((r = SSL_read(f->ssl, tmp, sizeof tmp)) > 0) cql_buf_put(&f->rx, tmp, (size_t)r);
+    while ((r = SSL_read(p->ssl, tmp, sizeof tmp)) > 0) cql_buf_put(&p->rx, tmp, (size_t)r);
     cql_frame_hdr h;
-    while (cql_frame_hdr_decode(f->rx.data, f->rx.len, &h) == 0 &&
-           f->rx.len >= CQL_HEADER_LEN + h.length) {
-        if (h.opcode == CQL_OP_STARTUP) fake_reply(f, h.stream, CQL_OP_READY, NULL, 0);
-        if (h.opcode == CQL_OP_QUERY) {
-            static const uint8_t void_result[] = {0, 0, 0, 1};
-            fake_reply(f, h.stream, CQL_OP_RESULT, void_result, 4);
-            SSL_shutdown(f->ssl);
-            f->closed_notify = true;
-        }
+    while (cql_frame_hdr_decode(p->rx.data, p->rx.len, &h) == 0 &&
+           p->rx.len >= CQL_HEADER_LEN + h.length) {
+        fake_frame(p, &h);
         size_t used = CQL_HEADER_LEN + h.length;
-        memmove(f->rx.data, f->rx.data + used, f->rx.len - used);
-        f->rx.len -= used;
+        memmove(p->rx.data, p->rx.data + used, p->rx.len - used);
+        p->rx.len -= used;
     }
-    fake_flush(f);
+    fake_flush(p);
 }
 
 static void fake_accept(uv_stream_t *l, int status)
 {
     fake *f = l->data;
-    test_accept(l, status, &f->peer, fake_read);
-    f->ssl = SSL_new(f->ctx);
-    f->in = BIO_new(BIO_s_mem());
-    f->out = BIO_new(BIO_s_mem());
-    SSL_set_bio(f->ssl, f->in, f->out);
-    SSL_set_accept_state(f->ssl);
+    assert_true(f->npeers < FAKE_PEERS);
+    fake_peer *p = &f->peers[f->npeers++];
+    p->f = f;
+    test_accept(l, status, &p->tcp, fake_read);
+    p->tcp.data = p;
+    p->ssl = SSL_new(f->ctx);
+    p->in = BIO_new(BIO_s_mem());
+    p->out = BIO_new(BIO_s_mem());
+    SSL_set_bio(p->ssl, p->in, p->out);
+    SSL_set_accept_state(p->ssl);
 }
 
 /* A TLS connection verifying name with the unit CA, connecting to sa. */
@@ -410,10 +487,9 @@ static void test_conn_last_response_with_close_notify(void **state)
     (void)state;
     uv_loop_t loop;
     uv_loop_init(&loop);
-    fake f = {0};
-    f.ctx = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_use_certificate(f.ctx, P.srv);
-    SSL_CTX_use_PrivateKey(f.ctx, P.srv_key);
+    fake f;
+    fake_init(&f, P.srv);
+    f.close_after_query = true;
     struct sockaddr_in sa;
     test_listen(&loop, &f.listener, &f, 0, fake_accept, &sa);
     client cl = {0};
@@ -437,14 +513,73 @@ static void test_conn_last_response_with_close_notify(void **state)
 
     cql_conn_free(cl.tc.conn);
     uv_close((uv_handle_t *)&cl.tc.flusher, NULL);
-    uv_close((uv_handle_t *)&f.listener, NULL);
-    uv_close((uv_handle_t *)&f.peer, NULL);
+    fake_close(&f);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
-    SSL_free(f.ssl);
-    SSL_CTX_free(f.ctx);
-    cql_buf_free(&f.rx);
     cql_tls_ctx_free(tctx);
+}
+
+/* ---- a session whose contact point is a host name ----------------------------------------- */
+
+typedef struct connected {
+    bool done;
+    cql_error err;
+    bool failed, closed;
+} connected;
+
+static void on_session_connected(cql_session *s, const cql_error *err, void *ud)
+{
+    connected *c = ud;
+    c->done = true;
+    c->failed = err != NULL;
+    if (err) c->err = *err;
+}
+
+static void on_session_closed(cql_session *s, void *ud)
+{
+    ((connected *)ud)->closed = true;
+}
+
+/* Issue #16 (10a): a certificate that names the server by DNS name only. The control connection
+ * verified the contact point's name, but pool connections verified the host's IP, failed, and
+ * pushed users to --no-verify. */
+static void test_session_verifies_contact_name(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    fake f;
+    fake_init(&f, P.srv_dns);
+    struct sockaddr_in sa;
+    test_listen(&loop, &f.listener, &f, 0, fake_accept, &sa);
+    char contact[64], err[256] = "";
+    snprintf(contact, sizeof contact, "localhost:%d", ntohs(sa.sin_port));
+    cql_config cfg;
+    cql_config_init(&cfg);
+    cfg.contact_points = contact;
+    cfg.tls = true;
+    cfg.tls_ca_file = P.ca_file;
+    cfg.connections_per_host = 1;
+    cql_session *s = cql_session_new(&loop, &cfg, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    connected c = {0};
+    assert_int_equal(cql_session_connect(s, on_session_connected, &c), 0);
+    uint64_t end = uv_now(&loop) + 10000; /* the session's sweep timer wakes the loop */
+    while (!c.done && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(c.done);
+    if (c.failed) fail_msg("connect failed: %s", c.err.message);
+    cql_host_info hi;
+    assert_int_equal(cql_session_host_info(s, 0, &hi), 0);
+    assert_true(hi.up);
+    assert_int_equal(hi.connections, 1);
+    assert_int_equal(f.npeers, 2); /* the control and the pool connection */
+
+    assert_int_equal(cql_session_close(s, on_session_closed, &c), 0);
+    while (!c.closed) uv_run(&loop, UV_RUN_ONCE);
+    cql_session_free(s);
+    fake_close(&f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* ---- a handshake whose first flight the kernel takes only in part --------------------------- */
@@ -639,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_data_then_close_notify),
         cmocka_unit_test(test_conn_last_response_with_close_notify),
         cmocka_unit_test(test_handshake_output_while_write_pending),
+        cmocka_unit_test(test_session_verifies_contact_name),
     };
     return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
 }
