@@ -274,8 +274,12 @@ typedef struct cql_config {
     int port;             /* default port of contact points and peers; 9042 */
     const char *username; /* SASL PLAIN credentials; NULL: no authentication */
     const char *password;
-    const char *keyspace;    /* USE'd on every connection; NULL: none */
-    const char *local_dc;    /* hosts of other data centers are used only as a fallback */
+    const char *keyspace; /* USE'd on every connection; NULL: none */
+    /* The data center that takes requests; NULL: that of the first contact point that
+     * answered. Token-aware routing prefers its replicas, then its other hosts. Hosts of other
+     * data centers keep one standby connection each and take requests only while no host of
+     * the local one is up (their replicas first). */
+    const char *local_dc;
     bool tls;                /* default false */
     const char *tls_ca_file; /* PEM bundle; NULL: the system's default store */
     /* Verify the server certificate and name; default true. A host whose address a contact

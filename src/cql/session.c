@@ -6,7 +6,9 @@
  * iteration leave in one write), and a periodic sweep timer that times out requests, sends
  * heartbeats and (re)opens pool connections whose back-off has expired. A host is down while it
  * has no ready connection; failures double its back-off from reconnect_base_ms up to
- * reconnect_max_ms, and an UP or NEW_NODE event from the control connection resets it. */
+ * reconnect_max_ms, and an UP or NEW_NODE event from the control connection resets it. Hosts of
+ * the local data center get connections_per_host connections, the others one standby each, so
+ * that requests can move to them at once when no local host is up. */
 #include "cql/session.h"
 
 #include <netdb.h>
@@ -214,7 +216,8 @@ void cql_session_free(cql_session *s)
     }
     free(s->hosts);
     free(s->ring);
-    free(s->rfs);
+    cql_rfs_free(s->rfs, s->nrfs);
+    free(s->dcs);
     free(s->contacts);
     free(s->contact_names);
     free(s->contact_points);
@@ -259,10 +262,23 @@ static void host_connect_one(cql_session *s, cql_host *h, int slot)
     cql_conn_connect(c, (const struct sockaddr *)&h->sa, h->addr);
 }
 
-static bool want_host(cql_session *s, const cql_host *h)
+const char *cql_session_local_dc(const cql_session *s)
 {
-    if (h->removed) return false;
-    return !s->local_dc || !h->dc[0] || strcmp(h->dc, s->local_dc) == 0;
+    return s->local_dc ? s->local_dc : s->first_dc[0] ? s->first_dc : NULL;
+}
+
+bool cql_host_is_local(const cql_session *s, const cql_host *h)
+{
+    const char *dc = cql_session_local_dc(s);
+    return !dc || !h->dc[0] || strcmp(h->dc, dc) == 0;
+}
+
+/* Connections wanted to h: connections_per_host in the local data center, one to a host of
+ * another (a standby, so that it can take requests at once when no local host is up). */
+static int host_pool_size(const cql_session *s, const cql_host *h)
+{
+    if (h->removed) return 0;
+    return cql_host_is_local(s, h) ? s->cfg.connections_per_host : 1;
 }
 
 void cql_session_ensure_pools(cql_session *s)
@@ -271,8 +287,8 @@ void cql_session_ensure_pools(cql_session *s)
     uint64_t now = uv_now(s->loop);
     for (int i = 0; i < s->nhosts; i++) {
         cql_host *h = s->hosts[i];
-        if (!want_host(s, h) || now < h->next_attempt) continue;
-        for (int k = 0; k < s->cfg.connections_per_host; k++) {
+        if (now < h->next_attempt) continue;
+        for (int k = 0; k < host_pool_size(s, h); k++) {
             /* While a host is down, probe with one connection before opening the rest. */
             if (!h->up && h->connecting > 0) break;
             if (!h->conns[k]) host_connect_one(s, h, k);
@@ -292,10 +308,14 @@ static int host_ready_conns(const cql_host *h, int n)
 void cql_session_check_connected(cql_session *s)
 {
     if (s->state != SESS_CONNECTING || s->topology_busy || !s->nhosts) return;
+    /* The local data center's hosts, or all when it has none (a local_dc of no host). */
+    bool any_local = false;
+    for (int i = 0; i < s->nhosts; i++)
+        any_local |= !s->hosts[i]->removed && cql_host_is_local(s, s->hosts[i]);
     int up = 0;
     for (int i = 0; i < s->nhosts; i++) {
         cql_host *h = s->hosts[i];
-        if (!want_host(s, h)) continue;
+        if (h->removed || (any_local && !cql_host_is_local(s, h))) continue;
         if (!h->up && h->connecting > 0 && h->failures == 0) return;
         up += h->up;
     }

@@ -22,7 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "cql/conn.h"
-#include "cql/cql.h"
+#include "cql/session.h"
 #include "cql/tls.h"
 #include "cql_test_conn.h"
 
@@ -572,7 +572,8 @@ static void test_session_verifies_contact_name(void **state)
     assert_int_equal(cql_session_host_info(s, 0, &hi), 0);
     assert_true(hi.up);
     assert_int_equal(hi.connections, 1);
-    assert_int_equal(f.npeers, 2); /* the control and the pool connection */
+    assert_int_equal(f.npeers, 2);                       /* the control and the pool connection */
+    assert_string_equal(cql_session_local_dc(s), "dc1"); /* that of the first host answering */
 
     assert_int_equal(cql_session_close(s, on_session_closed, &c), 0);
     while (!c.closed) uv_run(&loop, UV_RUN_ONCE);
