@@ -10,7 +10,8 @@
 
 typedef struct stream_cli {
     const char *config, *brokers, *topic, *group, *mode, *dlq_topic, *cassandra, *keyspace, *table,
-        *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file;
+        *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file,
+        *local_dc;
     long long max_inflight, max_records, metrics_port, cql_connections;
     double idle_exit, status_interval, drain_timeout, request_timeout;
     bool tls, no_verify, lz4, print_config;
@@ -34,6 +35,10 @@ static const opt_spec specs[] = {
      "Dead-letter topic for bad records [pipeline: <topic>.dlq]", 0, 0, 0},
     {"cassandra", 'C', OPT_STR, F(cassandra), "127.0.0.1:9042", "HOST[:PORT][,...]",
      "Cassandra contact points", 0, 0, 0},
+    {"local-dc", 0, OPT_STR, F(local_dc), NULL, "NAME",
+     "Cassandra data center to write to; others only while none of its hosts is up (default: "
+     "that of the first contact point that answers)",
+     0, 0, 0},
     {"keyspace", 'k', OPT_STR, F(keyspace), NULL, "NAME",
      "Target keyspace [pipeline: dados_usuarios]", 0, 0, 0},
     {"table", 'T', OPT_STR, F(table), NULL, "NAME", "Target table [pipeline: tb_usuarios]", 0, 0,
@@ -186,6 +191,7 @@ int cmd_stream(int argc, char **argv)
     };
     cql_config_init(&o.cql);
     o.cql.contact_points = c.cassandra;
+    o.cql.local_dc = c.local_dc;
     o.cql.username = c.user;
     o.cql.password = c.password;
     o.cql.tls = c.tls;

@@ -187,7 +187,9 @@ static void on_write(uv_write_t *w, int status)
     c->writing = false;
     if (c->state == CONN_CLOSING) return;
     if (status < 0) return cql_conn_close(c, CQL_E_CONN_LOST, uv_strerror(status));
-    if (c->wq_head && !c->dirty) {
+    /* TLS output made while this write was pending (handshake records) waits in the BIO. */
+    bool tls_out = c->tls && cql_tls_pending(c->tls);
+    if ((c->wq_head || tls_out) && !c->dirty) {
         c->dirty = true;
         c->cb->dirty(c);
     }
@@ -482,9 +484,13 @@ static void tls_step(cql_conn *c)
 {
     int rc = cql_tls_handshake(c->tls);
     if (rc < 0) return cql_conn_close(c, CQL_E_TLS, cql_tls_message(c->tls));
-    c->wbuf.len = 0;
-    cql_tls_drain(c->tls, &c->wbuf);
-    if (c->wbuf.len && !c->writing) write_out(c);
+    /* While a write is pending, libuv still reads its bytes from wbuf: the handshake's output
+     * stays in the BIO, and on_write has the next flush send it. */
+    if (!c->writing) {
+        c->wbuf.len = 0;
+        cql_tls_drain(c->tls, &c->wbuf);
+        write_out(c);
+    }
     if (c->state == CONN_CLOSING || rc == 0) return;
     c->tls_done = true;
     /* Application data may already follow the handshake's last record. */

@@ -268,15 +268,25 @@ void cql_result_free(cql_result *res);
 
 /* Session settings. Strings are borrowed during cql_session_new, which copies them. */
 typedef struct cql_config {
-    const char *contact_points; /* "host[:port],host2[:port]"; default "127.0.0.1" */
-    int port;                   /* default port of contact points and peers; 9042 */
-    const char *username;       /* SASL PLAIN credentials; NULL: no authentication */
+    /* "host[:port],host2[:port]"; default "127.0.0.1". Every address a host name resolves to
+     * is a contact point. */
+    const char *contact_points;
+    int port;             /* default port of contact points and peers; 9042 */
+    const char *username; /* SASL PLAIN credentials; NULL: no authentication */
     const char *password;
-    const char *keyspace;     /* USE'd on every connection; NULL: none */
-    const char *local_dc;     /* hosts of other data centers are used only as a fallback */
-    bool tls;                 /* default false */
-    const char *tls_ca_file;  /* PEM bundle; NULL: the system's default store */
-    bool tls_verify;          /* verify the server certificate and name; default true */
+    const char *keyspace; /* USE'd on every connection; NULL: none */
+    /* The data center that takes requests; NULL: that of the first contact point that
+     * answered. Token-aware routing prefers its replicas, then its other hosts. Hosts of other
+     * data centers keep one standby connection each and take requests only while no host of
+     * the local one is up (their replicas first). */
+    const char *local_dc;
+    bool tls;                /* default false */
+    const char *tls_ca_file; /* PEM bundle; NULL: the system's default store */
+    /* Verify the server certificate and name; default true. A host whose address a contact
+     * point's host name resolved to is verified against that name (a DNS name in the
+     * certificate will do); peers found through system.peers are known by IP only and are
+     * verified against their IP, which their certificates must then carry (an IP SAN). */
+    bool tls_verify;
     bool compression_lz4;     /* ask for lz4 frame compression; default false */
     int connections_per_host; /* default 2 */
     int max_inflight;         /* requests in flight per connection; default 1024, <= 32000 */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_REPLICAS 8
+#define MAX_REPLICAS 16
 
 /* ---- routing ------------------------------------------------------------------------------ */
 
@@ -21,13 +21,22 @@ static cql_conn *host_conn(const cql_session *s, cql_host *h)
     return best;
 }
 
-/* Round-robin over every host, skipping `avoid` when another host has room. */
-static cql_conn *any_conn(cql_session *s, const cql_host *avoid)
+/* Whether requests go to other data centers: only while no local host is up. */
+static bool remote_only(const cql_session *s)
+{
+    for (int i = 0; i < s->nhosts; i++)
+        if (s->hosts[i]->up && cql_host_is_local(s, s->hosts[i])) return false;
+    return true;
+}
+
+/* Round-robin over the up hosts of the local data center (of the others when remote), skipping
+ * `avoid` when another host has room. */
+static cql_conn *any_conn_of(cql_session *s, const cql_host *avoid, bool remote)
 {
     cql_conn *fallback = NULL;
     for (int i = 0; i < s->nhosts; i++) {
         cql_host *h = s->hosts[(s->rr + (unsigned)i) % (unsigned)s->nhosts];
-        if (!h->up) continue;
+        if (!h->up || cql_host_is_local(s, h) == remote) continue;
         cql_conn *c = host_conn(s, h);
         if (!c) continue;
         if (h != avoid) {
@@ -37,6 +46,11 @@ static cql_conn *any_conn(cql_session *s, const cql_host *avoid)
         fallback = c;
     }
     return fallback;
+}
+
+static cql_conn *any_conn(cql_session *s, const cql_host *avoid)
+{
+    return any_conn_of(s, avoid, remote_only(s));
 }
 
 /* Serialized partition key of a prepared statement's values into s->keybuf; false when some
@@ -63,23 +77,28 @@ static bool routing_key(cql_session *s, const cql_prepared *p, const cql_value *
     return true;
 }
 
+/* An up replica of the local data center (the least loaded), else another local host; only
+ * when no local host is up, a replica of another data center, else any of its hosts. */
+cql_conn *cql_route_token(cql_session *s, int64_t token, const char *ks)
+{
+    cql_host *reps[MAX_REPLICAS];
+    int n = cql_ring_replicas(s, token, ks, reps, MAX_REPLICAS);
+    bool remote = remote_only(s);
+    cql_conn *best = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!reps[i]->up || cql_host_is_local(s, reps[i]) == remote) continue;
+        cql_conn *c = host_conn(s, reps[i]);
+        if (c && (!best || cql_conn_load(c) < cql_conn_load(best))) best = c;
+    }
+    return best ? best : any_conn_of(s, NULL, remote);
+}
+
 static cql_conn *route(cql_session *s, const cql_prepared *p, const cql_value *values)
 {
-    if (s->cfg.token_aware && p && routing_key(s, p, values)) {
-        int64_t token = cql_murmur3_token(s->keybuf.data, s->keybuf.len);
-        const cql_result *m = p->meta;
-        const char *ks = m->bind[m->pk[0]].keyspace;
-        cql_host *reps[MAX_REPLICAS];
-        int n = cql_ring_replicas(s, token, ks, reps, MAX_REPLICAS);
-        cql_conn *best = NULL;
-        for (int i = 0; i < n; i++) {
-            if (!reps[i]->up) continue;
-            cql_conn *c = host_conn(s, reps[i]);
-            if (c && (!best || cql_conn_load(c) < cql_conn_load(best))) best = c;
-        }
-        if (best) return best;
-    }
-    return any_conn(s, NULL);
+    if (!s->cfg.token_aware || !p || !routing_key(s, p, values)) return any_conn(s, NULL);
+    const cql_result *m = p->meta;
+    return cql_route_token(s, cql_murmur3_token(s->keybuf.data, s->keybuf.len),
+                           m->bind[m->pk[0]].keyspace);
 }
 
 static int no_conn_code(const cql_session *s)

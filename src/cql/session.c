@@ -6,7 +6,9 @@
  * iteration leave in one write), and a periodic sweep timer that times out requests, sends
  * heartbeats and (re)opens pool connections whose back-off has expired. A host is down while it
  * has no ready connection; failures double its back-off from reconnect_base_ms up to
- * reconnect_max_ms, and an UP or NEW_NODE event from the control connection resets it. */
+ * reconnect_max_ms, and an UP or NEW_NODE event from the control connection resets it. Hosts of
+ * the local data center get connections_per_host connections, the others one standby each, so
+ * that requests can move to them at once when no local host is up. */
 #include "cql/session.h"
 
 #include <netdb.h>
@@ -74,6 +76,28 @@ static bool split_contact(char *tok, char *host, size_t hostlen, char *port, siz
     return host[0] != '\0';
 }
 
+static bool same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family) return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return a->sa_family == AF_INET6 &&
+           memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* The name a host's certificate is verified against: the host name of a contact point that
+ * resolved to the host's address, else (peers found in system.peers) the IP. */
+static const char *tls_name_of(const cql_session *s, const struct sockaddr *sa, const char *ip)
+{
+    for (int i = 0; i < s->ncontacts; i++)
+        if (same_ip((const struct sockaddr *)&s->contacts[i], sa) &&
+            !cql_tls_name_is_ip(s->contact_names[i]))
+            return s->contact_names[i];
+    return ip;
+}
+
 /* Adds a resolved contact point, growing the arrays; false when out of memory. */
 static bool add_contact(cql_session *s, const struct addrinfo *ai, const char *host, int *cap)
 {
@@ -81,13 +105,13 @@ static bool add_contact(cql_session *s, const struct addrinfo *ai, const char *h
         int n = *cap * 2;
         struct sockaddr_storage *c = realloc(s->contacts, sizeof *c * (size_t)n);
         if (c) s->contacts = c;
-        char(*names)[64] = realloc(s->contact_names, sizeof *names * (size_t)n);
+        char(*names)[CONTACT_NAME_MAX] = realloc(s->contact_names, sizeof *names * (size_t)n);
         if (names) s->contact_names = names;
         if (!c || !names) return false;
         *cap = n;
     }
     memcpy(&s->contacts[s->ncontacts], ai->ai_addr, ai->ai_addrlen);
-    snprintf(s->contact_names[s->ncontacts], 64, "%.63s", host);
+    snprintf(s->contact_names[s->ncontacts], CONTACT_NAME_MAX, "%s", host);
     s->ncontacts++;
     return true;
 }
@@ -114,7 +138,10 @@ static int resolve_contacts(cql_session *s, char *err, size_t errlen)
             snprintf(err, errlen, "cannot resolve contact point '%s': %s", orig, gai_strerror(rc));
             return free(list), -1;
         }
-        bool ok = add_contact(s, ai, host, &cap);
+        /* Every address of a name is a contact point (and is verified against that name). */
+        bool ok = true;
+        for (const struct addrinfo *a = ai; a && ok; a = a->ai_next)
+            ok = add_contact(s, a, host, &cap);
         freeaddrinfo(ai);
         if (!ok) return snprintf(err, errlen, "out of memory"), free(list), -1;
     }
@@ -189,7 +216,8 @@ void cql_session_free(cql_session *s)
     }
     free(s->hosts);
     free(s->ring);
-    free(s->rfs);
+    cql_rfs_free(s->rfs, s->nrfs);
+    free(s->dcs);
     free(s->contacts);
     free(s->contact_names);
     free(s->contact_points);
@@ -228,16 +256,29 @@ static void host_connect_one(cql_session *s, cql_host *h, int slot)
 {
     cql_conn *c = cql_session_new_conn(s, h, false);
     if (!c) return;
-    c->opts.tls_name = h->ip;
+    c->opts.tls_name = tls_name_of(s, (const struct sockaddr *)&h->sa, h->ip);
     h->conns[slot] = c;
     h->connecting++;
     cql_conn_connect(c, (const struct sockaddr *)&h->sa, h->addr);
 }
 
-static bool want_host(cql_session *s, const cql_host *h)
+const char *cql_session_local_dc(const cql_session *s)
 {
-    if (h->removed) return false;
-    return !s->local_dc || !h->dc[0] || strcmp(h->dc, s->local_dc) == 0;
+    return s->local_dc ? s->local_dc : s->first_dc[0] ? s->first_dc : NULL;
+}
+
+bool cql_host_is_local(const cql_session *s, const cql_host *h)
+{
+    const char *dc = cql_session_local_dc(s);
+    return !dc || !h->dc[0] || strcmp(h->dc, dc) == 0;
+}
+
+/* Connections wanted to h: connections_per_host in the local data center, one to a host of
+ * another (a standby, so that it can take requests at once when no local host is up). */
+static int host_pool_size(const cql_session *s, const cql_host *h)
+{
+    if (h->removed) return 0;
+    return cql_host_is_local(s, h) ? s->cfg.connections_per_host : 1;
 }
 
 void cql_session_ensure_pools(cql_session *s)
@@ -246,8 +287,8 @@ void cql_session_ensure_pools(cql_session *s)
     uint64_t now = uv_now(s->loop);
     for (int i = 0; i < s->nhosts; i++) {
         cql_host *h = s->hosts[i];
-        if (!want_host(s, h) || now < h->next_attempt) continue;
-        for (int k = 0; k < s->cfg.connections_per_host; k++) {
+        if (now < h->next_attempt) continue;
+        for (int k = 0; k < host_pool_size(s, h); k++) {
             /* While a host is down, probe with one connection before opening the rest. */
             if (!h->up && h->connecting > 0) break;
             if (!h->conns[k]) host_connect_one(s, h, k);
@@ -267,10 +308,14 @@ static int host_ready_conns(const cql_host *h, int n)
 void cql_session_check_connected(cql_session *s)
 {
     if (s->state != SESS_CONNECTING || s->topology_busy || !s->nhosts) return;
+    /* The local data center's hosts, or all when it has none (a local_dc of no host). */
+    bool any_local = false;
+    for (int i = 0; i < s->nhosts; i++)
+        any_local |= !s->hosts[i]->removed && cql_host_is_local(s, s->hosts[i]);
     int up = 0;
     for (int i = 0; i < s->nhosts; i++) {
         cql_host *h = s->hosts[i];
-        if (!want_host(s, h)) continue;
+        if (h->removed || (any_local && !cql_host_is_local(s, h))) continue;
         if (!h->up && h->connecting > 0 && h->failures == 0) return;
         up += h->up;
     }
@@ -410,12 +455,12 @@ static const cql_conn_cb control_cb = {control_ready, control_closed, control_ev
 static void open_control(cql_session *s)
 {
     const struct sockaddr *sa = NULL;
-    char addr[64], name[64];
+    char addr[64], name[CONTACT_NAME_MAX];
     for (int i = 0; i < s->nhosts && !sa; i++)
         if (s->hosts[i]->up) {
             sa = (const struct sockaddr *)&s->hosts[i]->sa;
             snprintf(addr, sizeof addr, "%s", s->hosts[i]->addr);
-            snprintf(name, sizeof name, "%s", s->hosts[i]->ip);
+            snprintf(name, sizeof name, "%s", tls_name_of(s, sa, s->hosts[i]->ip));
         }
     if (!sa) {
         int i = s->contact_next++ % s->ncontacts;

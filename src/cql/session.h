@@ -8,6 +8,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+/* A contact point's host name, as given (DNS names have at most 253 characters). */
+#define CONTACT_NAME_MAX 256
+
 typedef struct cql_host {
     struct cql_session *s;
     char addr[64]; /* "ip:port", the host's identity */
@@ -42,10 +45,26 @@ typedef struct ring_entry {
     int host;
 } ring_entry;
 
+typedef struct ks_dc_rf {
+    char dc[64];
+    int rf;
+} ks_dc_rf;
+
+/* A keyspace's replication: SimpleStrategy's rf (1 for other strategies), or, for
+ * NetworkTopologyStrategy (nts), the replicas of each data center. */
 typedef struct ks_rf {
     char name[64];
     int rf;
+    bool nts;
+    ks_dc_rf *dcs; /* owned */
+    int ndcs;
 } ks_rf;
+
+/* Per data center of the ring: its hosts and distinct racks (what NTS placement needs). */
+typedef struct dc_stat {
+    char dc[64];
+    int nodes, racks;
+} dc_stat;
 
 typedef enum { SESS_IDLE, SESS_CONNECTING, SESS_OPEN, SESS_CLOSING, SESS_CLOSED } sess_state;
 
@@ -58,7 +77,7 @@ struct cql_session {
     cql_tls_ctx *tls;
     /* Contact points resolved at cql_session_new. */
     struct sockaddr_storage *contacts;
-    char (*contact_names)[64];
+    char (*contact_names)[CONTACT_NAME_MAX]; /* as given; TLS verifies against them */
     int ncontacts, contact_next;
     /* Hosts and ring. */
     cql_host **hosts;
@@ -67,9 +86,14 @@ struct cql_session {
     int nring;
     ks_rf *rfs;
     int nrfs;
+    dc_stat *dcs;
+    int ndcs;
+    /* The data center of the first host that answered (its system.local row): the local one
+     * when cfg.local_dc is not set. */
+    char first_dc[64];
     /* Control connection (topology queries and events). */
     cql_conn *control;
-    char control_name[64];
+    char control_name[CONTACT_NAME_MAX];
     struct sockaddr_storage control_sa;
     uint64_t control_next_attempt;
     int control_failures;
@@ -102,19 +126,32 @@ void cql_session_emit(cql_session *s, const cql_event *ev);
 void cql_session_ensure_pools(cql_session *s);
 void cql_session_check_connected(cql_session *s);
 cql_conn *cql_session_new_conn(cql_session *s, cql_host *h, bool control);
+/* cfg.local_dc, else the first answering host's data center; NULL while unknown. */
+const char *cql_session_local_dc(const cql_session *s);
+/* Whether h is in the local data center (true while either data center is unknown). */
+bool cql_host_is_local(const cql_session *s, const cql_host *h);
 void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except);
 
 /* topology.c */
 void cql_topology_refresh(cql_session *s);
 void cql_topology_event(cql_session *s, const cql_event *ev);
 cql_host *cql_host_find(cql_session *s, const char *addr);
-/* Replica hosts of token for keyspace ks (may be NULL): up to max entries, ring order. */
+/* Replica hosts of token for keyspace ks (may be NULL): up to max entries, in the order the
+ * placement strategy picks them. */
 int cql_ring_replicas(cql_session *s, int64_t token, const char *ks, cql_host **out, int max);
+/* Rebuilds the sorted ring and the per-data-center counts from the hosts not removed. */
+void cql_ring_build(cql_session *s);
+/* Fills out's strategy and factors (not its name) from a replication map<text, text>; out->dcs
+ * is NULL or owned (replaced). */
+void cql_replication_parse(cql_value map, ks_rf *out);
+void cql_rfs_free(ks_rf *rfs, int n);
 /* Runs one internal query on conn; done gets the decoded result or an error. */
 int cql_internal_query(cql_conn *c, const char *q,
                        void (*done)(cql_conn *c, const cql_error *err, const cql_result *res));
 
 /* request.c */
 void cql_request_done(cql_req *r, const cql_error *err, const cql_frame_hdr *h, cql_rd *body);
+/* The connection a request for token in keyspace ks goes to (NULL: none has room). */
+cql_conn *cql_route_token(cql_session *s, int64_t token, const char *ks);
 
 #endif

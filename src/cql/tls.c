@@ -66,7 +66,7 @@ void cql_tls_ctx_free(cql_tls_ctx *ctx)
     free(ctx);
 }
 
-static bool is_ip(const char *name)
+bool cql_tls_name_is_ip(const char *name)
 {
     unsigned char tmp[16];
     return inet_pton(AF_INET, name, tmp) == 1 || inet_pton(AF_INET6, name, tmp) == 1;
@@ -89,10 +89,10 @@ cql_tls *cql_tls_new(cql_tls_ctx *ctx, const char *name)
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_connect_state(t->ssl);
     if (name && *name) {
-        if (!is_ip(name)) SSL_set_tlsext_host_name(t->ssl, name);
+        if (!cql_tls_name_is_ip(name)) SSL_set_tlsext_host_name(t->ssl, name);
         if (ctx->verify) {
             X509_VERIFY_PARAM *param = SSL_get0_param(t->ssl);
-            if (is_ip(name))
+            if (cql_tls_name_is_ip(name))
                 X509_VERIFY_PARAM_set1_ip_asc(param, name);
             else
                 X509_VERIFY_PARAM_set1_host(param, name, 0);
@@ -186,6 +186,11 @@ int cql_tls_drain(cql_tls *t, cql_buf *out)
         out->len += (size_t)n;
     }
     return 0;
+}
+
+bool cql_tls_pending(const cql_tls *t)
+{
+    return BIO_ctrl_pending(t->wbio) > 0;
 }
 
 const char *cql_tls_message(const cql_tls *t)

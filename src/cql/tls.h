@@ -13,6 +13,8 @@ typedef struct cql_tls cql_tls;
 cql_tls_ctx *cql_tls_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen);
 void cql_tls_ctx_free(cql_tls_ctx *ctx);
 
+/* Whether name is an IPv4 or IPv6 address literal (verified as an IP, sent without SNI). */
+bool cql_tls_name_is_ip(const char *name);
 /* A session for one connection; name is checked against the certificate (DNS name or IP)
  * when verifying, and sent as SNI when it is a name. */
 cql_tls *cql_tls_new(cql_tls_ctx *ctx, const char *name);
@@ -29,6 +31,8 @@ int cql_tls_read(cql_tls *t, cql_buf *out);
 int cql_tls_write(cql_tls *t, const uint8_t *p, size_t n);
 /* Appends ciphertext waiting to be sent to out. */
 int cql_tls_drain(cql_tls *t, cql_buf *out);
+/* Whether ciphertext waits to be drained. */
+bool cql_tls_pending(const cql_tls *t);
 /* The last error as one line. */
 const char *cql_tls_message(const cql_tls *t);
 

@@ -1,6 +1,7 @@
 /* Cluster topology from the control connection: system.local and system.peers_v2 (falling back
- * to system.peers), replication factors from system_schema.keyspaces, the Murmur3 token ring,
- * and reactions to TOPOLOGY/STATUS/SCHEMA events. */
+ * to system.peers), replication from system_schema.keyspaces, the Murmur3 token ring with
+ * SimpleStrategy and NetworkTopologyStrategy (rack-aware) replica placement, and reactions to
+ * TOPOLOGY/STATUS/SCHEMA events. */
 #include "cql/session.h"
 
 #include <arpa/inet.h>
@@ -144,13 +145,15 @@ static void host_fill(cql_host *h, const cql_result *res, int row)
 
 /* ---- replication factors and the ring ----------------------------------------------------- */
 
-/* Replication factor from a replication map<text, text>. */
-static int rf_of(cql_session *s, cql_value map)
+void cql_replication_parse(cql_value map, ks_rf *out)
 {
     cql_rd r = cql_rd_make(map.ptr, map.len > 0 ? (size_t)map.len : 0);
     int32_t n = map.len > 0 ? cql_rd_i32(&r) : 0;
-    int rf = 0, simple = 0, local = 0;
-    bool nts = false;
+    int simple = 0;
+    if (n < 0 || (size_t)n > cql_rd_left(&r) / 8) n = 0; /* two [bytes] lengths per entry */
+    ks_dc_rf *dcs = n ? calloc((size_t)n, sizeof *dcs) : NULL;
+    out->nts = false;
+    out->ndcs = 0;
     for (int32_t i = 0; i < n && !r.err; i++) {
         cql_value k = cql_rd_bytes(&r), v = cql_rd_bytes(&r);
         if (r.err || k.len < 0 || v.len < 0) break;
@@ -158,16 +161,31 @@ static int rf_of(cql_session *s, cql_value map)
         snprintf(key, sizeof key, "%.*s", (int)(k.len < 63 ? k.len : 63), (const char *)k.ptr);
         snprintf(val, sizeof val, "%.*s", (int)(v.len < 159 ? v.len : 159), (const char *)v.ptr);
         if (strcmp(key, "class") == 0) {
-            nts = strstr(val, "NetworkTopologyStrategy") != NULL;
+            out->nts = strstr(val, "NetworkTopologyStrategy") != NULL;
         } else if (strcmp(key, "replication_factor") == 0) {
             simple = atoi(val);
-        } else {
-            rf += atoi(val);
-            if (s->local_dc && strcmp(key, s->local_dc) == 0) local = atoi(val);
+        } else if (dcs) { /* a data center; "3/1" (transient replicas) counts 3 */
+            snprintf(dcs[out->ndcs].dc, sizeof dcs->dc, "%s", key);
+            dcs[out->ndcs++].rf = atoi(val);
         }
     }
-    if (nts) return local ? local : rf;
-    return simple > 0 ? simple : 1;
+    free(out->dcs);
+    out->dcs = NULL;
+    out->rf = simple > 0 ? simple : 1;
+    if (!out->nts || out->ndcs == 0) {
+        out->ndcs = 0;
+        free(dcs);
+        return;
+    }
+    out->dcs = dcs;
+    out->rf = 0;
+    for (int i = 0; i < out->ndcs; i++) out->rf += dcs[i].rf > 0 ? dcs[i].rf : 0;
+}
+
+void cql_rfs_free(ks_rf *rfs, int n)
+{
+    for (int i = 0; rfs && i < n; i++) free(rfs[i].dcs);
+    free(rfs);
 }
 
 static void rfs_update(cql_session *s, const cql_result *res)
@@ -178,9 +196,9 @@ static void rfs_update(cql_session *s, const cql_result *res)
     if (!rfs) return;
     for (int32_t i = 0; i < res->nrows; i++) {
         cell_text(res, i, "keyspace_name", rfs[i].name, sizeof rfs[i].name);
-        rfs[i].rf = rf_of(s, cql_result_cell(res, i, ri));
+        cql_replication_parse(cql_result_cell(res, i, ri), &rfs[i]);
     }
-    free(s->rfs);
+    cql_rfs_free(s->rfs, s->nrfs);
     s->rfs = rfs;
     s->nrfs = res->nrows;
 }
@@ -191,7 +209,41 @@ static int cmp_ring(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void ring_build(cql_session *s)
+static dc_stat *dc_stat_of(const cql_session *s, const char *dc)
+{
+    for (int i = 0; i < s->ndcs; i++)
+        if (strcmp(s->dcs[i].dc, dc) == 0) return &s->dcs[i];
+    return NULL;
+}
+
+/* Counts the hosts and distinct racks of each data center among the ring's hosts. */
+static void dcs_build(cql_session *s)
+{
+    dc_stat *dcs = calloc((size_t)s->nhosts + 1, sizeof *dcs);
+    if (!dcs) return;
+    free(s->dcs);
+    s->dcs = dcs;
+    s->ndcs = 0;
+    for (int i = 0; i < s->nhosts; i++) {
+        const cql_host *h = s->hosts[i];
+        if (h->removed || h->ntokens == 0) continue;
+        dc_stat *d = dc_stat_of(s, h->dc);
+        if (!d) {
+            d = &s->dcs[s->ndcs++];
+            snprintf(d->dc, sizeof d->dc, "%s", h->dc);
+        }
+        d->nodes++;
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++) {
+            const cql_host *o = s->hosts[j];
+            seen = !o->removed && o->ntokens > 0 && strcmp(o->dc, h->dc) == 0 &&
+                   strcmp(o->rack, h->rack) == 0;
+        }
+        d->racks += !seen;
+    }
+}
+
+void cql_ring_build(cql_session *s)
 {
     int n = 0;
     for (int i = 0; i < s->nhosts; i++) n += s->hosts[i]->removed ? 0 : s->hosts[i]->ntokens;
@@ -207,16 +259,12 @@ static void ring_build(cql_session *s)
     free(s->ring);
     s->ring = ring;
     s->nring = n;
+    dcs_build(s);
 }
 
-int cql_ring_replicas(cql_session *s, int64_t token, const char *ks, cql_host **out, int max)
+/* The index of the first ring token >= token (the owner), wrapping around. */
+static int ring_start(const cql_session *s, int64_t token)
 {
-    if (s->nring == 0 || max <= 0) return 0;
-    int rf = 1;
-    for (int i = 0; ks && i < s->nrfs; i++)
-        if (strcmp(s->rfs[i].name, ks) == 0) rf = s->rfs[i].rf;
-    if (rf > max) rf = max;
-    /* The owner is the first ring token >= token, wrapping around. */
     int lo = 0, hi = s->nring;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
@@ -225,12 +273,70 @@ int cql_ring_replicas(cql_session *s, int64_t token, const char *ks, cql_host **
         else
             hi = mid;
     }
-    int n = 0;
-    for (int k = 0; k < s->nring && n < rf; k++) {
-        cql_host *h = s->hosts[s->ring[(lo + k) % s->nring].host];
-        bool seen = false;
-        for (int j = 0; j < n; j++) seen |= out[j] == h;
-        if (!seen) out[n++] = h;
+    return lo;
+}
+
+static bool chosen(cql_host *const *out, int n, const cql_host *h, bool same_rack)
+{
+    for (int j = 0; j < n; j++)
+        if (same_rack ? strcmp(out[j]->dc, h->dc) == 0 && strcmp(out[j]->rack, h->rack) == 0
+                      : out[j] == h)
+            return true;
+    return false;
+}
+
+/* What NetworkTopologyStrategy still wants from one data center. */
+typedef struct dc_fill {
+    const char *dc;
+    int left;    /* replicas still to place: min(rf, hosts of the data center) */
+    int repeats; /* replicas that may share a rack already used: rf - racks */
+} dc_fill;
+
+#define MAX_DCS 16
+
+/* NetworkTopologyStrategy as Cassandra (4.0 on) places replicas: walking the ring from the
+ * token's owner, each data center takes hosts of its own until it has its rf (or all its
+ * hosts), a host on a rack that data center has not used yet always, a host on a used rack only
+ * while rf exceeds the data center's rack count by more than the repeats taken so far. */
+static int nts_replicas(const cql_session *s, const ks_rf *k, int lo, cql_host **out, int max)
+{
+    dc_fill f[MAX_DCS];
+    int nf = 0, open = 0, n = 0;
+    for (int i = 0; i < k->ndcs && nf < MAX_DCS; i++) {
+        const dc_stat *st = dc_stat_of(s, k->dcs[i].dc);
+        int rf = k->dcs[i].rf, nodes = st ? st->nodes : 0;
+        f[nf] = (dc_fill){k->dcs[i].dc, rf < nodes ? rf : nodes, rf - (st ? st->racks : 0)};
+        open += f[nf++].left > 0;
+    }
+    for (int j = 0; j < s->nring && open > 0 && n < max; j++) {
+        cql_host *h = s->hosts[s->ring[(lo + j) % s->nring].host];
+        dc_fill *d = NULL;
+        for (int i = 0; i < nf && !d; i++)
+            if (strcmp(f[i].dc, h->dc) == 0) d = &f[i];
+        if (!d || d->left <= 0 || chosen(out, n, h, false)) continue;
+        if (chosen(out, n, h, true)) {
+            if (d->repeats <= 0) continue;
+            d->repeats--;
+        }
+        out[n++] = h;
+        if (--d->left == 0) open--;
+    }
+    return n;
+}
+
+int cql_ring_replicas(cql_session *s, int64_t token, const char *ks, cql_host **out, int max)
+{
+    if (s->nring == 0 || max <= 0) return 0;
+    const ks_rf *k = NULL;
+    for (int i = 0; ks && i < s->nrfs && !k; i++)
+        if (strcmp(s->rfs[i].name, ks) == 0) k = &s->rfs[i];
+    int lo = ring_start(s, token);
+    if (k && k->nts) return nts_replicas(s, k, lo, out, max);
+    int rf = k ? k->rf : 1, n = 0;
+    if (rf > max) rf = max;
+    for (int j = 0; j < s->nring && n < rf; j++) {
+        cql_host *h = s->hosts[s->ring[(lo + j) % s->nring].host];
+        if (!chosen(out, n, h, false)) out[n++] = h;
     }
     return n;
 }
@@ -254,7 +360,7 @@ static void refresh_finish(cql_session *s)
         for (int k = 0; k < s->cfg.connections_per_host; k++)
             if (h->conns[k]) cql_conn_close(h->conns[k], CQL_E_CONN_LOST, "host left the ring");
     }
-    ring_build(s);
+    cql_ring_build(s);
     cql_session_ensure_pools(s);
     cql_session_check_connected(s);
     if (s->topology_again) {
@@ -335,6 +441,7 @@ static void on_local(cql_conn *c, const cql_error *err, const cql_result *res)
     int port = ntohs(s->control_sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
     cql_host *h = host_add(s, ip, port);
     if (h) host_fill(h, res, 0);
+    if (h && !s->first_dc[0]) snprintf(s->first_dc, sizeof s->first_dc, "%s", h->dc);
     int rc = cql_internal_query(c,
                                 "SELECT peer, native_address, native_port, data_center, rack, "
                                 "tokens FROM system.peers_v2",

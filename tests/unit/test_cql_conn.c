@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cql/conn.h"
+#include "cql_test_conn.h"
 
 /* ---- the fake server ---------------------------------------------------------------------- */
 
@@ -87,12 +88,6 @@ static void fake_frame(fake *f, const cql_frame_hdr *h)
     }
 }
 
-static void fake_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    (void)h;
-    *b = uv_buf_init(malloc(hint), (unsigned)hint);
-}
-
 static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     fake *f = s->data;
@@ -113,76 +108,32 @@ static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void fake_accept(uv_stream_t *l, int status)
 {
     fake *f = l->data;
-    assert_int_equal(status, 0);
-    uv_tcp_init(l->loop, &f->peer);
-    f->peer.data = f;
-    assert_int_equal(uv_accept(l, (uv_stream_t *)&f->peer), 0);
+    test_accept(l, status, &f->peer, fake_read);
     f->have_peer = true;
-    uv_read_start((uv_stream_t *)&f->peer, fake_alloc, fake_read);
 }
 
 static void fake_start(uv_loop_t *loop, fake *f)
 {
-    uv_tcp_init(loop, &f->listener);
-    f->listener.data = f;
-    uv_ip4_addr("127.0.0.1", 0, &f->sa);
-    assert_int_equal(uv_tcp_bind(&f->listener, (const struct sockaddr *)&f->sa, 0), 0);
     /* A small receive window (inherited by the accepted socket) so a stall fills it quickly. */
-    uv_os_fd_t fd;
-    int small = 16384;
-    assert_int_equal(uv_fileno((uv_handle_t *)&f->listener, &fd), 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    assert_int_equal(uv_listen((uv_stream_t *)&f->listener, 1, fake_accept), 0);
-    int len = sizeof f->sa;
-    uv_tcp_getsockname(&f->listener, (struct sockaddr *)&f->sa, &len);
+    test_listen(loop, &f->listener, f, 16384, fake_accept, &f->sa);
 }
 
 /* ---- the client side ---------------------------------------------------------------------- */
 
 typedef struct client {
+    test_conn tc; /* first: the connection's owner */
     uv_loop_t loop;
-    uv_prepare_t flusher;
     uv_timer_t sweeper;
     int heartbeat_s;
-    cql_conn *conn;
     fake f;
-    bool ready, closed;
-    int close_code, done, answered, failed, last_err;
+    int done, answered, failed, last_err;
 } client;
 
-static void cl_flush(uv_prepare_t *p)
-{
-    client *cl = p->data;
-    uv_prepare_stop(p);
-    if (!cl->closed) cql_conn_flush(cl->conn);
-}
 static void cl_sweep(uv_timer_t *t)
 {
     client *cl = t->data;
-    if (!cl->closed) cql_conn_sweep(cl->conn, uv_now(&cl->loop), cl->heartbeat_s);
+    if (!cl->tc.closed) cql_conn_sweep(cl->tc.conn, uv_now(&cl->loop), cl->heartbeat_s);
 }
-static void cl_ready(cql_conn *c, const cql_error *err)
-{
-    client *cl = c->owner;
-    cl->ready = err == NULL;
-}
-static void cl_closed(cql_conn *c, const cql_error *err)
-{
-    client *cl = c->owner;
-    cl->closed = true;
-    cl->close_code = err->code;
-}
-static void cl_event(cql_conn *c, const cql_event *ev)
-{
-    (void)c;
-    (void)ev;
-}
-static void cl_dirty(cql_conn *c)
-{
-    client *cl = c->owner;
-    uv_prepare_start(&cl->flusher, cl_flush);
-}
-static const cql_conn_cb cl_cb = {cl_ready, cl_closed, cl_event, cl_dirty};
 
 static void cl_done(cql_req *r, const cql_error *err, const cql_frame_hdr *h, cql_rd *body)
 {
@@ -220,24 +171,21 @@ static void cl_open(client *cl, const cql_conn_opts *extra)
     fake_start(&cl->loop, &cl->f);
     cql_conn_opts o = {.nslots = 64, .max_user = 56, .connect_timeout_ms = 2000};
     if (extra) o = *extra;
-    uv_prepare_init(&cl->loop, &cl->flusher);
-    cl->flusher.data = cl;
     uv_timer_init(&cl->loop, &cl->sweeper);
     cl->sweeper.data = cl;
     uv_timer_start(&cl->sweeper, cl_sweep, 20, 20);
-    cl->conn = cql_conn_new(&cl->loop, &o, &cl_cb, cl);
-    assert_non_null(cl->conn);
-    cql_conn_connect(cl->conn, (const struct sockaddr *)&cl->f.sa, "127.0.0.1:fake");
-    assert_true(run_until(cl, &cl->ready, 5000));
+    assert_non_null(test_conn_new(&cl->tc, &cl->loop, &o));
+    cql_conn_connect(cl->tc.conn, (const struct sockaddr *)&cl->f.sa, "127.0.0.1:fake");
+    assert_true(run_until(cl, &cl->tc.ready, 5000));
 }
 
 /* Closes everything and asserts no handle is left open. */
 static void cl_finish(client *cl)
 {
-    if (!cl->closed) cql_conn_close(cl->conn, CQL_E_CLOSED, "test done");
-    assert_true(run_until(cl, &cl->closed, 5000));
-    cql_conn_free(cl->conn);
-    uv_close((uv_handle_t *)&cl->flusher, NULL);
+    if (!cl->tc.closed) cql_conn_close(cl->tc.conn, CQL_E_CLOSED, "test done");
+    assert_true(run_until(cl, &cl->tc.closed, 5000));
+    cql_conn_free(cl->tc.conn);
+    uv_close((uv_handle_t *)&cl->tc.flusher, NULL);
     uv_close((uv_handle_t *)&cl->sweeper, NULL);
     uv_close((uv_handle_t *)&cl->f.listener, NULL);
     if (cl->f.have_peer) uv_close((uv_handle_t *)&cl->f.peer, NULL);
@@ -248,11 +196,11 @@ static void cl_finish(client *cl)
 
 static cql_req *query(client *cl, const char *q, uint32_t timeout_ms)
 {
-    cql_req *r = cql_conn_acquire(cl->conn, true);
+    cql_req *r = cql_conn_acquire(cl->tc.conn, true);
     assert_non_null(r);
     r->done = cl_done;
     assert_int_equal(cql_enc_query(&r->frame, 0, q, NULL, 0, CQL_ONE, NULL), 0);
-    cql_conn_send(cl->conn, r, timeout_ms);
+    cql_conn_send(cl->tc.conn, r, timeout_ms);
     return r;
 }
 
@@ -270,8 +218,8 @@ static void test_compressed_without_negotiation(void **state)
     assert_true(done_count_reached(cl, 1, 3000));
     assert_int_equal(cl->answered, 0);
     assert_int_equal(cl->last_err, CQL_E_PROTOCOL);
-    assert_true(run_until(cl, &cl->closed, 3000));
-    assert_int_equal(cl->close_code, CQL_E_PROTOCOL);
+    assert_true(run_until(cl, &cl->tc.closed, 3000));
+    assert_int_equal(cl->tc.close_code, CQL_E_PROTOCOL);
     cl_finish(cl);
     free(cl);
 }
@@ -287,7 +235,7 @@ static void test_compressed_when_asked(void **state)
     query(cl, "SELECT 1", 2000);
     assert_true(done_count_reached(cl, 1, 3000));
     assert_int_equal(cl->answered, 1);
-    assert_false(cl->closed);
+    assert_false(cl->tc.closed);
     cl_finish(cl);
     free(cl);
 }
@@ -305,7 +253,7 @@ static void test_stalled_write_times_out(void **state)
     cl_open(cl, &o);
     uv_os_fd_t fd;
     int small = 16384;
-    assert_int_equal(uv_fileno((uv_handle_t *)&cl->conn->tcp, &fd), 0);
+    assert_int_equal(uv_fileno((uv_handle_t *)&cl->tc.conn->tcp, &fd), 0);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     size_t big = 4u << 20;
     char *q = malloc(big + 1);
@@ -316,15 +264,15 @@ static void test_stalled_write_times_out(void **state)
     bool writing = false;
     for (int i = 0; i < 100 && !writing; i++) {
         uv_run(&cl->loop, UV_RUN_NOWAIT);
-        writing = cl->conn->writing;
+        writing = cl->tc.conn->writing;
     }
     assert_true(writing);
     query(cl, "SELECT 1", 200);
     query(cl, "SELECT 2", 200);
     assert_true(done_count_reached(cl, 3, 3000));
     assert_int_equal(cl->failed, 3);
-    assert_true(run_until(cl, &cl->closed, 3000));
-    assert_int_equal(cl->close_code, CQL_E_CONN_LOST);
+    assert_true(run_until(cl, &cl->tc.closed, 3000));
+    assert_int_equal(cl->tc.close_code, CQL_E_CONN_LOST);
     cl_finish(cl);
     free(cl);
 }
@@ -339,8 +287,8 @@ static void test_load_counts_timed_out(void **state)
     query(cl, "SELECT 1", 100);
     assert_true(done_count_reached(cl, 1, 3000));
     assert_int_equal(cl->last_err, CQL_E_TIMEOUT);
-    assert_int_equal(cl->conn->user_inflight, 0);
-    assert_int_equal(cql_conn_load(cl->conn), 1);
+    assert_int_equal(cl->tc.conn->user_inflight, 0);
+    assert_int_equal(cql_conn_load(cl->tc.conn), 1);
     cl_finish(cl);
     free(cl);
 }
@@ -373,14 +321,14 @@ static void test_room_matches_acquire(void **state)
     cql_conn_opts o = {.nslots = 6, .max_user = 6, .connect_timeout_ms = 2000};
     cl_open(cl, &o);
     int got = 0;
-    while (cql_conn_has_room(cl->conn)) {
-        cql_req *r = cql_conn_acquire(cl->conn, true);
+    while (cql_conn_has_room(cl->tc.conn)) {
+        cql_req *r = cql_conn_acquire(cl->tc.conn, true);
         assert_non_null(r);
         got++;
     }
     assert_int_equal(got, 6 - CONN_RESERVED_IDS);
-    assert_null(cql_conn_acquire(cl->conn, true));
-    assert_non_null(cql_conn_acquire(cl->conn, false)); /* internal ids stay available */
+    assert_null(cql_conn_acquire(cl->tc.conn, true));
+    assert_non_null(cql_conn_acquire(cl->tc.conn, false)); /* internal ids stay available */
     cl_finish(cl);
     free(cl);
 }

@@ -2,13 +2,18 @@
  * with certificates made here: handshake and 1 MiB each way with ciphertext cut into tiny
  * pieces, verification failures (another CA, another name), insecure mode, the hint for a plain
  * CQL server, and data followed by close_notify in one read (both must reach the caller, and a
- * connection must deliver that last response before it closes: a real socket and loop). */
+ * connection must deliver that last response before it closes: a real socket and loop), and a
+ * handshake that must answer a HelloRetryRequest while its first write is still pending; a
+ * session whose contact point is a host name verifies that name on every connection. */
+#include <dlfcn.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -17,13 +22,15 @@
 #include <openssl/x509v3.h>
 
 #include "cql/conn.h"
+#include "cql/session.h"
 #include "cql/tls.h"
+#include "cql_test_conn.h"
 
-/* ---- a CA, another CA, and a server certificate for IP 127.0.0.1 ---------------------------- */
+/* ---- a CA, another CA, server certificates for IP 127.0.0.1 and for DNS name localhost ------ */
 
 typedef struct pki {
     EVP_PKEY *ca_key, *other_key, *srv_key;
-    X509 *ca, *other, *srv;
+    X509 *ca, *other, *srv, *srv_dns;
     char ca_file[64], other_file[64];
 } pki;
 
@@ -84,6 +91,7 @@ static int setup_pki(void **state)
     P.ca = make_cert(P.ca_key, "rtetl unit CA", NULL, NULL, NULL);
     P.other = make_cert(P.other_key, "rtetl other CA", NULL, NULL, NULL);
     P.srv = make_cert(P.srv_key, "127.0.0.1", P.ca, P.ca_key, "IP:127.0.0.1");
+    P.srv_dns = make_cert(P.srv_key, "localhost", P.ca, P.ca_key, "DNS:localhost");
     write_pem(P.ca, P.ca_file);
     write_pem(P.other, P.other_file);
     return 0;
@@ -97,6 +105,7 @@ static int teardown_pki(void **state)
     X509_free(P.ca);
     X509_free(P.other);
     X509_free(P.srv);
+    X509_free(P.srv_dns);
     EVP_PKEY_free(P.ca_key);
     EVP_PKEY_free(P.other_key);
     EVP_PKEY_free(P.srv_key);
@@ -291,16 +300,47 @@ static void test_data_then_close_notify(void **state)
 
 /* ---- a connection over a real socket: the last response arrives with close_notify ----------- */
 
-/* A one-connection TLS CQL server on the loop: READY to STARTUP; to the first QUERY a VOID
- * RESULT and close_notify, written together so that they reach the client in one read. */
-typedef struct fake {
-    uv_tcp_t listener, peer;
-    SSL_CTX *ctx;
+/* A TLS CQL server on the loop (a few connections): READY to STARTUP and REGISTER. In
+ * close_notify mode, to the first QUERY a VOID RESULT and close_notify, written together so
+ * that they reach the client in one read; else to every QUERY one system.local row (all that
+ * a session's topology queries need: as a peers or keyspaces row it is skipped). */
+#define FAKE_PEERS 16
+
+typedef struct fake_peer {
+    struct fake *f;
+    uv_tcp_t tcp;
     SSL *ssl;
     BIO *in, *out;
     cql_buf rx;
-    bool closed_notify;
+} fake_peer;
+
+typedef struct fake {
+    uv_tcp_t listener;
+    SSL_CTX *ctx;
+    fake_peer peers[FAKE_PEERS];
+    int npeers;
+    bool close_after_query, closed_notify;
 } fake;
+
+static void fake_init(fake *f, X509 *cert)
+{
+    memset(f, 0, sizeof *f);
+    f->ctx = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate(f->ctx, cert), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(f->ctx, P.srv_key), 1);
+}
+
+/* Closes the fake's handles (the loop must run afterwards) and frees its TLS state. */
+static void fake_close(fake *f)
+{
+    uv_close((uv_handle_t *)&f->listener, NULL);
+    for (int i = 0; i < f->npeers; i++) {
+        uv_close((uv_handle_t *)&f->peers[i].tcp, NULL);
+        SSL_free(f->peers[i].ssl);
+        cql_buf_free(&f->peers[i].rx);
+    }
+    SSL_CTX_free(f->ctx);
+}
 
 static void fake_written(uv_write_t *w, int status)
 {
@@ -309,111 +349,127 @@ static void fake_written(uv_write_t *w, int status)
     free(w);
 }
 
-static void fake_flush(fake *f)
+static void fake_flush(fake_peer *p)
 {
-    size_t n = BIO_ctrl_pending(f->out);
+    size_t n = BIO_ctrl_pending(p->out);
     if (!n) return;
     uv_write_t *w = malloc(sizeof *w);
     char *data = malloc(n);
-    assert_int_equal(BIO_read(f->out, data, (int)n), (int)n);
+    assert_int_equal(BIO_read(p->out, data, (int)n), (int)n);
     w->data = data;
     uv_buf_t b = uv_buf_init(data, (unsigned)n);
-    assert_int_equal(uv_write(w, (uv_stream_t *)&f->peer, &b, 1, fake_written), 0);
+    assert_int_equal(uv_write(w, (uv_stream_t *)&p->tcp, &b, 1, fake_written), 0);
 }
 
-static void fake_reply(fake *f, int16_t stream, uint8_t opcode, const uint8_t *body, uint32_t len)
+static void fake_reply(fake_peer *p, int16_t stream, uint8_t opcode, const uint8_t *body,
+                       size_t len)
 {
-    uint8_t frame[CQL_HEADER_LEN + 16];
+    cql_buf frame = {0};
     cql_frame_hdr h = {.version = 0x84, .stream = stream, .opcode = opcode, .length = len};
-    cql_frame_hdr_encode(frame, &h);
-    if (len) memcpy(frame + CQL_HEADER_LEN, body, len);
-    assert_true(SSL_write(f->ssl, frame, (int)(CQL_HEADER_LEN + len)) > 0);
+    assert_true(cql_buf_reserve(&frame, CQL_HEADER_LEN + len));
+    cql_frame_hdr_encode(frame.data, &h);
+    frame.len = CQL_HEADER_LEN;
+    cql_buf_put(&frame, body, len);
+    assert_true(SSL_write(p->ssl, frame.data, (int)frame.len) > 0);
+    cql_buf_free(&frame);
 }
 
-static void fake_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+/* A system.local row: data_center 'dc1', rack 'r1', tokens {'0'}. */
+static void local_row(cql_buf *b)
 {
-    (void)h;
-    *b = uv_buf_init(malloc(hint), (unsigned)hint);
+    static const char *const names[] = {"data_center", "rack", "tokens"};
+    cql_buf_u32(b, 2);      /* Rows */
+    cql_buf_u32(b, 0x0001); /* global table spec */
+    cql_buf_u32(b, 3);
+    cql_buf_string(b, "system", 6);
+    cql_buf_string(b, "local", 5);
+    for (int i = 0; i < 3; i++) {
+        cql_buf_string(b, names[i], strlen(names[i]));
+        if (i == 2) cql_buf_u16(b, 0x0022); /* set<varchar> */
+        cql_buf_u16(b, 0x000D);
+    }
+    cql_buf_u32(b, 1);
+    cql_buf_value(b, (cql_value){(const uint8_t *)"dc1", 3});
+    cql_buf_value(b, (cql_value){(const uint8_t *)"r1", 2});
+    cql_buf_u32(b, 4 + 4 + 1); /* the set: count, then one [bytes] */
+    cql_buf_u32(b, 1);
+    cql_buf_value(b, (cql_value){(const uint8_t *)"0", 1});
+}
+
+static void fake_frame(fake_peer *p, const cql_frame_hdr *h)
+{
+    static const uint8_t void_result[] = {0, 0, 0, 1};
+    if (h->opcode == CQL_OP_STARTUP || h->opcode == CQL_OP_REGISTER)
+        fake_reply(p, h->stream, CQL_OP_READY, NULL, 0);
+    if (h->opcode != CQL_OP_QUERY) return;
+    if (!p->f->close_after_query) {
+        cql_buf row = {0};
+        local_row(&row);
+        fake_reply(p, h->stream, CQL_OP_RESULT, row.data, row.len);
+        return cql_buf_free(&row);
+    }
+    fake_reply(p, h->stream, CQL_OP_RESULT, void_result, 4);
+    SSL_shutdown(p->ssl);
+    p->f->closed_notify = true;
 }
 
 static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    fake *f = s->data;
-    if (n > 0) BIO_write(f->in, buf->base, (int)n);
+    fake_peer *p = s->data;
+    if (n > 0) BIO_write(p->in, buf->base, (int)n);
     free(buf->base);
+    if (n < 0) uv_read_stop(s);
     if (n <= 0) return;
-    if (!SSL_is_init_finished(f->ssl)) SSL_do_handshake(f->ssl);
+    if (!SSL_is_init_finished(p->ssl)) SSL_do_handshake(p->ssl);
     uint8_t tmp[4096];
     int r;
-    while ((r = SSL_read(f->ssl, tmp, sizeof tmp)) > 0) cql_buf_put(&f->rx, tmp, (size_t)r);
+    while ((r = SSL_read(p->ssl, tmp, sizeof tmp)) > 0) cql_buf_put(&p->rx, tmp, (size_t)r);
     cql_frame_hdr h;
-    while (cql_frame_hdr_decode(f->rx.data, f->rx.len, &h) == 0 &&
-           f->rx.len >= CQL_HEADER_LEN + h.length) {
-        if (h.opcode == CQL_OP_STARTUP) fake_reply(f, h.stream, CQL_OP_READY, NULL, 0);
-        if (h.opcode == CQL_OP_QUERY) {
-            static const uint8_t void_result[] = {0, 0, 0, 1};
-            fake_reply(f, h.stream, CQL_OP_RESULT, void_result, 4);
-            SSL_shutdown(f->ssl);
-            f->closed_notify = true;
-        }
+    while (cql_frame_hdr_decode(p->rx.data, p->rx.len, &h) == 0 &&
+           p->rx.len >= CQL_HEADER_LEN + h.length) {
+        fake_frame(p, &h);
         size_t used = CQL_HEADER_LEN + h.length;
-        memmove(f->rx.data, f->rx.data + used, f->rx.len - used);
-        f->rx.len -= used;
+        memmove(p->rx.data, p->rx.data + used, p->rx.len - used);
+        p->rx.len -= used;
     }
-    fake_flush(f);
+    fake_flush(p);
 }
 
 static void fake_accept(uv_stream_t *l, int status)
 {
     fake *f = l->data;
-    assert_int_equal(status, 0);
-    uv_tcp_init(l->loop, &f->peer);
-    f->peer.data = f;
-    assert_int_equal(uv_accept(l, (uv_stream_t *)&f->peer), 0);
-    f->ssl = SSL_new(f->ctx);
-    f->in = BIO_new(BIO_s_mem());
-    f->out = BIO_new(BIO_s_mem());
-    SSL_set_bio(f->ssl, f->in, f->out);
-    SSL_set_accept_state(f->ssl);
-    uv_read_start((uv_stream_t *)&f->peer, fake_alloc, fake_read);
+    assert_true(f->npeers < FAKE_PEERS);
+    fake_peer *p = &f->peers[f->npeers++];
+    p->f = f;
+    test_accept(l, status, &p->tcp, fake_read);
+    p->tcp.data = p;
+    p->ssl = SSL_new(f->ctx);
+    p->in = BIO_new(BIO_s_mem());
+    p->out = BIO_new(BIO_s_mem());
+    SSL_set_bio(p->ssl, p->in, p->out);
+    SSL_set_accept_state(p->ssl);
+}
+
+/* A TLS connection verifying name with the unit CA, connecting to sa. */
+static cql_conn *tls_client(test_conn *tc, uv_loop_t *loop, cql_tls_ctx **ctx, const char *name,
+                            const struct sockaddr_in *sa)
+{
+    char err[256];
+    *ctx = cql_tls_ctx_new(P.ca_file, true, err, sizeof err);
+    assert_non_null(*ctx);
+    cql_conn_opts o = {
+        .tls = *ctx, .tls_name = name, .nslots = 8, .max_user = 4, .connect_timeout_ms = 10000};
+    assert_non_null(test_conn_new(tc, loop, &o));
+    cql_conn_connect(tc->conn, (const struct sockaddr *)sa, "127.0.0.1:test");
+    return tc->conn;
 }
 
 typedef struct client {
-    uv_prepare_t flusher;
-    cql_conn *conn;
-    bool ready, closed, answered;
-    int done_calls, close_code;
+    test_conn tc; /* first: the connection's owner */
+    bool answered;
+    int done_calls;
     uint8_t opcode;
 } client;
-
-static void cl_flush(uv_prepare_t *p)
-{
-    client *cl = p->data;
-    uv_prepare_stop(p);
-    if (!cl->closed) cql_conn_flush(cl->conn);
-}
-static void cl_ready(cql_conn *c, const cql_error *err)
-{
-    client *cl = c->owner;
-    cl->ready = err == NULL;
-}
-static void cl_closed(cql_conn *c, const cql_error *err)
-{
-    client *cl = c->owner;
-    cl->closed = true;
-    cl->close_code = err->code;
-}
-static void cl_event(cql_conn *c, const cql_event *ev)
-{
-    (void)c;
-    (void)ev;
-}
-static void cl_dirty(cql_conn *c)
-{
-    client *cl = c->owner;
-    uv_prepare_start(&cl->flusher, cl_flush);
-}
-static const cql_conn_cb cl_cb = {cl_ready, cl_closed, cl_event, cl_dirty};
 
 static void cl_done(cql_req *r, const cql_error *err, const cql_frame_hdr *h, cql_rd *body)
 {
@@ -431,58 +487,281 @@ static void test_conn_last_response_with_close_notify(void **state)
     (void)state;
     uv_loop_t loop;
     uv_loop_init(&loop);
-    fake f = {0};
-    f.ctx = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_use_certificate(f.ctx, P.srv);
-    SSL_CTX_use_PrivateKey(f.ctx, P.srv_key);
-    uv_tcp_init(&loop, &f.listener);
-    f.listener.data = &f;
+    fake f;
+    fake_init(&f, P.srv);
+    f.close_after_query = true;
     struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", 0, &sa);
-    assert_int_equal(uv_tcp_bind(&f.listener, (const struct sockaddr *)&sa, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&f.listener, 1, fake_accept), 0);
-    int len = sizeof sa;
-    uv_tcp_getsockname(&f.listener, (struct sockaddr *)&sa, &len);
-
-    char err[256];
-    cql_tls_ctx *tctx = cql_tls_ctx_new(P.ca_file, true, err, sizeof err);
-    assert_non_null(tctx);
+    test_listen(&loop, &f.listener, &f, 0, fake_accept, &sa);
     client cl = {0};
-    cql_conn_opts o = {.tls = tctx,
-                       .tls_name = "127.0.0.1",
-                       .nslots = 8,
-                       .max_user = 4,
-                       .connect_timeout_ms = 10000};
-    uv_prepare_init(&loop, &cl.flusher);
-    cl.flusher.data = &cl;
-    cl.conn = cql_conn_new(&loop, &o, &cl_cb, &cl);
-    assert_non_null(cl.conn);
-    cql_conn_connect(cl.conn, (const struct sockaddr *)&sa, "127.0.0.1:test");
-    for (int i = 0; i < 10000 && !cl.ready && !cl.closed; i++) uv_run(&loop, UV_RUN_ONCE);
-    assert_true(cl.ready);
+    cql_tls_ctx *tctx;
+    tls_client(&cl.tc, &loop, &tctx, "127.0.0.1", &sa);
+    for (int i = 0; i < 10000 && !cl.tc.ready && !cl.tc.closed; i++) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(cl.tc.ready);
 
-    cql_req *r = cql_conn_acquire(cl.conn, true);
+    cql_req *r = cql_conn_acquire(cl.tc.conn, true);
     assert_non_null(r);
     r->done = cl_done;
     assert_int_equal(cql_enc_query(&r->frame, 0, "SELECT 1", NULL, 0, CQL_ONE, NULL), 0);
-    cql_conn_send(cl.conn, r, 10000);
-    for (int i = 0; i < 10000 && !cl.closed; i++) uv_run(&loop, UV_RUN_ONCE);
+    cql_conn_send(cl.tc.conn, r, 10000);
+    for (int i = 0; i < 10000 && !cl.tc.closed; i++) uv_run(&loop, UV_RUN_ONCE);
     assert_true(f.closed_notify);
-    assert_true(cl.closed);
+    assert_true(cl.tc.closed);
     assert_int_equal(cl.done_calls, 1);
     assert_true(cl.answered); /* before the fix: failed with CQL_E_CONN_LOST, answer dropped */
     assert_int_equal(cl.opcode, CQL_OP_RESULT);
-    assert_int_equal(cl.close_code, CQL_E_CONN_LOST);
+    assert_int_equal(cl.tc.close_code, CQL_E_CONN_LOST);
 
-    cql_conn_free(cl.conn);
-    uv_close((uv_handle_t *)&cl.flusher, NULL);
-    uv_close((uv_handle_t *)&f.listener, NULL);
-    uv_close((uv_handle_t *)&f.peer, NULL);
+    cql_conn_free(cl.tc.conn);
+    uv_close((uv_handle_t *)&cl.tc.flusher, NULL);
+    fake_close(&f);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
-    SSL_free(f.ssl);
-    SSL_CTX_free(f.ctx);
-    cql_buf_free(&f.rx);
+    cql_tls_ctx_free(tctx);
+}
+
+/* ---- a session whose contact point is a host name ----------------------------------------- */
+
+typedef struct connected {
+    bool done;
+    cql_error err;
+    bool failed, closed;
+} connected;
+
+static void on_session_connected(cql_session *s, const cql_error *err, void *ud)
+{
+    connected *c = ud;
+    c->done = true;
+    c->failed = err != NULL;
+    if (err) c->err = *err;
+}
+
+static void on_session_closed(cql_session *s, void *ud)
+{
+    ((connected *)ud)->closed = true;
+}
+
+/* Issue #16 (10a): a certificate that names the server by DNS name only. The control connection
+ * verified the contact point's name, but pool connections verified the host's IP, failed, and
+ * pushed users to --no-verify. */
+static void test_session_verifies_contact_name(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    fake f;
+    fake_init(&f, P.srv_dns);
+    struct sockaddr_in sa;
+    test_listen(&loop, &f.listener, &f, 0, fake_accept, &sa);
+    char contact[64], err[256] = "";
+    snprintf(contact, sizeof contact, "localhost:%d", ntohs(sa.sin_port));
+    cql_config cfg;
+    cql_config_init(&cfg);
+    cfg.contact_points = contact;
+    cfg.tls = true;
+    cfg.tls_ca_file = P.ca_file;
+    cfg.connections_per_host = 1;
+    cql_session *s = cql_session_new(&loop, &cfg, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    connected c = {0};
+    assert_int_equal(cql_session_connect(s, on_session_connected, &c), 0);
+    uint64_t end = uv_now(&loop) + 10000; /* the session's sweep timer wakes the loop */
+    while (!c.done && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(c.done);
+    if (c.failed) fail_msg("connect failed: %s", c.err.message);
+    cql_host_info hi;
+    assert_int_equal(cql_session_host_info(s, 0, &hi), 0);
+    assert_true(hi.up);
+    assert_int_equal(hi.connections, 1);
+    assert_int_equal(f.npeers, 2);                       /* the control and the pool connection */
+    assert_string_equal(cql_session_local_dc(s), "dc1"); /* that of the first host answering */
+
+    assert_int_equal(cql_session_close(s, on_session_closed, &c), 0);
+    while (!c.closed) uv_run(&loop, UV_RUN_ONCE);
+    cql_session_free(s);
+    fake_close(&f);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* ---- a handshake whose first flight the kernel takes only in part --------------------------- */
+
+/* The kernel's side of a slow network, for one descriptor: write() and writev() to throttle_fd
+ * take at most throttle_budget bytes in all, then fail with EAGAIN until the budget grows. No
+ * socket buffer setting can do this for a ClientHello: Linux takes a few KiB on any fresh
+ * loopback connection, whatever SO_SNDBUF and the peer's window (measured), and the ClientHello
+ * is ~300 bytes. libuv calls these through the PLT, so the test's definitions win. */
+static int throttle_fd = -1;
+static size_t throttle_budget;
+
+static size_t throttle(int fd, size_t n)
+{
+    if (fd != throttle_fd) return n;
+    return n < throttle_budget ? n : throttle_budget;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    static ssize_t (*real)(int, const void *, size_t);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "write");
+    size_t allowed = throttle(fd, n);
+    if (n && !allowed) return errno = EAGAIN, -1;
+    ssize_t r = real(fd, buf, allowed);
+    if (fd == throttle_fd && r > 0) throttle_budget -= (size_t)r;
+    return r;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    static ssize_t (*real)(int, const struct iovec *, int);
+    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "writev");
+    if (fd != throttle_fd) return real(fd, iov, iovcnt);
+    for (int i = 0; i < iovcnt; i++) /* the first non-empty buffer, cut to the budget */
+        if (iov[i].iov_len) return write(fd, iov[i].iov_base, iov[i].iov_len);
+    return 0;
+}
+
+/* A hostile TLS 1.3 server that answers a ClientHello with a HelloRetryRequest as soon as it has
+ * read the session id (76 bytes), long before the rest. Its cookie (which the client must echo)
+ * makes the second ClientHello far larger than the first. */
+#define HRR_COOKIE 8000
+
+typedef struct hostile {
+    uv_tcp_t listener, peer;
+    bool have_peer, sent_hrr;
+    cql_buf rx;
+} hostile;
+
+static void hostile_send_hrr(hostile *h)
+{
+    static const uint8_t hrr_random[32] = {0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11,
+                                           0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+                                           0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E,
+                                           0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+    const uint8_t *sid = h->rx.data + 44; /* record 5, handshake 4, version 2, random 32, len */
+    uint8_t sidlen = h->rx.data[43];
+    assert_true(sidlen <= 32);
+    cql_buf body = {0}, rec = {0};
+    cql_buf_u16(&body, 0x0303);
+    cql_buf_put(&body, hrr_random, 32);
+    cql_buf_u8(&body, sidlen);
+    cql_buf_put(&body, sid, sidlen);
+    cql_buf_u16(&body, 0x1301); /* TLS_AES_128_GCM_SHA256 */
+    cql_buf_u8(&body, 0);
+    cql_buf_u16(&body, 6 + 6 + 6 + HRR_COOKIE);
+    const uint16_t versions[] = {0x002b, 2, 0x0304}, key_share[] = {0x0033, 2, 0x0017};
+    for (int i = 0; i < 3; i++) cql_buf_u16(&body, versions[i]);
+    for (int i = 0; i < 3; i++) cql_buf_u16(&body, key_share[i]); /* secp256r1, please */
+    cql_buf_u16(&body, 0x002c);
+    cql_buf_u16(&body, 2 + HRR_COOKIE);
+    cql_buf_u16(&body, HRR_COOKIE);
+    for (int i = 0; i < HRR_COOKIE; i++) cql_buf_u8(&body, 'c');
+    cql_buf_u8(&rec, 22);
+    cql_buf_u16(&rec, 0x0303);
+    cql_buf_u16(&rec, (uint16_t)(4 + body.len));
+    cql_buf_u8(&rec, 2); /* ServerHello (a HelloRetryRequest by its random) */
+    cql_buf_u8(&rec, 0);
+    cql_buf_u16(&rec, (uint16_t)body.len);
+    cql_buf_put(&rec, body.data, body.len);
+    assert_false(rec.oom || body.oom);
+    uv_buf_t b = uv_buf_init((char *)rec.data, (unsigned)rec.len);
+    assert_int_equal(uv_try_write((uv_stream_t *)&h->peer, &b, 1), (int)rec.len);
+    cql_buf_free(&body);
+    cql_buf_free(&rec);
+    h->sent_hrr = true;
+}
+
+static void hostile_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    hostile *h = s->data;
+    if (n > 0) cql_buf_put(&h->rx, buf->base, (size_t)n);
+    free(buf->base);
+    if (n < 0) uv_read_stop(s);
+    if (!h->sent_hrr && h->rx.len >= 76) hostile_send_hrr(h);
+}
+
+static void hostile_accept(uv_stream_t *l, int status)
+{
+    hostile *h = l->data;
+    test_accept(l, status, &h->peer, hostile_read);
+    h->have_peer = true;
+}
+
+/* Whether rx holds a whole first ClientHello record followed (after an optional
+ * ChangeCipherSpec) by a whole second ClientHello that echoes the cookie. */
+static bool second_hello_arrived(const cql_buf *rx)
+{
+    size_t off = 0;
+    int hellos = 0;
+    bool cookie = false;
+    while (rx->len - off >= 5) {
+        const uint8_t *r = rx->data + off;
+        size_t len = (size_t)r[3] << 8 | r[4];
+        if (rx->len - off - 5 < len) break;
+        if (r[0] == 22 && len > 0 && r[5] == 1) {
+            hellos++;
+            static uint8_t want[64];
+            memset(want, 'c', sizeof want);
+            cookie = memmem(r + 5, len, want, sizeof want) != NULL;
+        } else if (r[0] != 20) {
+            fail_msg("record type %d at offset %zu: the client's bytes are garbled", r[0], off);
+        }
+        off += 5 + len;
+    }
+    return hellos == 2 && cookie;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Issue #16 (10b): while the ClientHello's write was still pending, the handshake step emptied
+ * and refilled the write buffer under it with the second ClientHello (a use-after-free once the
+ * buffer grew; ASan reports it), and the second ClientHello was never sent. */
+static void test_handshake_output_while_write_pending(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    hostile h = {0};
+    struct sockaddr_in sa;
+    test_listen(&loop, &h.listener, &h, 0, hostile_accept, &sa);
+    uv_timer_t tick; /* wakes the loop so that the deadlines below are checked */
+    uv_timer_init(&loop, &tick);
+    uv_timer_start(&tick, on_tick, 10, 10);
+    test_conn tc = {0};
+    cql_tls_ctx *tctx;
+    tls_client(&tc, &loop, &tctx, "127.0.0.1", &sa);
+    uv_os_fd_t fd;
+    assert_int_equal(uv_fileno((uv_handle_t *)&tc.conn->tcp, &fd), 0);
+    throttle_budget = 100; /* the session id and a little more */
+    throttle_fd = fd;
+
+    /* Until the client has read the HelloRetryRequest, with its first write still pending. */
+    uint64_t end = uv_now(&loop) + 5000;
+    while (tc.conn->bytes_in == 0 && !tc.closed && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(h.sent_hrr);
+    assert_true(tc.conn->bytes_in > 0);
+    assert_true(tc.conn->writing);
+
+    throttle_budget = SIZE_MAX; /* the network recovers */
+    end = uv_now(&loop) + 5000;
+    while (!second_hello_arrived(&h.rx) && !tc.closed && uv_now(&loop) < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    throttle_fd = -1;
+    assert_false(tc.closed);
+    assert_true(second_hello_arrived(&h.rx));
+
+    cql_conn_close(tc.conn, CQL_E_CLOSED, "test done");
+    while (!tc.closed) uv_run(&loop, UV_RUN_ONCE);
+    cql_conn_free(tc.conn);
+    uv_close((uv_handle_t *)&tc.flusher, NULL);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_close((uv_handle_t *)&h.listener, NULL);
+    if (h.have_peer) uv_close((uv_handle_t *)&h.peer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    cql_buf_free(&h.rx);
     cql_tls_ctx_free(tctx);
 }
 
@@ -495,6 +774,8 @@ int main(void)
         cmocka_unit_test(test_plain_server_hint),
         cmocka_unit_test(test_data_then_close_notify),
         cmocka_unit_test(test_conn_last_response_with_close_notify),
+        cmocka_unit_test(test_handshake_output_while_write_pending),
+        cmocka_unit_test(test_session_verifies_contact_name),
     };
     return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
 }
