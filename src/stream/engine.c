@@ -85,13 +85,23 @@ static stream_slot *slot_take(stream_engine *e)
     return s;
 }
 
-static void update_capacity(stream_engine *e)
+/* Records --max-records still allows, counting those waiting for a slot; UINT64_MAX: no limit. */
+static uint64_t records_left(const stream_engine *e)
+{
+    if (!e->o->max_records) return UINT64_MAX;
+    uint64_t taken = e->consumed + e->npending;
+    return e->o->max_records > taken ? e->o->max_records - taken : 0;
+}
+
+/* Tells the consumer how many messages the engine takes now: free slots not claimed by a
+ * waiting message, and no more than --max-records leaves. Called whenever either changes, so
+ * the consumer never sits at 0 while slots are free (it pauses its partitions after a while
+ * at 0, and only a capacity above 0 resumes them). */
+void stream_engine_update_capacity(stream_engine *e)
 {
     size_t cap = e->nfree > e->npending ? e->nfree - e->npending : 0;
-    if (e->o->max_records) {
-        uint64_t left = e->o->max_records > e->consumed ? e->o->max_records - e->consumed : 0;
-        if (cap > left) cap = (size_t)left;
-    }
+    uint64_t left = records_left(e);
+    if (cap > left) cap = (size_t)left;
     if (e->state != ENGINE_RUNNING) cap = 0;
     kafka_consumer_set_capacity(e->consumer, cap);
 }
@@ -138,8 +148,13 @@ static void slot_done(stream_engine *e, stream_slot *s)
     e->free_slots = s;
     e->nfree++;
     e->finished++;
-    if (e->state == ENGINE_RUNNING && e->nfree == 1) update_capacity(e);
-    if (e->state != ENGINE_RUNNING) maybe_finish(e);
+    if (e->state == ENGINE_RUNNING) {
+        /* Waiting messages take the slot first, from the loop (not from inside this completion). */
+        if (e->npending > 0) uv_timer_start(&e->defer_timer, stream_engine_on_defer, 0, 0);
+        stream_engine_update_capacity(e);
+    } else {
+        maybe_finish(e);
+    }
 }
 
 /* After shutdown gave up on a record: release it without marking its offset done, so it is
@@ -397,12 +412,21 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
 
 static void drain_pending(stream_engine *e)
 {
+    if (e->npending == 0) return;
     while (e->npending > 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
         rd_kafka_message_t *m = e->pending[e->pending_head];
         e->pending_head = (e->pending_head + 1) % e->pending_cap;
         e->npending--;
         process(e, m);
     }
+    stream_engine_update_capacity(e);
+}
+
+/* Work deferred to the loop from a completion callback. */
+void stream_engine_on_defer(uv_timer_t *t)
+{
+    stream_engine *e = t->data;
+    if (e->state == ENGINE_RUNNING) drain_pending(e);
 }
 
 static int pending_push(stream_engine *e, rd_kafka_message_t *m)
@@ -428,14 +452,18 @@ void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
     stream_engine *e = ud;
     pipe_arena_reset(e->arena);
     for (size_t i = 0; i < n; i++) {
-        if (e->npending == 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
+        if (records_left(e) == 0) {
+            /* Past --max-records (the first batch can be larger than the capacity asked for):
+             * not tracked, and nothing after it is taken either, so read again later. */
+            rd_kafka_message_destroy(msgs[i]);
+        } else if (e->npending == 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
             process(e, msgs[i]);
         } else if (e->state != ENGINE_RUNNING || pending_push(e, msgs[i]) != 0) {
             /* Shutting down (or no memory): not tracked, so not committed; read again later. */
             rd_kafka_message_destroy(msgs[i]);
         }
     }
-    update_capacity(e);
+    stream_engine_update_capacity(e);
 }
 
 void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts)

@@ -113,6 +113,8 @@ struct stream_engine {
 
     /* timers, signals, metrics */
     uv_timer_t store_timer, status_timer, metrics_timer;
+    uv_timer_t defer_timer;     /* zero-delay: work a callback must not do itself */
+    uint64_t stalled_warned_us; /* --idle-exit: when a stall with lag was last reported */
     uv_signal_t sigint, sigterm;
     int signals;
     metrics_server *metrics;
@@ -126,6 +128,9 @@ void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reaso
 /* Stores the committable offset of every assigned partition for the next commit. `final`
  * (shutdown): every partition, whatever is due, and nothing else is started. */
 void stream_engine_store_all(stream_engine *e, bool final);
+/* Tells the consumer how many more messages the engine takes now. */
+void stream_engine_update_capacity(stream_engine *e);
+void stream_engine_on_defer(uv_timer_t *t);
 void stream_engine_unblock(stream_engine *e);
 void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err);
 int stream_map_send(stream_engine *e, stream_slot *s);

@@ -81,6 +81,8 @@ static void start_consuming(stream_engine *e)
         return;
     }
     e->state = ENGINE_RUNNING;
+    /* The consumer's first batch must not exceed the slots (or --max-records). */
+    stream_engine_update_capacity(e);
     e->started_us = e->last_message_us = e->status_us = mono_us();
     log_info("stream", "consuming", "topic=%s group=%s mode=%s dlq=%s table=%s.%s",
              e->o->pipe->topic, e->o->pipe->group, pipe_mode_name(e->o->pipe->mode),
@@ -202,6 +204,32 @@ static int64_t total_lag(stream_engine *e)
     return known ? lag : -1;
 }
 
+/* How long --idle-exit waits beyond its own bound while the group still has lag before it
+ * calls the stream stuck. */
+#define IDLE_STALL_US (30 * 1000000ull)
+
+/* --idle-exit: nothing came for the idle bound and nothing is in flight. Stopping is a success
+ * only when no lag is left; with lag, the stream keeps going, and if nothing comes for another
+ * IDLE_STALL_US it stops with an error instead of pretending it caught up. */
+static void idle_check(stream_engine *e, uint64_t idle_us)
+{
+    int64_t lag = total_lag(e);
+    if (lag <= 0) return stream_engine_stop(e, "idle");
+    if (idle_us < (uint64_t)(e->o->idle_exit_s * 1e6) + IDLE_STALL_US) {
+        if (!e->stalled_warned_us)
+            log_warn("stream", "idle, but lag is left: not exiting yet", "lag=%" PRId64, lag);
+        e->stalled_warned_us = mono_us();
+        return;
+    }
+    snprintf(e->err, e->errlen,
+             "--idle-exit: no record came for %.0f s although %" PRId64
+             " records of lag are left: the stream is stuck",
+             (double)idle_us / 1e6, lag);
+    log_error("stream", "stuck with lag; stopping with an error", "lag=%" PRId64, lag);
+    e->exit_code = 1;
+    stream_engine_stop(e, "stuck with lag");
+}
+
 static void on_store_timer(uv_timer_t *t)
 {
     stream_engine *e = t->data;
@@ -210,11 +238,13 @@ static void on_store_timer(uv_timer_t *t)
     if (e->state == ENGINE_RUNNING) {
         uint64_t now = mono_us();
         bool idle = e->nfree == e->nslots && e->npending == 0;
+        if (!idle || now - e->last_message_us <= (uint64_t)(e->o->idle_exit_s * 1e6))
+            e->stalled_warned_us = 0;
         if (e->o->max_records && e->finished >= e->o->max_records && idle)
             stream_engine_stop(e, "max records reached");
         else if (e->o->idle_exit_s > 0 && idle &&
                  now - e->last_message_us > (uint64_t)(e->o->idle_exit_s * 1e6))
-            stream_engine_stop(e, "idle");
+            idle_check(e, now - e->last_message_us);
     } else if (e->state == ENGINE_DRAINING && mono_us() > e->drain_deadline_us) {
         log_warn("stream", "drain timed out; unfinished records will be read again", "inflight=%zu",
                  e->nslots - e->nfree);
@@ -330,6 +360,7 @@ void stream_engine_finish(stream_engine *e)
     bool was_running = e->state != ENGINE_STARTING;
     e->state = ENGINE_DONE;
     uv_timer_stop(&e->store_timer);
+    uv_timer_stop(&e->defer_timer);
     uv_timer_stop(&e->ddl_timer);
     uv_timer_stop(&e->status_timer);
     uv_timer_stop(&e->metrics_timer);
@@ -398,6 +429,8 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->ddl_timer.data = e;
     uv_timer_init(&e->loop, &e->status_timer);
     uv_timer_init(&e->loop, &e->metrics_timer);
+    uv_timer_init(&e->loop, &e->defer_timer);
+    e->defer_timer.data = e;
     uv_signal_init(&e->loop, &e->sigint);
     uv_signal_init(&e->loop, &e->sigterm);
     e->store_timer.data = e->status_timer.data = e->metrics_timer.data = e;
