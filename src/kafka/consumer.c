@@ -201,7 +201,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (c->pending_revoke) finish_revoke(c); /* a new revoke supersedes an unfinished one */
     c->pending_revoke = rd_kafka_topic_partition_list_copy(parts);
     bool ready = c->h.on_revoke ? c->h.on_revoke(c->ud, parts, lost) : true;
-    if (ready || lost) {
+    /* While closing, nothing would complete a deferred revoke: rd_kafka_consumer_close would
+     * wait for it for ever. */
+    if (ready || lost || c->closed) {
         finish_revoke(c);
         return;
     }

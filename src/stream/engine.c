@@ -485,11 +485,15 @@ bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *pa
 {
     stream_engine *e = ud;
     size_t busy = 0;
+    /* Once finishing, nothing will complete a deferred revoke (and closing the consumer waits
+     * for it): release at once. Records still in flight are abandoned, their offsets not
+     * committed, so they are read again. */
+    bool now = e->state == ENGINE_DONE;
     for (int i = 0; i < parts->cnt; i++) {
         stream_part *sp = part_get(e, parts->elems[i].partition, false);
         if (!sp || !sp->assigned) continue;
         if (!lost) part_store(e, sp, true);
-        if (lost || pipe_offsets_inflight(sp->offs) == 0) {
+        if (lost || now || pipe_offsets_inflight(sp->offs) == 0) {
             sp->assigned = false;
             sp->revoking = false;
             sp->generation++;

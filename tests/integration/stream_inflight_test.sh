@@ -17,8 +17,6 @@ ks="$(unique_name ks_inflight)"
 assert_eq 0 $? "ingest $N records"
 stop_if_failed
 
-# The value of key=NUMBER in the last final (or $3) status line of log $1.
-final() { grep "msg=${3:-final}" "$1" | tail -1 | grep -o " $2=[0-9-]*" | cut -d= -f2; }
 
 # stream NAME ARGS...: runs rtetl stream on the topic with a fresh group; the log goes to $tmp/NAME.
 stream() {
@@ -33,19 +31,19 @@ stream() {
 for m in 1 7 300; do
   rc=$(stream "m$m" --max-inflight "$m" --idle-exit 4s)
   assert_eq 0 "$rc" "--max-inflight $m: exit 0 after idling"
-  assert_eq "$N" "$(final "$tmp/m$m.log" consumed)" "--max-inflight $m: every record consumed"
-  done_n=$(($(final "$tmp/m$m.log" written) + $(final "$tmp/m$m.log" filtered) + \
-    $(final "$tmp/m$m.log" dead_lettered)))
+  assert_eq "$N" "$(stream_stat "$tmp/m$m.log" consumed)" "--max-inflight $m: every record consumed"
+  done_n=$(($(stream_stat "$tmp/m$m.log" written) + $(stream_stat "$tmp/m$m.log" filtered) + \
+    $(stream_stat "$tmp/m$m.log" dead_lettered)))
   assert_eq "$N" "$done_n" "--max-inflight $m: written + filtered + dead-lettered = consumed"
   # The final line comes after the partitions are released; the last status line before it.
-  assert_eq 0 "$(final "$tmp/m$m.log" lag status)" "--max-inflight $m: no lag left at exit"
-  [ "$(final "$tmp/m$m.log" consumed)" = "$N" ] || tail -5 "$tmp/m$m.log"
+  assert_eq 0 "$(stream_stat "$tmp/m$m.log" lag status)" "--max-inflight $m: no lag left at exit"
+  [ "$(stream_stat "$tmp/m$m.log" consumed)" = "$N" ] || tail -5 "$tmp/m$m.log"
 done
 
 for m in 2048 50; do
   rc=$(stream "n$m" --max-inflight "$m" --max-records 100)
   assert_eq 0 "$rc" "--max-records 100 --max-inflight $m: exit 0"
-  assert_eq 100 "$(final "$tmp/n$m.log" consumed)" \
+  assert_eq 100 "$(stream_stat "$tmp/n$m.log" consumed)" \
     "--max-records 100 --max-inflight $m: exactly 100 consumed"
 done
 
