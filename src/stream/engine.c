@@ -422,11 +422,14 @@ static void drain_pending(stream_engine *e)
     stream_engine_update_capacity(e);
 }
 
-/* Work deferred to the loop from a completion callback. */
+/* Work deferred to the loop from a completion callback: taking waiting messages, and
+ * finishing once the drain is over (finishing flushes and destroys the dead-letter producer,
+ * which must never happen inside that producer's own delivery callback). */
 void stream_engine_on_defer(uv_timer_t *t)
 {
     stream_engine *e = t->data;
     if (e->state == ENGINE_RUNNING) drain_pending(e);
+    if (e->state == ENGINE_DRAINING && e->nfree == e->nslots) stream_engine_finish(e);
 }
 
 static int pending_push(stream_engine *e, rd_kafka_message_t *m)
@@ -543,11 +546,13 @@ void stream_engine_store_all(stream_engine *e, bool final)
 
 /* ---- shutdown --------------------------------------------------------------------------- */
 
+/* The drain is over when every slot is free; finish from the loop, not from the completion
+ * (a write or dead-letter callback) that freed the last slot. */
 static void maybe_finish(stream_engine *e)
 {
     if (e->state != ENGINE_DRAINING) return;
     if (e->nfree < e->nslots) return;
-    stream_engine_finish(e);
+    uv_timer_start(&e->defer_timer, stream_engine_on_defer, 0, 0);
 }
 
 void stream_engine_stop(stream_engine *e, const char *why)
