@@ -60,6 +60,7 @@ struct stream_engine {
     const stream_opts *o;
     uv_loop_t loop;
     engine_state state;
+    bool finishing; /* stream_engine_finish is under way (flushing the dead letters) */
     int exit_code;
     char *err;
     size_t errlen;

@@ -354,18 +354,23 @@ static void on_session_closed(cql_session *s, void *ud)
     (void)ud;
 }
 
+/* Shutdown order: dead letters first (an acknowledgement that comes during the flush still
+ * marks its record done, as the engine is not DONE yet), then the final offsets are stored and
+ * committed as the consumer closes; records still in flight are abandoned (read again). */
 void stream_engine_finish(stream_engine *e)
 {
-    if (e->state == ENGINE_DONE) return;
+    if (e->state == ENGINE_DONE || e->finishing) return;
+    e->finishing = true;
     bool was_running = e->state != ENGINE_STARTING;
-    e->state = ENGINE_DONE;
     uv_timer_stop(&e->store_timer);
-    uv_timer_stop(&e->defer_timer);
     uv_timer_stop(&e->ddl_timer);
     uv_timer_stop(&e->status_timer);
     uv_timer_stop(&e->metrics_timer);
     uv_signal_stop(&e->sigint);
     uv_signal_stop(&e->sigterm);
+    if (e->dlq) stream_dlq_flush(e->dlq, 10000);
+    e->state = ENGINE_DONE;
+    uv_timer_stop(&e->defer_timer);
     for (size_t i = 0; i < e->nslots; i++) uv_timer_stop(&e->slots[i].timer);
     if (e->consumer) {
         stream_engine_store_all(e, true);
@@ -374,7 +379,6 @@ void stream_engine_finish(stream_engine *e)
         e->consumer = NULL;
     }
     if (e->dlq) {
-        stream_dlq_flush(e->dlq, 10000);
         stream_dlq_free(e->dlq);
         e->dlq = NULL;
     }
