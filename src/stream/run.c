@@ -21,6 +21,29 @@ static const kafka_consumer_handler consumer_handler = {
     .on_error = stream_engine_on_error,
 };
 
+/* Settings of start_kafka that at-least-once delivery relies on, so -X cannot change them. */
+static const struct {
+    const char *key, *why;
+} reserved_props[] = {
+    {"enable.auto.offset.store",
+     "an offset is stored only once its record is written or dead-lettered"},
+    {"enable.auto.commit", "rtetl decides when the offsets it stored are committed"},
+    {"acks", "a dead letter counts as done only once every in-sync replica has it"},
+    {"request.required.acks",
+     "a dead letter counts as done only once every in-sync replica has it"},
+};
+
+int stream_check_kafka_props(const opt_list *props, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof reserved_props / sizeof reserved_props[0]; i++) {
+        if (!kafka_conf_find(props, reserved_props[i].key)) continue;
+        snprintf(err, errlen, "-X %s: set by rtetl and cannot be changed: %s",
+                 reserved_props[i].key, reserved_props[i].why);
+        return -1;
+    }
+    return 0;
+}
+
 static int start_kafka(stream_engine *e)
 {
     const pipe_config *pc = e->o->pipe;
@@ -67,6 +90,8 @@ static int start_kafka(stream_engine *e)
 
 static void fail_start(stream_engine *e, const char *what, const cql_error *err)
 {
+    /* A signal already stopped the start-up (closing the session fails what was under way). */
+    if (e->state == ENGINE_DONE || e->finishing) return;
     snprintf(e->err, e->errlen, "cassandra: %s: %s%s%s", what, err->message,
              err->host[0] ? " at " : "", err->host);
     e->exit_code = 1;
@@ -482,6 +507,10 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
                  metrics_server_port(e->metrics));
         uv_timer_start(&e->metrics_timer, on_metrics_timer, 0, 1000);
     }
+    /* From here a signal is a clean stop (exit 0), also during start-up; one that comes while
+     * start_kafka blocks is handled as soon as the loop runs. */
+    uv_signal_start(&e->sigint, on_signal, SIGINT);
+    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
     if (start_kafka(e)) goto out;
     e->session = cql_session_new(&e->loop, &o->cql, err, errlen);
     if (!e->session) goto out;
@@ -490,8 +519,6 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
         rc = 1;
         goto out;
     }
-    uv_signal_start(&e->sigint, on_signal, SIGINT);
-    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
     uv_timer_start(&e->store_timer, on_store_timer, 100, 100);
     if (o->status_interval_s > 0) {
         uint64_t ms = (uint64_t)(o->status_interval_s * 1000);
