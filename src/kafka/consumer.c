@@ -290,6 +290,8 @@ static void on_tick(uv_timer_t *t)
     if (c->pending_revoke && uv_now(c->loop) >= c->revoke_deadline) {
         log_warn("consumer", "revoked partitions did not drain in time; releasing them",
                  "bound_ms=%d", DRAIN_BOUND_MS);
+        /* The handler must know they are gone: its records of them are now someone else's. */
+        if (c->h.on_revoke) c->h.on_revoke(c->ud, c->pending_revoke, true);
         finish_revoke(c);
     }
     pump(c);

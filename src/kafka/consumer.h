@@ -21,8 +21,9 @@ typedef struct kafka_consumer_handler {
     void (*on_assign)(void *ud, const rd_kafka_topic_partition_list_t *parts);
     /* Partitions are being revoked. Return true when nothing of theirs is in flight any more
      * (they are released at once); else the consumer waits until the handler calls
-     * kafka_consumer_revoke_ready() or the drain bound passes. `lost` means another member may
-     * already own them. */
+     * kafka_consumer_revoke_ready() or the drain bound passes; then it is called again for
+     * them with `lost` true before they are released. `lost` means another member may already
+     * own them (the return value is then ignored). */
     bool (*on_revoke)(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost);
     /* A consumer error; fatal errors end consumption. */
     void (*on_error)(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal);

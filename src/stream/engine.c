@@ -131,11 +131,12 @@ static void revoke_progress(stream_engine *e)
     kafka_consumer_revoke_ready(e->consumer);
 }
 
-/* The record of slot s is safely somewhere: release it and advance its partition. */
-static void slot_done(stream_engine *e, stream_slot *s)
+/* Releases slot s. `done`: its record is safely somewhere, so its partition advances; else it
+ * is given up (its offset is not marked done, so it is read again). */
+static void slot_release(stream_engine *e, stream_slot *s, bool done)
 {
     stream_part *sp = part_get(e, s->msg->partition, false);
-    if (sp && sp->generation == s->generation) {
+    if (done && sp && sp->generation == s->generation) {
         pipe_offsets_done(sp->offs, s->msg->offset);
         if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) revoke_progress(e);
     }
@@ -155,6 +156,19 @@ static void slot_done(stream_engine *e, stream_slot *s)
     } else {
         maybe_finish(e);
     }
+}
+
+static void slot_done(stream_engine *e, stream_slot *s)
+{
+    slot_release(e, s, true);
+}
+
+/* True when the partition of slot s was revoked (or lost, or revoked and assigned again) since
+ * its record entered: another consumer may own it and write newer records of the same keys. */
+static bool slot_stale(stream_engine *e, const stream_slot *s)
+{
+    const stream_part *sp = part_get(e, s->msg->partition, false);
+    return !sp || !sp->assigned || sp->generation != s->generation;
 }
 
 /* After shutdown gave up on a record: release it without marking its offset done, so it is
@@ -331,6 +345,14 @@ static void write_slot(stream_engine *e, stream_slot *s)
 {
     const rd_kafka_message_t *m = s->msg;
     pipe_decode_error derr;
+    if (slot_stale(e, s)) {
+        /* A late retry would overwrite what the partition's new owner wrote since. */
+        log_debug("stream", "abandoning the retry of a record of a revoked partition",
+                  "partition=%d offset=%" PRId64, m->partition, m->offset);
+        e->abandoned++;
+        slot_release(e, s, false);
+        return;
+    }
     pipe_arena_reset(e->retry_arena);
     if (pipe_decode(e->schema, m->payload, m->len, e->retry_arena, e->rec, &derr) != PIPE_DEC_OK) {
         /* It decoded when it entered; only memory can make it fail now. */

@@ -96,6 +96,7 @@ struct stream_engine {
 
     /* counters (loop thread only) */
     uint64_t consumed, written, filtered, invalid, dead_lettered, retries, write_errors, finished;
+    uint64_t abandoned; /* retries given up because their partition was revoked */
     uint64_t last_message_us;
     uint64_t started_us;
     uint64_t drain_deadline_us;

@@ -1,10 +1,12 @@
 """A TCP proxy on 127.0.0.1 that can be frozen: a stand-in for a database that stops answering
 (like a SIGSTOPped node) without touching the shared server behind it.
 
-usage: freeze_proxy.py TARGET_HOST TARGET_PORT
+usage: freeze_proxy.py TARGET_HOST TARGET_PORT [--drop]
 Prints "port N" once listening. SIGUSR1 freezes it (connections stay open, nothing more is
 forwarded either way, new connections are accepted but not forwarded); SIGUSR2 thaws it.
-It stops on SIGTERM."""
+What arrives while frozen is held and forwarded on the thaw, as a stopped node would read it
+when it resumes; with --drop it is thrown away instead (requests lost on the way, so only the
+client's retries can reach the server). It stops on SIGTERM."""
 import signal
 import socket
 import sys
@@ -14,12 +16,17 @@ flowing = threading.Event()
 flowing.set()
 
 
+DROP = "--drop" in sys.argv[3:]
+
+
 def pipe(src, dst):
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
+            if DROP and not flowing.is_set():
+                continue
             flowing.wait()
             dst.sendall(data)
     except OSError:

@@ -25,7 +25,7 @@
 #   kafka_topic_delete NAME
 #   cql_py 'PYTHON' [ARGS...]               run PYTHON with `cluster`, `session`, `args` bound
 #   cql 'STATEMENT'                         one statement; rows printed tab-separated
-#   proxy_start                             a freezable TCP proxy to Cassandra (freeze_proxy.py):
+#   proxy_start [--drop]                    a freezable TCP proxy to Cassandra (freeze_proxy.py):
 #                                           sets PROXY_PID and PROXY_PORT; proxy_freeze / proxy_thaw
 #   stream_stat LOG KEY [LABEL]             KEY's value in the last LABEL (final) status line of LOG
 #   pass MSG / fail MSG                     record a result by hand
@@ -170,7 +170,7 @@ for row in session.execute(args[0]):
 proxy_start() {
   local out
   out="$(mktemp)"
-  "$PY" "$RTETL_ROOT/tests/integration/freeze_proxy.py" "$CQL_HOST" "$CQL_PORT" >"$out" &
+  "$PY" "$RTETL_ROOT/tests/integration/freeze_proxy.py" "$CQL_HOST" "$CQL_PORT" "$@" >"$out" &
   PROXY_PID=$!
   wait_for 30 "the proxy to listen" grep -q '^port ' "$out" || return 1
   PROXY_PORT="$(sed -n 's/^port //p' "$out")"
