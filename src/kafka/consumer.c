@@ -369,6 +369,24 @@ void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity)
     }
 }
 
+void kafka_consumer_seek(kafka_consumer *c, int32_t partition, int64_t offset, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition)->offset = offset;
+    if (pause) rd_kafka_pause_partitions(c->rk, l);
+    /* Asynchronous, but the queue drops what was fetched before it at once (version barrier). */
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0);
+    if (e) {
+        log_warn("consumer", "seek failed", "partition=%d offset=%lld error=\"%s\"", partition,
+                 (long long)offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    if (!pause && !c->paused) rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    consumer_part *cp = part_at(c, partition);
+    if (cp) cp->next = offset;
+}
+
 void kafka_consumer_revoke_ready(kafka_consumer *c)
 {
     if (c->pending_revoke) finish_revoke(c);

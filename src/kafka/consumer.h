@@ -40,6 +40,10 @@ int kafka_consumer_start(kafka_consumer *c, char *err, size_t errlen);
 /* Tells how many more messages the handler accepts now. At 0 the assigned partitions are
  * paused; above 0 they are resumed and delivery continues on the next loop iteration. */
 void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity);
+/* Makes `offset` the next message of `partition` (messages already fetched past it are
+ * dropped), then pauses the partition (`pause`) or resumes it (unless every partition is paused
+ * for lack of capacity: the general resume does it then). */
+void kafka_consumer_seek(kafka_consumer *c, int32_t partition, int64_t offset, bool pause);
 /* The handler finished draining the partitions of a deferred revocation. */
 void kafka_consumer_revoke_ready(kafka_consumer *c);
 /* Stores offset (the next offset to consume) of a partition for the next commit; commits are

@@ -126,6 +126,7 @@ static void revoke_progress(stream_engine *e)
         part_store(e, sp, true);
         sp->revoking = false;
         sp->assigned = false;
+        sp->stalled = false;
         sp->generation++;
     }
     kafka_consumer_revoke_ready(e->consumer);
@@ -393,6 +394,59 @@ int stream_map_send(stream_engine *e, stream_slot *s)
 
 /* ---- the record path -------------------------------------------------------------------- */
 
+/* Test-only fault injection: RTETL_TEST_FAIL_TRACK_AT=OFFSET makes the first track of that
+ * offset fail as if out of memory (see engine_init). */
+static pipe_off_err track(stream_engine *e, stream_part *sp, int64_t offset)
+{
+    if (e->fail_track_at >= 0 && offset == e->fail_track_at) {
+        e->fail_track_at = -1;
+        return PIPE_OFF_NO_MEMORY;
+    }
+    return pipe_offsets_track(sp->offs, offset);
+}
+
+/* Drops the waiting messages of partition p, keeping the others in order; returns the lowest
+ * offset dropped, or `lowest` when that is lower. */
+static int64_t purge_pending(stream_engine *e, int32_t p, int64_t lowest)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < e->npending; i++) {
+        rd_kafka_message_t *m = e->pending[(e->pending_head + i) % e->pending_cap];
+        if (m->partition == p) {
+            if (m->offset < lowest) lowest = m->offset;
+            rd_kafka_message_destroy(m);
+        } else {
+            e->pending[(e->pending_head + kept++) % e->pending_cap] = m;
+        }
+    }
+    e->npending = kept;
+    return lowest;
+}
+
+/* Message m could not be taken in (no memory to track or queue it). Untracked, it would let the
+ * watermark pass it while later records of its partition are committed, so the partition stops
+ * here: rewound to m and paused, everything of it after m dropped (waiting messages too) until
+ * the store timer rewinds it again and resumes it (part_unstall). */
+static void part_stall(stream_engine *e, stream_part *sp, rd_kafka_message_t *m)
+{
+    if (!sp->stalled) {
+        sp->stalled = true;
+        /* Waiting messages of the partition are not tracked yet either: read again too. */
+        sp->stall_offset = purge_pending(e, sp->id, m->offset);
+        log_warn("stream", "out of memory taking a record in; reading its partition again",
+                 "partition=%d offset=%" PRId64, m->partition, sp->stall_offset);
+        kafka_consumer_seek(e->consumer, sp->id, sp->stall_offset, true);
+    }
+    rd_kafka_message_destroy(m);
+}
+
+static void part_unstall(stream_engine *e, stream_part *sp)
+{
+    sp->stalled = false;
+    if (sp->assigned && !sp->revoking)
+        kafka_consumer_seek(e->consumer, sp->id, sp->stall_offset, false);
+}
+
 /* Takes one message through decode, validate and filter into a write, a dead letter or done. */
 static void process(stream_engine *e, rd_kafka_message_t *m)
 {
@@ -402,6 +456,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return;
     }
+    if (sp->stalled || track(e, sp, m->offset) != PIPE_OFF_OK) return part_stall(e, sp, m);
     stream_slot *s = slot_take(e);
     s->msg = m;
     s->engine = e;
@@ -410,7 +465,6 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
     pipe_retry_reset(&s->retry);
     s->dlq_cut = 0;
-    pipe_offsets_track(sp->offs, m->offset);
     sp->position = m->offset + 1;
     e->consumed++;
     e->last_message_us = mono_us();
@@ -483,9 +537,15 @@ void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
             rd_kafka_message_destroy(msgs[i]);
         } else if (e->npending == 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
             process(e, msgs[i]);
-        } else if (e->state != ENGINE_RUNNING || pending_push(e, msgs[i]) != 0) {
-            /* Shutting down (or no memory): not tracked, so not committed; read again later. */
+        } else if (e->state != ENGINE_RUNNING) {
+            /* Shutting down: not tracked, so not committed; read again later. */
             rd_kafka_message_destroy(msgs[i]);
+        } else {
+            stream_part *sp = part_get(e, msgs[i]->partition, false);
+            if (sp && sp->stalled)
+                rd_kafka_message_destroy(msgs[i]); /* read again from where it stalled */
+            else if (pending_push(e, msgs[i]) != 0)
+                sp ? part_stall(e, sp, msgs[i]) : rd_kafka_message_destroy(msgs[i]);
         }
     }
     stream_engine_update_capacity(e);
@@ -501,6 +561,7 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
         sp->generation++;
         sp->assigned = true;
         sp->revoking = false;
+        sp->stalled = false;
         sp->next_offset = -1;
         sp->position = -1;
     }
@@ -521,6 +582,7 @@ bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *pa
         if (lost || now || pipe_offsets_inflight(sp->offs) == 0) {
             sp->assigned = false;
             sp->revoking = false;
+            sp->stalled = false;
             sp->generation++;
             continue;
         }
@@ -562,6 +624,7 @@ void stream_engine_store_all(stream_engine *e, bool final)
     for (size_t i = 0; i < e->nparts; i++) {
         stream_part *sp = &e->parts[i];
         if (sp->offs && sp->assigned && (final || !sp->revoking)) part_store(e, sp, final);
+        if (!final && sp->stalled && e->state == ENGINE_RUNNING) part_unstall(e, sp);
     }
     if (!final && e->state == ENGINE_RUNNING) drain_pending(e);
 }

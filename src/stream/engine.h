@@ -47,8 +47,10 @@ typedef struct stream_part {
     bool assigned;
     bool revoking; /* revoked, waiting for its in-flight records */
     uint32_t generation;
-    int64_t next_offset; /* last stored offset, -1 none */
-    int64_t position;    /* offset after the last message consumed, -1 none */
+    int64_t next_offset;  /* last stored offset, -1 none */
+    int64_t position;     /* offset after the last message consumed, -1 none */
+    bool stalled;         /* a message could not be taken in: rewound, paused (part_stall) */
+    int64_t stall_offset; /* the offset it is read again from */
     pipe_offsets *offs;
 } stream_part;
 
@@ -96,7 +98,8 @@ struct stream_engine {
 
     /* counters (loop thread only) */
     uint64_t consumed, written, filtered, invalid, dead_lettered, retries, write_errors, finished;
-    uint64_t abandoned; /* retries given up because their partition was revoked */
+    uint64_t abandoned;    /* retries given up because their partition was revoked */
+    int64_t fail_track_at; /* test-only fault injection (RTETL_TEST_FAIL_TRACK_AT), -1 off */
     uint64_t last_message_us;
     uint64_t started_us;
     uint64_t drain_deadline_us;

@@ -420,6 +420,9 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->o = o;
     e->err = err;
     e->errlen = errlen;
+    /* Test-only: make tracking this offset fail once, as if out of memory. */
+    const char *fail_at = getenv("RTETL_TEST_FAIL_TRACK_AT");
+    e->fail_track_at = fail_at ? strtoll(fail_at, NULL, 10) : -1;
     uv_loop_init(&e->loop);
     const pipe_config *pc = o->pipe;
     if (pc->ncolumns > STREAM_MAX_COLUMNS) {
