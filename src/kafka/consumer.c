@@ -43,6 +43,7 @@
 typedef struct consumer_part {
     rd_kafka_topic_partition_list_t *store; /* a reused one-element list for stores, or NULL */
     int64_t next; /* offset after the last message handed over; -1 when not consuming it */
+    bool held;    /* paused by kafka_consumer_hold: a general resume leaves it paused */
 } consumer_part;
 
 struct kafka_consumer {
@@ -85,7 +86,8 @@ static consumer_part *part_at(kafka_consumer *c, int32_t partition)
         size_t n = (size_t)partition + 1;
         consumer_part *np = realloc(c->parts, n * sizeof *np);
         if (!np) return NULL;
-        for (size_t i = c->nparts; i < n; i++) np[i] = (consumer_part){.store = NULL, .next = -1};
+        for (size_t i = c->nparts; i < n; i++)
+            np[i] = (consumer_part){.store = NULL, .next = -1, .held = false};
         c->parts = np;
         c->nparts = n;
     }
@@ -139,6 +141,15 @@ static void set_paused(kafka_consumer *c, bool pause)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return;
+    if (!pause) { /* held partitions stay paused */
+        int kept = 0;
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p >= 0 && (size_t)p < c->nparts && c->parts[p].held) continue;
+            parts->elems[kept++] = parts->elems[i];
+        }
+        parts->cnt = kept;
+    }
     if (parts->cnt > 0) {
         if (pause)
             rd_kafka_pause_partitions(c->rk, parts);
@@ -194,7 +205,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     bool lost = rd_kafka_assignment_lost(rk) || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
-        if (p >= 0 && (size_t)p < c->nparts) c->parts[p].next = -1;
+        if (p >= 0 && (size_t)p < c->nparts) c->parts[p].next = -1, c->parts[p].held = false;
     }
     log_info("consumer", "partitions revoked", "partitions=%s lost=%d", *list ? list : "none",
              lost);
@@ -381,10 +392,25 @@ void kafka_consumer_seek(kafka_consumer *c, int32_t partition, int64_t offset, b
                  (long long)offset, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
-    if (!pause && !c->paused) rd_kafka_resume_partitions(c->rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
     consumer_part *cp = part_at(c, partition);
+    if (!pause && !c->paused && !(cp && cp->held)) rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
     if (cp) cp->next = offset;
+}
+
+void kafka_consumer_hold(kafka_consumer *c, int32_t partition, bool hold)
+{
+    consumer_part *cp = part_at(c, partition);
+    if (!cp) return;
+    cp->held = hold;
+    if (!hold && c->paused) return; /* the general resume will do it */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition);
+    if (hold)
+        rd_kafka_pause_partitions(c->rk, l);
+    else
+        rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
 }
 
 void kafka_consumer_revoke_ready(kafka_consumer *c)

@@ -44,6 +44,9 @@ void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity);
  * dropped), then pauses the partition (`pause`) or resumes it (unless every partition is paused
  * for lack of capacity: the general resume does it then). */
 void kafka_consumer_seek(kafka_consumer *c, int32_t partition, int64_t offset, bool pause);
+/* Pauses one partition (hold) until it is released with hold false; unlike the pause for lack
+ * of capacity, a held partition stays paused when the others resume. */
+void kafka_consumer_hold(kafka_consumer *c, int32_t partition, bool hold);
 /* The handler finished draining the partitions of a deferred revocation. */
 void kafka_consumer_revoke_ready(kafka_consumer *c);
 /* Stores offset (the next offset to consume) of a partition for the next commit; commits are

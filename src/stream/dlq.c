@@ -137,20 +137,24 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
 
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
                                     const char *src_topic, const char *reason, const char *detail,
-                                    size_t max_value, void *opaque)
+                                    size_t max_value, size_t max_key, void *opaque)
 {
-    char part[16], off[24], ts[24], orig[24];
+    char part[16], off[24], ts[24], orig[24], korig[24];
     snprintf(part, sizeof part, "%" PRId32, src->partition);
     snprintf(off, sizeof off, "%" PRId64, src->offset);
     rd_kafka_timestamp_type_t tstype;
     snprintf(ts, sizeof ts, "%" PRId64, rd_kafka_message_timestamp(src, &tstype));
-    size_t len = src->len;
-    bool cut = max_value > 0 && len > max_value;
+    size_t len = src->len, klen = src->key_len;
+    bool cut = len > max_value, kcut = klen > max_key;
     if (cut) {
         snprintf(orig, sizeof orig, "%zu", len);
         len = max_value;
     }
-    rd_kafka_headers_t *h = rd_kafka_headers_new(cut ? 7 : 6);
+    if (kcut) {
+        snprintf(korig, sizeof korig, "%zu", klen);
+        klen = max_key;
+    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
     rd_kafka_header_add(h, "rtetl.error", -1, reason, -1);
     rd_kafka_header_add(h, "rtetl.error.detail", -1, detail, -1);
     rd_kafka_header_add(h, "rtetl.source.topic", -1, src_topic, -1);
@@ -158,10 +162,11 @@ rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src
     rd_kafka_header_add(h, "rtetl.source.offset", -1, off, -1);
     rd_kafka_header_add(h, "rtetl.source.timestamp", -1, ts, -1);
     if (cut) rd_kafka_header_add(h, "rtetl.truncated", -1, orig, -1);
+    if (kcut) rd_kafka_header_add(h, "rtetl.key.truncated", -1, korig, -1);
     rd_kafka_resp_err_t err = rd_kafka_producev(
         d->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(src->key, src->key_len), RD_KAFKA_V_VALUE(src->payload, len),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(src->key, klen), RD_KAFKA_V_VALUE(src->payload, len), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     /* On success the message owns the headers; on failure they are still ours. */
     if (err) rd_kafka_headers_destroy(h);
     return err;

@@ -55,7 +55,8 @@ static stream_part *part_get(stream_engine *e, int32_t p, bool create)
     }
     stream_part *sp = &e->parts[p];
     if (!sp->offs && create) {
-        sp->offs = pipe_offsets_new(e->o->max_inflight);
+        /* Small at first: it grows with the records in flight, up to about span_limit. */
+        sp->offs = pipe_offsets_new(64);
         if (!sp->offs) return NULL;
         sp->id = p;
     }
@@ -71,6 +72,39 @@ static void part_store(stream_engine *e, stream_part *sp, bool force)
         kafka_consumer_store(e->consumer, sp->id, off);
     } else if (force && (off = pipe_offsets_committable(sp->offs)) >= 0) {
         kafka_consumer_store(e->consumer, sp->id, off);
+    }
+}
+
+/* The partition is no longer ours (revoked or lost): records still in flight are abandoned by
+ * the generation change, and its tracker's memory goes. */
+static void part_unassign(stream_engine *e, stream_part *sp)
+{
+    sp->assigned = false;
+    sp->revoking = false;
+    sp->stalled = false;
+    sp->held = false;
+    sp->generation++;
+    pipe_offsets_free(sp->offs);
+    sp->offs = NULL;
+    (void)e;
+}
+
+/* Bounds a partition's tracker while one record does not finish: the records after it are done
+ * but stay tracked behind it, so past span_limit the partition stops taking records (held) until
+ * the span is back under half of it. Checked by the store timer. */
+static void part_bound_span(stream_engine *e, stream_part *sp)
+{
+    size_t span = pipe_offsets_inflight(sp->offs);
+    if (!sp->held && span >= e->span_limit) {
+        sp->held = true;
+        log_warn("stream", "partition held: an old record is still in flight",
+                 "partition=%d tracked=%zu oldest_offset=%" PRId64, sp->id, span,
+                 pipe_offsets_committable(sp->offs));
+        kafka_consumer_hold(e->consumer, sp->id, true);
+    } else if (sp->held && span < e->span_limit / 2) {
+        sp->held = false;
+        log_info("stream", "partition resumed", "partition=%d tracked=%zu", sp->id, span);
+        kafka_consumer_hold(e->consumer, sp->id, false);
     }
 }
 
@@ -124,10 +158,7 @@ static void revoke_progress(stream_engine *e)
         stream_part *sp = &e->parts[i];
         if (!sp->revoking) continue;
         part_store(e, sp, true);
-        sp->revoking = false;
-        sp->assigned = false;
-        sp->stalled = false;
-        sp->generation++;
+        part_unassign(e, sp);
     }
     kafka_consumer_revoke_ready(e->consumer);
 }
@@ -188,6 +219,13 @@ void stream_slot_abandon(stream_engine *e, stream_slot *s)
 
 static void dlq_send(stream_engine *e, stream_slot *s);
 
+/* The successive sizes a dead letter is cut to when it is too large (SIZE_MAX: whole). */
+static const struct dlq_cut {
+    size_t value, key;
+} dlq_cuts[] = {
+    {SIZE_MAX, SIZE_MAX}, {256 * 1024, SIZE_MAX}, {16 * 1024, SIZE_MAX}, {16 * 1024, 1024}, {0, 0}};
+#define DLQ_LAST_CUT (sizeof dlq_cuts / sizeof dlq_cuts[0] - 1)
+
 static void on_dlq_retry(uv_timer_t *t)
 {
     stream_slot *s = t->data;
@@ -198,12 +236,13 @@ static void dlq_send(stream_engine *e, stream_slot *s)
 {
     s->state = SLOT_DLQ;
     /* A record too large for the dead-letter topic goes with its value cut to a size that
-     * fits (header rtetl.truncated says so): a smaller copy beats a partition stuck forever. */
-    static const size_t cut[] = {0, 256 * 1024, 16 * 1024};
+     * fits, then its key too, then with neither (headers rtetl.truncated and
+     * rtetl.key.truncated say so): a smaller copy beats a partition stuck forever. */
+    const struct dlq_cut *cut = &dlq_cuts[s->dlq_cut];
     rd_kafka_resp_err_t err =
         stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason,
-                        s->detail ? s->detail : "(out of memory)", cut[s->dlq_cut], s);
-    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && s->dlq_cut < 2) {
+                        s->detail ? s->detail : "(out of memory)", cut->value, cut->key, s);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && s->dlq_cut < DLQ_LAST_CUT) {
         s->dlq_cut++;
         dlq_send(e, s);
     } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -236,7 +275,7 @@ void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
     if (err) {
         if ((err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
              err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) &&
-            s->dlq_cut < 2)
+            s->dlq_cut < DLQ_LAST_CUT)
             s->dlq_cut++;
         if (err == RD_KAFKA_RESP_ERR__FATAL)
             stream_engine_on_error(e, err, "dead-letter producer hit a fatal error", true);
@@ -304,13 +343,21 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
     }
     e->write_errors++;
     stream_engine_unblock(e);
-    if (cql_error_retriable(err)) {
+    /* A server error is retriable (a node may fail transiently), but a record the server fails
+     * on every time would hold its partition for ever: after a few, it is dead-lettered. */
+    bool poison = err->code == CQL_ERR_SERVER && ++s->server_errors >= STREAM_SERVER_ERRORS_MAX;
+    if (cql_error_retriable(err) && !poison) {
         snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code),
                  err->message);
         schedule_retry(e, s, err->message);
         return;
     }
     char detail[700];
+    if (poison) {
+        snprintf(detail, sizeof detail, "cassandra %s %u times: %s", cql_strerror(err->code),
+                 (unsigned)s->server_errors, err->message);
+        return dead_letter(e, s, "write_server_error", detail);
+    }
     snprintf(detail, sizeof detail, "cassandra %s: %s", cql_strerror(err->code), err->message);
     dead_letter(e, s, "write_rejected", detail);
 }
@@ -465,6 +512,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
     pipe_retry_reset(&s->retry);
     s->dlq_cut = 0;
+    s->server_errors = 0;
     sp->position = m->offset + 1;
     e->consumed++;
     e->last_message_us = mono_us();
@@ -562,6 +610,7 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
         sp->assigned = true;
         sp->revoking = false;
         sp->stalled = false;
+        sp->held = false;
         sp->next_offset = -1;
         sp->position = -1;
     }
@@ -580,10 +629,7 @@ bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *pa
         if (!sp || !sp->assigned) continue;
         if (!lost) part_store(e, sp, true);
         if (lost || now || pipe_offsets_inflight(sp->offs) == 0) {
-            sp->assigned = false;
-            sp->revoking = false;
-            sp->stalled = false;
-            sp->generation++;
+            part_unassign(e, sp);
             continue;
         }
         sp->revoking = true;
@@ -624,7 +670,9 @@ void stream_engine_store_all(stream_engine *e, bool final)
     for (size_t i = 0; i < e->nparts; i++) {
         stream_part *sp = &e->parts[i];
         if (sp->offs && sp->assigned && (final || !sp->revoking)) part_store(e, sp, final);
-        if (!final && sp->stalled && e->state == ENGINE_RUNNING) part_unstall(e, sp);
+        if (final || !sp->assigned || e->state != ENGINE_RUNNING) continue;
+        if (sp->stalled) part_unstall(e, sp);
+        part_bound_span(e, sp);
     }
     if (!final && e->state == ENGINE_RUNNING) drain_pending(e);
 }

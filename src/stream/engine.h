@@ -36,10 +36,11 @@ typedef struct stream_slot {
     int64_t produced_ms; /* Kafka message timestamp */
     uint64_t sent_us;    /* monotonic time of the current write attempt */
     pipe_retry retry;
-    uv_timer_t timer;   /* backoff and dead-letter retries */
-    const char *reason; /* dead-letter reason (static string) */
-    char *detail;       /* dead-letter detail (owned), NULL otherwise */
-    uint8_t dlq_cut;    /* 0: send the value whole; 1, 2: cut to 256 KiB, 16 KiB */
+    uv_timer_t timer;      /* backoff and dead-letter retries */
+    const char *reason;    /* dead-letter reason (static string) */
+    char *detail;          /* dead-letter detail (owned), NULL otherwise */
+    uint8_t dlq_cut;       /* index in engine.c's dlq_cuts: how much of the record goes */
+    uint8_t server_errors; /* CQL server errors of this record so far */
 } stream_slot;
 
 typedef struct stream_part {
@@ -50,6 +51,7 @@ typedef struct stream_part {
     int64_t next_offset;  /* last stored offset, -1 none */
     int64_t position;     /* offset after the last message consumed, -1 none */
     bool stalled;         /* a message could not be taken in: rewound, paused (part_stall) */
+    bool held;            /* paused: too many records tracked behind an old one */
     int64_t stall_offset; /* the offset it is read again from */
     pipe_offsets *offs;
 } stream_part;
@@ -57,6 +59,8 @@ typedef struct stream_part {
 typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE } engine_state;
 
 #define STREAM_MAX_COLUMNS 256
+/* Server errors of one record before it is dead-lettered instead of retried. */
+#define STREAM_SERVER_ERRORS_MAX 10
 
 struct stream_engine {
     const stream_opts *o;
@@ -99,6 +103,7 @@ struct stream_engine {
     /* counters (loop thread only) */
     uint64_t consumed, written, filtered, invalid, dead_lettered, retries, write_errors, finished;
     uint64_t abandoned;    /* retries given up because their partition was revoked */
+    size_t span_limit;     /* records a partition tracks at most before it is held */
     int64_t fail_track_at; /* test-only fault injection (RTETL_TEST_FAIL_TRACK_AT), -1 off */
     uint64_t last_message_us;
     uint64_t started_us;

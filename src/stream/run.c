@@ -442,6 +442,7 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->values = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->values);
     e->scratch = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->scratch);
     e->nslots = e->nfree = o->max_inflight;
+    e->span_limit = o->max_inflight * 64 > 1024 ? o->max_inflight * 64 : 1024;
     e->slots = calloc(e->nslots, sizeof *e->slots);
     if (!e->rec || !e->arena || !e->retry_arena || !e->values || !e->scratch || !e->slots) {
         snprintf(err, errlen, "out of memory");

@@ -57,7 +57,7 @@ assert_ne 0 "$n" "the committed offset was read while the dead letter was pendin
 echo "highest committed offset while the dead letter was pending: $max"
 assert_eq true "$([ "$max" -le 20 ] && echo true || echo "false ($max)")" \
   "the committed offset never passed the record at offset 20 while it was in flight"
-assert_contains "$(cat "$tmp/s.log")" "reading its partition again" "the stall is logged"
+assert_ne 0 "$(grep -c "reading its partition again" "$tmp/s.log")" "the stall is logged"
 reached_end() { [ "$(committed)" = 41 ]; }
 wait_for 60 "the committed offset to reach the end" reached_end
 assert_eq 0 $? "everything is committed once the dead letter is acknowledged"
