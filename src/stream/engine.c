@@ -77,7 +77,7 @@ static void part_store(stream_engine *e, stream_part *sp, bool force)
 
 /* The partition is no longer ours (revoked or lost): records still in flight are abandoned by
  * the generation change, and its tracker's memory goes. */
-static void part_unassign(stream_engine *e, stream_part *sp)
+static void part_unassign(stream_part *sp)
 {
     sp->assigned = false;
     sp->revoking = false;
@@ -86,7 +86,6 @@ static void part_unassign(stream_engine *e, stream_part *sp)
     sp->generation++;
     pipe_offsets_free(sp->offs);
     sp->offs = NULL;
-    (void)e;
 }
 
 /* Bounds a partition's tracker while one record does not finish: the records after it are done
@@ -158,7 +157,7 @@ static void revoke_progress(stream_engine *e)
         stream_part *sp = &e->parts[i];
         if (!sp->revoking) continue;
         part_store(e, sp, true);
-        part_unassign(e, sp);
+        part_unassign(sp);
     }
     kafka_consumer_revoke_ready(e->consumer);
 }
@@ -556,6 +555,15 @@ void stream_engine_on_defer(uv_timer_t *t)
     if (e->state == ENGINE_DRAINING && e->nfree == e->nslots) stream_engine_finish(e);
 }
 
+/* No memory to queue m: stall its partition, or drop m when the partition is not ours. */
+static void pending_failed(stream_engine *e, stream_part *sp, rd_kafka_message_t *m)
+{
+    if (sp && sp->assigned && !sp->revoking)
+        part_stall(e, sp, m);
+    else
+        rd_kafka_message_destroy(m);
+}
+
 static int pending_push(stream_engine *e, rd_kafka_message_t *m)
 {
     if (e->npending == e->pending_cap) {
@@ -593,7 +601,7 @@ void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
             if (sp && sp->stalled)
                 rd_kafka_message_destroy(msgs[i]); /* read again from where it stalled */
             else if (pending_push(e, msgs[i]) != 0)
-                sp ? part_stall(e, sp, msgs[i]) : rd_kafka_message_destroy(msgs[i]);
+                pending_failed(e, sp, msgs[i]);
         }
     }
     stream_engine_update_capacity(e);
@@ -629,7 +637,7 @@ bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *pa
         if (!sp || !sp->assigned) continue;
         if (!lost) part_store(e, sp, true);
         if (lost || now || pipe_offsets_inflight(sp->offs) == 0) {
-            part_unassign(e, sp);
+            part_unassign(sp);
             continue;
         }
         sp->revoking = true;

@@ -214,7 +214,10 @@ static void on_connected(cql_session *s, const cql_error *err, void *ud)
 
 /* ---- timers: offsets, status, metrics --------------------------------------------------- */
 
-static int64_t total_lag(stream_engine *e)
+/* Consumer lag of the assigned partitions from the cached high watermarks; -1 when unknown.
+ * `app_pos`: measure from librdkafka's application position when it is further, which steps
+ * over transaction markers (they are never handed over, yet count in the high watermark). */
+static int64_t total_lag(stream_engine *e, bool app_pos)
 {
     int64_t lag = 0;
     bool known = false;
@@ -222,6 +225,14 @@ static int64_t total_lag(stream_engine *e)
         stream_part *sp = &e->parts[i];
         if (!sp->assigned) continue;
         int64_t pos = sp->position >= 0 ? sp->position : pipe_offsets_committable(sp->offs);
+        if (app_pos) {
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, e->o->pipe->topic, sp->id);
+            if (rd_kafka_position(kafka_consumer_handle(e->consumer), l) == 0 &&
+                l->elems[0].offset > pos)
+                pos = l->elems[0].offset;
+            rd_kafka_topic_partition_list_destroy(l);
+        }
         if (pos < 0) continue;
         int64_t l = kafka_consumer_lag(e->consumer, sp->id, pos);
         if (l >= 0) lag += l, known = true;
@@ -238,7 +249,7 @@ static int64_t total_lag(stream_engine *e)
  * IDLE_STALL_US it stops with an error instead of pretending it caught up. */
 static void idle_check(stream_engine *e, uint64_t idle_us)
 {
-    int64_t lag = total_lag(e);
+    int64_t lag = total_lag(e, true);
     if (lag <= 0) return stream_engine_stop(e, "idle");
     if (idle_us < (uint64_t)(e->o->idle_exit_s * 1e6) + IDLE_STALL_US) {
         if (!e->stalled_warned_us)
@@ -292,8 +303,8 @@ static void log_status(stream_engine *e, bool final)
              " lag=%" PRId64 " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d",
              e->consumed, e->written, e->filtered, e->dead_lettered, e->retries,
              e->nslots - e->nfree, by_state[SLOT_WRITING], by_state[SLOT_BLOCKED],
-             by_state[SLOT_BACKOFF], by_state[SLOT_DLQ], e->consumer ? total_lag(e) : -1, rate,
-             (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
+             by_state[SLOT_BACKOFF], by_state[SLOT_DLQ], e->consumer ? total_lag(e, false) : -1,
+             rate, (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
              (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up);
     hist_reset(&e->window_lat);
     e->status_us = now;
@@ -326,7 +337,7 @@ static void render_metrics(stream_engine *e, strbuf *b)
     prom_counter(b, "rtetl_stream_write_errors_total", "Write errors.", "", e->write_errors);
     prom_gauge(b, "rtetl_stream_inflight", "Records in flight.", "",
                (double)(e->nslots - e->nfree));
-    prom_gauge(b, "rtetl_stream_lag", "Consumer lag (messages).", "", (double)total_lag(e));
+    prom_gauge(b, "rtetl_stream_lag", "Consumer lag (messages).", "", (double)total_lag(e, false));
     prom_counter(b, "rtetl_kafka_fetch_wakeups_total",
                  "Fetcher wake-ups after the prefetch queue ran dry.", "",
                  kafka_consumer_wakeups(e->consumer));
