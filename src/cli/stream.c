@@ -167,6 +167,10 @@ int cmd_stream(int argc, char **argv)
         code = cli_usage_error("stream", "%s", err);
         goto out;
     }
+    if (stream_check_kafka_props(&c.props, err, sizeof err)) {
+        code = cli_usage_error("stream", "%s", err);
+        goto out;
+    }
     if (strcmp(c.sink, "cassandra") != 0 && strcmp(c.sink, "null") != 0) {
         code = cli_usage_error("stream", "option --sink: expected cassandra or null");
         goto out;

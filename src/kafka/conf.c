@@ -55,6 +55,15 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *const *defaults
     return conf;
 }
 
+const char *kafka_conf_find(const opt_list *props, const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; props && i < props->n; i++)
+        if (strncmp(props->items[i], key, n) == 0 && props->items[i][n] == '=')
+            return props->items[i];
+    return NULL;
+}
+
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     log_level l = level <= 3   ? LOG_ERROR

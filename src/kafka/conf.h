@@ -23,6 +23,10 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *const *defaults
 int kafka_conf_set_kv(rd_kafka_conf_t *conf, const char *kv, const char *origin, char *err,
                       size_t errlen);
 
+/* The first entry of props (may be NULL) whose key is `key`, e.g. "acks" matches "acks=1";
+ * NULL when none. The result is borrowed from props. */
+const char *kafka_conf_find(const opt_list *props, const char *key);
+
 /* Routes librdkafka's log lines into rtetl's logfmt log (comp=kafka, client=<client name>).
  * Call before rd_kafka_new. */
 void kafka_conf_route_logs(rd_kafka_conf_t *conf);

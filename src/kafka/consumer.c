@@ -53,6 +53,7 @@ typedef struct consumer_part {
     int64_t next;   /* offset after the last message handed over; -1 when not consuming it */
     int64_t commit; /* offset stored for the next commit, -1 none */
     bool dirty;     /* commit/meta not committed yet */
+    bool held;      /* paused by kafka_consumer_hold: a general resume leaves it paused */
     char meta[KAFKA_COMMIT_META_MAX];
 } consumer_part;
 
@@ -98,7 +99,8 @@ static consumer_part *part_at(kafka_consumer *c, int32_t partition)
         consumer_part *np = realloc(c->parts, n * sizeof *np);
         if (!np) return NULL;
         for (size_t i = c->nparts; i < n; i++)
-            np[i] = (consumer_part){.next = -1, .commit = -1, .dirty = false, .meta = ""};
+            np[i] = (consumer_part){
+                .next = -1, .commit = -1, .dirty = false, .held = false, .meta = ""};
         c->parts = np;
         c->nparts = n;
     }
@@ -152,6 +154,15 @@ static void set_paused(kafka_consumer *c, bool pause)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return;
+    if (!pause) { /* held partitions stay paused */
+        int kept = 0;
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p >= 0 && (size_t)p < c->nparts && c->parts[p].held) continue;
+            parts->elems[kept++] = parts->elems[i];
+        }
+        parts->cnt = kept;
+    }
     if (parts->cnt > 0) {
         if (pause)
             rd_kafka_pause_partitions(c->rk, parts);
@@ -278,7 +289,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     bool lost = rd_kafka_assignment_lost(rk) || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
-        if (p >= 0 && (size_t)p < c->nparts) c->parts[p].next = -1;
+        if (p >= 0 && (size_t)p < c->nparts) c->parts[p].next = -1, c->parts[p].held = false;
     }
     log_info("consumer", "partitions revoked", "partitions=%s lost=%d", *list ? list : "none",
              lost);
@@ -286,7 +297,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     c->pending_revoke = rd_kafka_topic_partition_list_copy(parts);
     c->revoke_lost = lost;
     bool ready = c->h.on_revoke ? c->h.on_revoke(c->ud, parts, lost) : true;
-    if (ready || lost) {
+    /* While closing, nothing would complete a deferred revoke: rd_kafka_consumer_close would
+     * wait for it for ever. */
+    if (ready || lost || c->closed) {
         finish_revoke(c);
         return;
     }
@@ -389,6 +402,8 @@ static void on_tick(uv_timer_t *t)
     if (c->pending_revoke && uv_now(c->loop) >= c->revoke_deadline) {
         log_warn("consumer", "revoked partitions did not drain in time; releasing them",
                  "bound_ms=%d", DRAIN_BOUND_MS);
+        /* The handler must know they are gone: its records of them are now someone else's. */
+        if (c->h.on_revoke) c->h.on_revoke(c->ud, c->pending_revoke, true);
         finish_revoke(c);
     }
     pump(c);
@@ -470,6 +485,39 @@ void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity)
         if (c->paused) set_paused(c, false);
         if (before == 0 && !uv_is_active((uv_handle_t *)&c->kick)) uv_idle_start(&c->kick, on_kick);
     }
+}
+
+void kafka_consumer_seek(kafka_consumer *c, int32_t partition, int64_t offset, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition)->offset = offset;
+    if (pause) rd_kafka_pause_partitions(c->rk, l);
+    /* Asynchronous, but the queue drops what was fetched before it at once (version barrier). */
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0);
+    if (e) {
+        log_warn("consumer", "seek failed", "partition=%d offset=%lld error=\"%s\"", partition,
+                 (long long)offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    consumer_part *cp = part_at(c, partition);
+    if (!pause && !c->paused && !(cp && cp->held)) rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (cp) cp->next = offset;
+}
+
+void kafka_consumer_hold(kafka_consumer *c, int32_t partition, bool hold)
+{
+    consumer_part *cp = part_at(c, partition);
+    if (!cp) return;
+    cp->held = hold;
+    if (!hold && c->paused) return; /* the general resume will do it */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition);
+    if (hold)
+        rd_kafka_pause_partitions(c->rk, l);
+    else
+        rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
 }
 
 void kafka_consumer_revoke_ready(kafka_consumer *c)

@@ -25,8 +25,9 @@ typedef struct kafka_consumer_handler {
     void (*on_assign)(void *ud, const rd_kafka_topic_partition_list_t *parts);
     /* Partitions are being revoked. Return true when nothing of theirs is in flight any more
      * (they are released at once); else the consumer waits until the handler calls
-     * kafka_consumer_revoke_ready() or the drain bound passes. `lost` means another member may
-     * already own them. */
+     * kafka_consumer_revoke_ready() or the drain bound passes; then it is called again for
+     * them with `lost` true before they are released. `lost` means another member may already
+     * own them (the return value is then ignored). */
     bool (*on_revoke)(void *ud, const rd_kafka_topic_partition_list_t *parts, bool lost);
     /* A consumer error; fatal errors end consumption. */
     void (*on_error)(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal);
@@ -43,6 +44,13 @@ int kafka_consumer_start(kafka_consumer *c, char *err, size_t errlen);
 /* Tells how many more messages the handler accepts now. At 0 the assigned partitions are
  * paused; above 0 they are resumed and delivery continues on the next loop iteration. */
 void kafka_consumer_set_capacity(kafka_consumer *c, size_t capacity);
+/* Makes `offset` the next message of `partition` (messages already fetched past it are
+ * dropped), then pauses the partition (`pause`) or resumes it (unless every partition is paused
+ * for lack of capacity: the general resume does it then). */
+void kafka_consumer_seek(kafka_consumer *c, int32_t partition, int64_t offset, bool pause);
+/* Pauses one partition (hold) until it is released with hold false; unlike the pause for lack
+ * of capacity, a held partition stays paused when the others resume. */
+void kafka_consumer_hold(kafka_consumer *c, int32_t partition, bool hold);
 /* The handler finished draining the partitions of a deferred revocation. */
 void kafka_consumer_revoke_ready(kafka_consumer *c);
 /* Stores offset (the next offset to consume) of a partition and the metadata string to commit

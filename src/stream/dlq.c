@@ -138,25 +138,28 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
 
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
                                     const char *src_topic, const char *reason, const char *detail,
-                                    size_t max_value, void *opaque)
+                                    size_t max_value, size_t max_key, void *opaque)
 {
-    char part[16], off[24], ts[24], orig[24];
+    char part[16], off[24], ts[24], orig[24], korig[24];
     snprintf(part, sizeof part, "%" PRId32, src->partition);
     snprintf(off, sizeof off, "%" PRId64, src->offset);
     rd_kafka_timestamp_type_t tstype;
     snprintf(ts, sizeof ts, "%" PRId64, rd_kafka_message_timestamp(src, &tstype));
-    size_t len = src->len;
-    bool cut = max_value > 0 && len > max_value;
+    size_t len = src->len, klen = src->key_len;
+    bool cut = len > max_value, kcut = klen > max_key;
     if (cut) {
         snprintf(orig, sizeof orig, "%zu", len);
         len = max_value;
+    }
+    if (kcut) {
+        snprintf(korig, sizeof korig, "%zu", klen);
+        klen = max_key;
     }
     /* The original headers come first, so a replay (rtetl dlq replay) can restore them; a
      * replayed record keeps its rtetl.replay.count when it is dead-lettered again. */
     rd_kafka_headers_t *orig_h = NULL;
     if (rd_kafka_message_headers(src, &orig_h) != RD_KAFKA_RESP_ERR_NO_ERROR) orig_h = NULL;
-    rd_kafka_headers_t *h =
-        rd_kafka_headers_new((orig_h ? rd_kafka_header_cnt(orig_h) : 0) + (cut ? 7 : 6));
+    rd_kafka_headers_t *h = rd_kafka_headers_new((orig_h ? rd_kafka_header_cnt(orig_h) : 0) + 8);
     stream_dlq_copy_headers(h, orig_h, true);
     rd_kafka_header_add(h, "rtetl.error", -1, reason, -1);
     rd_kafka_header_add(h, "rtetl.error.detail", -1, detail, -1);
@@ -165,10 +168,11 @@ rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src
     rd_kafka_header_add(h, "rtetl.source.offset", -1, off, -1);
     rd_kafka_header_add(h, "rtetl.source.timestamp", -1, ts, -1);
     if (cut) rd_kafka_header_add(h, "rtetl.truncated", -1, orig, -1);
+    if (kcut) rd_kafka_header_add(h, "rtetl.key.truncated", -1, korig, -1);
     rd_kafka_resp_err_t err = rd_kafka_producev(
         d->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(src->key, src->key_len), RD_KAFKA_V_VALUE(src->payload, len),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(src->key, klen), RD_KAFKA_V_VALUE(src->payload, len), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     /* On success the message owns the headers; on failure they are still ours. */
     if (err) rd_kafka_headers_destroy(h);
     return err;

@@ -68,7 +68,8 @@ static stream_part *part_get(stream_engine *e, int32_t p, bool create)
     }
     stream_part *sp = &e->parts[p];
     if (!sp->offs && create) {
-        sp->offs = pipe_offsets_new(e->o->max_inflight);
+        /* Small at first: it grows with the records in flight, up to about span_limit. */
+        sp->offs = pipe_offsets_new(64);
         if (!sp->offs) return NULL;
         sp->id = p;
     }
@@ -127,6 +128,38 @@ static int64_t wts_next(stream_part *sp, int64_t kafka_ms)
     return ts;
 }
 
+/* The partition is no longer ours (revoked or lost): records still in flight are abandoned by
+ * the generation change, and its tracker's memory goes. */
+static void part_unassign(stream_part *sp)
+{
+    sp->assigned = false;
+    sp->revoking = false;
+    sp->stalled = false;
+    sp->held = false;
+    sp->generation++;
+    pipe_offsets_free(sp->offs);
+    sp->offs = NULL;
+}
+
+/* Bounds a partition's tracker while one record does not finish: the records after it are done
+ * but stay tracked behind it, so past span_limit the partition stops taking records (held) until
+ * the span is back under half of it. Checked by the store timer. */
+static void part_bound_span(stream_engine *e, stream_part *sp)
+{
+    size_t span = pipe_offsets_inflight(sp->offs);
+    if (!sp->held && span >= e->span_limit) {
+        sp->held = true;
+        log_warn("stream", "partition held: an old record is still in flight",
+                 "partition=%d tracked=%zu oldest_offset=%" PRId64, sp->id, span,
+                 pipe_offsets_committable(sp->offs));
+        kafka_consumer_hold(e->consumer, sp->id, true);
+    } else if (sp->held && span < e->span_limit / 2) {
+        sp->held = false;
+        log_info("stream", "partition resumed", "partition=%d tracked=%zu", sp->id, span);
+        kafka_consumer_hold(e->consumer, sp->id, false);
+    }
+}
+
 /* ---- slots ------------------------------------------------------------------------------ */
 
 static stream_slot *slot_take(stream_engine *e)
@@ -138,13 +171,23 @@ static stream_slot *slot_take(stream_engine *e)
     return s;
 }
 
-static void update_capacity(stream_engine *e)
+/* Records --max-records still allows, counting those waiting for a slot; UINT64_MAX: no limit. */
+static uint64_t records_left(const stream_engine *e)
+{
+    if (!e->o->max_records) return UINT64_MAX;
+    uint64_t taken = e->consumed + e->npending;
+    return e->o->max_records > taken ? e->o->max_records - taken : 0;
+}
+
+/* Tells the consumer how many messages the engine takes now: free slots not claimed by a
+ * waiting message, and no more than --max-records leaves. Called whenever either changes, so
+ * the consumer never sits at 0 while slots are free (it pauses its partitions after a while
+ * at 0, and only a capacity above 0 resumes them). */
+void stream_engine_update_capacity(stream_engine *e)
 {
     size_t cap = e->nfree > e->npending ? e->nfree - e->npending : 0;
-    if (e->o->max_records) {
-        uint64_t left = e->o->max_records > e->consumed ? e->o->max_records - e->consumed : 0;
-        if (cap > left) cap = (size_t)left;
-    }
+    uint64_t left = records_left(e);
+    if (cap > left) cap = (size_t)left;
     if (e->state != ENGINE_RUNNING) cap = 0;
     kafka_consumer_set_capacity(e->consumer, cap);
 }
@@ -167,18 +210,17 @@ static void revoke_progress(stream_engine *e)
         stream_part *sp = &e->parts[i];
         if (!sp->revoking) continue;
         part_store(e, sp, true);
-        sp->revoking = false;
-        sp->assigned = false;
-        sp->generation++;
+        part_unassign(sp);
     }
     kafka_consumer_revoke_ready(e->consumer);
 }
 
-/* The record of slot s is safely somewhere: release it and advance its partition. */
-static void slot_done(stream_engine *e, stream_slot *s)
+/* Releases slot s. `done`: its record is safely somewhere, so its partition advances; else it
+ * is given up (its offset is not marked done, so it is read again). */
+static void slot_release(stream_engine *e, stream_slot *s, bool done)
 {
     stream_part *sp = part_get(e, s->msg->partition, false);
-    if (sp && sp->generation == s->generation) {
+    if (done && sp && sp->generation == s->generation) {
         pipe_offsets_done(sp->offs, s->msg->offset);
         if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) revoke_progress(e);
     }
@@ -191,8 +233,26 @@ static void slot_done(stream_engine *e, stream_slot *s)
     e->free_slots = s;
     e->nfree++;
     e->finished++;
-    if (e->state == ENGINE_RUNNING && e->nfree == 1) update_capacity(e);
-    if (e->state != ENGINE_RUNNING) maybe_finish(e);
+    if (e->state == ENGINE_RUNNING) {
+        /* Waiting messages take the slot first, from the loop (not from inside this completion). */
+        if (e->npending > 0) uv_timer_start(&e->defer_timer, stream_engine_on_defer, 0, 0);
+        stream_engine_update_capacity(e);
+    } else {
+        maybe_finish(e);
+    }
+}
+
+static void slot_done(stream_engine *e, stream_slot *s)
+{
+    slot_release(e, s, true);
+}
+
+/* True when the partition of slot s was revoked (or lost, or revoked and assigned again) since
+ * its record entered: another consumer may own it and write newer records of the same keys. */
+static bool slot_stale(stream_engine *e, const stream_slot *s)
+{
+    const stream_part *sp = part_get(e, s->msg->partition, false);
+    return !sp || !sp->assigned || sp->generation != s->generation;
 }
 
 /* After shutdown gave up on a record: release it without marking its offset done, so it is
@@ -211,6 +271,13 @@ void stream_slot_abandon(stream_engine *e, stream_slot *s)
 
 static void dlq_send(stream_engine *e, stream_slot *s);
 
+/* The successive sizes a dead letter is cut to when it is too large (SIZE_MAX: whole). */
+static const struct dlq_cut {
+    size_t value, key;
+} dlq_cuts[] = {
+    {SIZE_MAX, SIZE_MAX}, {256 * 1024, SIZE_MAX}, {16 * 1024, SIZE_MAX}, {16 * 1024, 1024}, {0, 0}};
+#define DLQ_LAST_CUT (sizeof dlq_cuts / sizeof dlq_cuts[0] - 1)
+
 static void on_dlq_retry(uv_timer_t *t)
 {
     stream_slot *s = t->data;
@@ -221,12 +288,13 @@ static void dlq_send(stream_engine *e, stream_slot *s)
 {
     s->state = SLOT_DLQ;
     /* A record too large for the dead-letter topic goes with its value cut to a size that
-     * fits (header rtetl.truncated says so): a smaller copy beats a partition stuck forever. */
-    static const size_t cut[] = {0, 256 * 1024, 16 * 1024};
+     * fits, then its key too, then with neither (headers rtetl.truncated and
+     * rtetl.key.truncated say so): a smaller copy beats a partition stuck forever. */
+    const struct dlq_cut *cut = &dlq_cuts[s->dlq_cut];
     rd_kafka_resp_err_t err =
         stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason,
-                        s->detail ? s->detail : "(out of memory)", cut[s->dlq_cut], s);
-    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && s->dlq_cut < 2) {
+                        s->detail ? s->detail : "(out of memory)", cut->value, cut->key, s);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && s->dlq_cut < DLQ_LAST_CUT) {
         s->dlq_cut++;
         dlq_send(e, s);
     } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -259,7 +327,7 @@ void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
     if (err) {
         if ((err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
              err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) &&
-            s->dlq_cut < 2)
+            s->dlq_cut < DLQ_LAST_CUT)
             s->dlq_cut++;
         if (err == RD_KAFKA_RESP_ERR__FATAL)
             stream_engine_on_error(e, err, "dead-letter producer hit a fatal error", true);
@@ -327,13 +395,21 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
     }
     e->write_errors++;
     stream_engine_unblock(e);
-    if (cql_error_retriable(err)) {
+    /* A server error is retriable (a node may fail transiently), but a record the server fails
+     * on every time would hold its partition for ever: after a few, it is dead-lettered. */
+    bool poison = err->code == CQL_ERR_SERVER && ++s->server_errors >= STREAM_SERVER_ERRORS_MAX;
+    if (cql_error_retriable(err) && !poison) {
         snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code),
                  err->message);
         schedule_retry(e, s, err->message);
         return;
     }
     char detail[700];
+    if (poison) {
+        snprintf(detail, sizeof detail, "cassandra %s %u times: %s", cql_strerror(err->code),
+                 (unsigned)s->server_errors, err->message);
+        return dead_letter(e, s, "write_server_error", detail);
+    }
     snprintf(detail, sizeof detail, "cassandra %s: %s", cql_strerror(err->code), err->message);
     dead_letter(e, s, "write_rejected", detail);
 }
@@ -369,6 +445,14 @@ static void write_slot(stream_engine *e, stream_slot *s)
 {
     const rd_kafka_message_t *m = s->msg;
     pipe_decode_error derr;
+    if (slot_stale(e, s)) {
+        /* A late retry would overwrite what the partition's new owner wrote since. */
+        log_debug("stream", "abandoning the retry of a record of a revoked partition",
+                  "partition=%d offset=%" PRId64, m->partition, m->offset);
+        e->abandoned++;
+        slot_release(e, s, false);
+        return;
+    }
     pipe_arena_reset(e->retry_arena);
     if (pipe_decode(e->schema, m->payload, m->len, e->retry_arena, e->rec, &derr) != PIPE_DEC_OK) {
         /* It decoded when it entered; only memory can make it fail now. */
@@ -410,6 +494,59 @@ int stream_map_send(stream_engine *e, stream_slot *s)
 
 /* ---- the record path -------------------------------------------------------------------- */
 
+/* Test-only fault injection: RTETL_TEST_FAIL_TRACK_AT=OFFSET makes the first track of that
+ * offset fail as if out of memory (see engine_init). */
+static pipe_off_err track(stream_engine *e, stream_part *sp, int64_t offset)
+{
+    if (e->fail_track_at >= 0 && offset == e->fail_track_at) {
+        e->fail_track_at = -1;
+        return PIPE_OFF_NO_MEMORY;
+    }
+    return pipe_offsets_track(sp->offs, offset);
+}
+
+/* Drops the waiting messages of partition p, keeping the others in order; returns the lowest
+ * offset dropped, or `lowest` when that is lower. */
+static int64_t purge_pending(stream_engine *e, int32_t p, int64_t lowest)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < e->npending; i++) {
+        rd_kafka_message_t *m = e->pending[(e->pending_head + i) % e->pending_cap];
+        if (m->partition == p) {
+            if (m->offset < lowest) lowest = m->offset;
+            rd_kafka_message_destroy(m);
+        } else {
+            e->pending[(e->pending_head + kept++) % e->pending_cap] = m;
+        }
+    }
+    e->npending = kept;
+    return lowest;
+}
+
+/* Message m could not be taken in (no memory to track or queue it). Untracked, it would let the
+ * watermark pass it while later records of its partition are committed, so the partition stops
+ * here: rewound to m and paused, everything of it after m dropped (waiting messages too) until
+ * the store timer rewinds it again and resumes it (part_unstall). */
+static void part_stall(stream_engine *e, stream_part *sp, rd_kafka_message_t *m)
+{
+    if (!sp->stalled) {
+        sp->stalled = true;
+        /* Waiting messages of the partition are not tracked yet either: read again too. */
+        sp->stall_offset = purge_pending(e, sp->id, m->offset);
+        log_warn("stream", "out of memory taking a record in; reading its partition again",
+                 "partition=%d offset=%" PRId64, m->partition, sp->stall_offset);
+        kafka_consumer_seek(e->consumer, sp->id, sp->stall_offset, true);
+    }
+    rd_kafka_message_destroy(m);
+}
+
+static void part_unstall(stream_engine *e, stream_part *sp)
+{
+    sp->stalled = false;
+    if (sp->assigned && !sp->revoking)
+        kafka_consumer_seek(e->consumer, sp->id, sp->stall_offset, false);
+}
+
 /* Takes one message through decode, validate and filter into a write, a dead letter or done. */
 static void process(stream_engine *e, rd_kafka_message_t *m)
 {
@@ -419,6 +556,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return;
     }
+    if (sp->stalled || track(e, sp, m->offset) != PIPE_OFF_OK) return part_stall(e, sp, m);
     stream_slot *s = slot_take(e);
     s->msg = m;
     s->engine = e;
@@ -428,8 +566,8 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     s->wts = wts_next(sp, s->produced_ms);
     pipe_retry_reset(&s->retry);
     s->dlq_cut = 0;
-    pipe_offsets_track(sp->offs, m->offset);
     pipe_offsets_stamp_last(sp->offs, s->wts);
+    s->server_errors = 0;
     sp->position = m->offset + 1;
     e->consumed++;
     e->last_message_us = mono_us();
@@ -453,12 +591,33 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
 
 static void drain_pending(stream_engine *e)
 {
+    if (e->npending == 0) return;
     while (e->npending > 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
         rd_kafka_message_t *m = e->pending[e->pending_head];
         e->pending_head = (e->pending_head + 1) % e->pending_cap;
         e->npending--;
         process(e, m);
     }
+    stream_engine_update_capacity(e);
+}
+
+/* Work deferred to the loop from a completion callback: taking waiting messages, and
+ * finishing once the drain is over (finishing flushes and destroys the dead-letter producer,
+ * which must never happen inside that producer's own delivery callback). */
+void stream_engine_on_defer(uv_timer_t *t)
+{
+    stream_engine *e = t->data;
+    if (e->state == ENGINE_RUNNING) drain_pending(e);
+    if (e->state == ENGINE_DRAINING && e->nfree == e->nslots) stream_engine_finish(e);
+}
+
+/* No memory to queue m: stall its partition, or drop m when the partition is not ours. */
+static void pending_failed(stream_engine *e, stream_part *sp, rd_kafka_message_t *m)
+{
+    if (sp && sp->assigned && !sp->revoking)
+        part_stall(e, sp, m);
+    else
+        rd_kafka_message_destroy(m);
 }
 
 static int pending_push(stream_engine *e, rd_kafka_message_t *m)
@@ -484,14 +643,24 @@ void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
     stream_engine *e = ud;
     pipe_arena_reset(e->arena);
     for (size_t i = 0; i < n; i++) {
-        if (e->npending == 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
-            process(e, msgs[i]);
-        } else if (e->state != ENGINE_RUNNING || pending_push(e, msgs[i]) != 0) {
-            /* Shutting down (or no memory): not tracked, so not committed; read again later. */
+        if (records_left(e) == 0) {
+            /* Past --max-records (the first batch can be larger than the capacity asked for):
+             * not tracked, and nothing after it is taken either, so read again later. */
             rd_kafka_message_destroy(msgs[i]);
+        } else if (e->npending == 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
+            process(e, msgs[i]);
+        } else if (e->state != ENGINE_RUNNING) {
+            /* Shutting down: not tracked, so not committed; read again later. */
+            rd_kafka_message_destroy(msgs[i]);
+        } else {
+            stream_part *sp = part_get(e, msgs[i]->partition, false);
+            if (sp && sp->stalled)
+                rd_kafka_message_destroy(msgs[i]); /* read again from where it stalled */
+            else if (pending_push(e, msgs[i]) != 0)
+                pending_failed(e, sp, msgs[i]);
         }
     }
-    update_capacity(e);
+    stream_engine_update_capacity(e);
 }
 
 void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts)
@@ -505,6 +674,8 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
         sp->generation++;
         sp->assigned = true;
         sp->revoking = false;
+        sp->stalled = false;
+        sp->held = false;
         sp->next_offset = -1;
         sp->position = -1;
     }
@@ -514,14 +685,16 @@ bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *pa
 {
     stream_engine *e = ud;
     size_t busy = 0;
+    /* Once finishing, nothing will complete a deferred revoke (and closing the consumer waits
+     * for it): release at once. Records still in flight are abandoned, their offsets not
+     * committed, so they are read again. */
+    bool now = e->state == ENGINE_DONE;
     for (int i = 0; i < parts->cnt; i++) {
         stream_part *sp = part_get(e, parts->elems[i].partition, false);
         if (!sp || !sp->assigned) continue;
         if (!lost) part_store(e, sp, true);
-        if (lost || pipe_offsets_inflight(sp->offs) == 0) {
-            sp->assigned = false;
-            sp->revoking = false;
-            sp->generation++;
+        if (lost || now || pipe_offsets_inflight(sp->offs) == 0) {
+            part_unassign(sp);
             continue;
         }
         sp->revoking = true;
@@ -562,17 +735,22 @@ void stream_engine_store_all(stream_engine *e, bool final)
     for (size_t i = 0; i < e->nparts; i++) {
         stream_part *sp = &e->parts[i];
         if (sp->offs && sp->assigned && (final || !sp->revoking)) part_store(e, sp, final);
+        if (final || !sp->assigned || e->state != ENGINE_RUNNING) continue;
+        if (sp->stalled) part_unstall(e, sp);
+        part_bound_span(e, sp);
     }
     if (!final && e->state == ENGINE_RUNNING) drain_pending(e);
 }
 
 /* ---- shutdown --------------------------------------------------------------------------- */
 
+/* The drain is over when every slot is free; finish from the loop, not from the completion
+ * (a write or dead-letter callback) that freed the last slot. */
 static void maybe_finish(stream_engine *e)
 {
     if (e->state != ENGINE_DRAINING) return;
     if (e->nfree < e->nslots) return;
-    stream_engine_finish(e);
+    uv_timer_start(&e->defer_timer, stream_engine_on_defer, 0, 0);
 }
 
 void stream_engine_stop(stream_engine *e, const char *why)

@@ -37,10 +37,11 @@ typedef struct stream_slot {
     int64_t wts;         /* write timestamp (µs) from the partition's chain, see engine.c */
     uint64_t sent_us;    /* monotonic time of the current write attempt */
     pipe_retry retry;
-    uv_timer_t timer;   /* backoff and dead-letter retries */
-    const char *reason; /* dead-letter reason (static string) */
-    char *detail;       /* dead-letter detail (owned), NULL otherwise */
-    uint8_t dlq_cut;    /* 0: send the value whole; 1, 2: cut to 256 KiB, 16 KiB */
+    uv_timer_t timer;      /* backoff and dead-letter retries */
+    const char *reason;    /* dead-letter reason (static string) */
+    char *detail;          /* dead-letter detail (owned), NULL otherwise */
+    uint8_t dlq_cut;       /* index in engine.c's dlq_cuts: how much of the record goes */
+    uint8_t server_errors; /* CQL server errors of this record so far */
 } stream_slot;
 
 typedef struct stream_part {
@@ -48,21 +49,27 @@ typedef struct stream_part {
     bool assigned;
     bool revoking; /* revoked, waiting for its in-flight records */
     uint32_t generation;
-    int64_t next_offset; /* last stored offset, -1 none */
-    int64_t position;    /* offset after the last message consumed, -1 none */
-    int64_t wts;         /* write-timestamp chain: the last value given out, 0 none */
-    int64_t wts_seed;    /* the chain's value committed with the start offset, 0 none */
+    int64_t next_offset;  /* last stored offset, -1 none */
+    int64_t position;     /* offset after the last message consumed, -1 none */
+    int64_t wts;          /* write-timestamp chain: the last value given out, 0 none */
+    int64_t wts_seed;     /* the chain's value committed with the start offset, 0 none */
+    bool stalled;         /* a message could not be taken in: rewound, paused (part_stall) */
+    bool held;            /* paused: too many records tracked behind an old one */
+    int64_t stall_offset; /* the offset it is read again from */
     pipe_offsets *offs;
 } stream_part;
 
 typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE } engine_state;
 
 #define STREAM_MAX_COLUMNS 256
+/* Server errors of one record before it is dead-lettered instead of retried. */
+#define STREAM_SERVER_ERRORS_MAX 10
 
 struct stream_engine {
     const stream_opts *o;
     uv_loop_t loop;
     engine_state state;
+    bool finishing; /* stream_engine_finish is under way (flushing the dead letters) */
     int exit_code;
     char *err;
     size_t errlen;
@@ -100,6 +107,9 @@ struct stream_engine {
 
     /* counters (loop thread only) */
     uint64_t consumed, written, filtered, invalid, dead_lettered, retries, write_errors, finished;
+    uint64_t abandoned;    /* retries given up because their partition was revoked */
+    size_t span_limit;     /* records a partition tracks at most before it is held */
+    int64_t fail_track_at; /* test-only fault injection (RTETL_TEST_FAIL_TRACK_AT), -1 off */
     uint64_t last_message_us;
     uint64_t started_us;
     uint64_t drain_deadline_us;
@@ -118,6 +128,8 @@ struct stream_engine {
 
     /* timers, signals, metrics */
     uv_timer_t store_timer, status_timer, metrics_timer;
+    uv_timer_t defer_timer;     /* zero-delay: work a callback must not do itself */
+    uint64_t stalled_warned_us; /* --idle-exit: when a stall with lag was last reported */
     uv_signal_t sigint, sigterm;
     int signals;
     metrics_server *metrics;
@@ -131,6 +143,9 @@ void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reaso
 /* Stores the committable offset of every assigned partition for the next commit. `final`
  * (shutdown): every partition, whatever is due, and nothing else is started. */
 void stream_engine_store_all(stream_engine *e, bool final);
+/* Tells the consumer how many more messages the engine takes now. */
+void stream_engine_update_capacity(stream_engine *e);
+void stream_engine_on_defer(uv_timer_t *t);
 void stream_engine_unblock(stream_engine *e);
 void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err);
 int stream_map_send(stream_engine *e, stream_slot *s);

@@ -21,6 +21,29 @@ static const kafka_consumer_handler consumer_handler = {
     .on_error = stream_engine_on_error,
 };
 
+/* Settings of start_kafka that at-least-once delivery relies on, so -X cannot change them. */
+static const struct {
+    const char *key, *why;
+} reserved_props[] = {
+    {"enable.auto.offset.store",
+     "an offset is stored only once its record is written or dead-lettered"},
+    {"enable.auto.commit", "rtetl decides when the offsets it stored are committed"},
+    {"acks", "a dead letter counts as done only once every in-sync replica has it"},
+    {"request.required.acks",
+     "a dead letter counts as done only once every in-sync replica has it"},
+};
+
+int stream_check_kafka_props(const opt_list *props, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof reserved_props / sizeof reserved_props[0]; i++) {
+        if (!kafka_conf_find(props, reserved_props[i].key)) continue;
+        snprintf(err, errlen, "-X %s: set by rtetl and cannot be changed: %s",
+                 reserved_props[i].key, reserved_props[i].why);
+        return -1;
+    }
+    return 0;
+}
+
 static int start_kafka(stream_engine *e)
 {
     const pipe_config *pc = e->o->pipe;
@@ -66,6 +89,8 @@ static int start_kafka(stream_engine *e)
 
 static void fail_start(stream_engine *e, const char *what, const cql_error *err)
 {
+    /* A signal already stopped the start-up (closing the session fails what was under way). */
+    if (e->state == ENGINE_DONE || e->finishing) return;
     snprintf(e->err, e->errlen, "cassandra: %s: %s%s%s", what, err->message,
              err->host[0] ? " at " : "", err->host);
     e->exit_code = 1;
@@ -80,6 +105,8 @@ static void start_consuming(stream_engine *e)
         return;
     }
     e->state = ENGINE_RUNNING;
+    /* The consumer's first batch must not exceed the slots (or --max-records). */
+    stream_engine_update_capacity(e);
     e->started_us = e->last_message_us = e->status_us = mono_us();
     log_info("stream", "consuming", "topic=%s group=%s mode=%s dlq=%s table=%s.%s",
              e->o->pipe->topic, e->o->pipe->group, pipe_mode_name(e->o->pipe->mode),
@@ -186,7 +213,10 @@ static void on_connected(cql_session *s, const cql_error *err, void *ud)
 
 /* ---- timers: offsets, status, metrics --------------------------------------------------- */
 
-static int64_t total_lag(stream_engine *e)
+/* Consumer lag of the assigned partitions from the cached high watermarks; -1 when unknown.
+ * `app_pos`: measure from librdkafka's application position when it is further, which steps
+ * over transaction markers (they are never handed over, yet count in the high watermark). */
+static int64_t total_lag(stream_engine *e, bool app_pos)
 {
     int64_t lag = 0;
     bool known = false;
@@ -194,11 +224,45 @@ static int64_t total_lag(stream_engine *e)
         stream_part *sp = &e->parts[i];
         if (!sp->assigned) continue;
         int64_t pos = sp->position >= 0 ? sp->position : pipe_offsets_committable(sp->offs);
+        if (app_pos) {
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, e->o->pipe->topic, sp->id);
+            if (rd_kafka_position(kafka_consumer_handle(e->consumer), l) == 0 &&
+                l->elems[0].offset > pos)
+                pos = l->elems[0].offset;
+            rd_kafka_topic_partition_list_destroy(l);
+        }
         if (pos < 0) continue;
         int64_t l = kafka_consumer_lag(e->consumer, sp->id, pos);
         if (l >= 0) lag += l, known = true;
     }
     return known ? lag : -1;
+}
+
+/* How long --idle-exit waits beyond its own bound while the group still has lag before it
+ * calls the stream stuck. */
+#define IDLE_STALL_US (30 * 1000000ull)
+
+/* --idle-exit: nothing came for the idle bound and nothing is in flight. Stopping is a success
+ * only when no lag is left; with lag, the stream keeps going, and if nothing comes for another
+ * IDLE_STALL_US it stops with an error instead of pretending it caught up. */
+static void idle_check(stream_engine *e, uint64_t idle_us)
+{
+    int64_t lag = total_lag(e, true);
+    if (lag <= 0) return stream_engine_stop(e, "idle");
+    if (idle_us < (uint64_t)(e->o->idle_exit_s * 1e6) + IDLE_STALL_US) {
+        if (!e->stalled_warned_us)
+            log_warn("stream", "idle, but lag is left: not exiting yet", "lag=%" PRId64, lag);
+        e->stalled_warned_us = mono_us();
+        return;
+    }
+    snprintf(e->err, e->errlen,
+             "--idle-exit: no record came for %.0f s although %" PRId64
+             " records of lag are left: the stream is stuck",
+             (double)idle_us / 1e6, lag);
+    log_error("stream", "stuck with lag; stopping with an error", "lag=%" PRId64, lag);
+    e->exit_code = 1;
+    stream_engine_stop(e, "stuck with lag");
 }
 
 static void on_store_timer(uv_timer_t *t)
@@ -209,11 +273,13 @@ static void on_store_timer(uv_timer_t *t)
     if (e->state == ENGINE_RUNNING) {
         uint64_t now = mono_us();
         bool idle = e->nfree == e->nslots && e->npending == 0;
+        if (!idle || now - e->last_message_us <= (uint64_t)(e->o->idle_exit_s * 1e6))
+            e->stalled_warned_us = 0;
         if (e->o->max_records && e->finished >= e->o->max_records && idle)
             stream_engine_stop(e, "max records reached");
         else if (e->o->idle_exit_s > 0 && idle &&
                  now - e->last_message_us > (uint64_t)(e->o->idle_exit_s * 1e6))
-            stream_engine_stop(e, "idle");
+            idle_check(e, now - e->last_message_us);
     } else if (e->state == ENGINE_DRAINING && mono_us() > e->drain_deadline_us) {
         log_warn("stream", "drain timed out; unfinished records will be read again", "inflight=%zu",
                  e->nslots - e->nfree);
@@ -236,8 +302,8 @@ static void log_status(stream_engine *e, bool final)
              " lag=%" PRId64 " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d",
              e->consumed, e->written, e->filtered, e->dead_lettered, e->retries,
              e->nslots - e->nfree, by_state[SLOT_WRITING], by_state[SLOT_BLOCKED],
-             by_state[SLOT_BACKOFF], by_state[SLOT_DLQ], e->consumer ? total_lag(e) : -1, rate,
-             (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
+             by_state[SLOT_BACKOFF], by_state[SLOT_DLQ], e->consumer ? total_lag(e, false) : -1,
+             rate, (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
              (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up);
     hist_reset(&e->window_lat);
     e->status_us = now;
@@ -270,7 +336,7 @@ static void render_metrics(stream_engine *e, strbuf *b)
     prom_counter(b, "rtetl_stream_write_errors_total", "Write errors.", "", e->write_errors);
     prom_gauge(b, "rtetl_stream_inflight", "Records in flight.", "",
                (double)(e->nslots - e->nfree));
-    prom_gauge(b, "rtetl_stream_lag", "Consumer lag (messages).", "", (double)total_lag(e));
+    prom_gauge(b, "rtetl_stream_lag", "Consumer lag (messages).", "", (double)total_lag(e, false));
     prom_counter(b, "rtetl_kafka_fetch_wakeups_total",
                  "Fetcher wake-ups after the prefetch queue ran dry.", "",
                  kafka_consumer_wakeups(e->consumer));
@@ -323,17 +389,23 @@ static void on_session_closed(cql_session *s, void *ud)
     (void)ud;
 }
 
+/* Shutdown order: dead letters first (an acknowledgement that comes during the flush still
+ * marks its record done, as the engine is not DONE yet), then the final offsets are stored and
+ * committed as the consumer closes; records still in flight are abandoned (read again). */
 void stream_engine_finish(stream_engine *e)
 {
-    if (e->state == ENGINE_DONE) return;
+    if (e->state == ENGINE_DONE || e->finishing) return;
+    e->finishing = true;
     bool was_running = e->state != ENGINE_STARTING;
-    e->state = ENGINE_DONE;
     uv_timer_stop(&e->store_timer);
     uv_timer_stop(&e->ddl_timer);
     uv_timer_stop(&e->status_timer);
     uv_timer_stop(&e->metrics_timer);
     uv_signal_stop(&e->sigint);
     uv_signal_stop(&e->sigterm);
+    if (e->dlq) stream_dlq_flush(e->dlq, 10000);
+    e->state = ENGINE_DONE;
+    uv_timer_stop(&e->defer_timer);
     for (size_t i = 0; i < e->nslots; i++) uv_timer_stop(&e->slots[i].timer);
     if (e->consumer) {
         stream_engine_store_all(e, true);
@@ -342,7 +414,6 @@ void stream_engine_finish(stream_engine *e)
         e->consumer = NULL;
     }
     if (e->dlq) {
-        stream_dlq_flush(e->dlq, 10000);
         stream_dlq_free(e->dlq);
         e->dlq = NULL;
     }
@@ -359,6 +430,9 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->o = o;
     e->err = err;
     e->errlen = errlen;
+    /* Test-only: make tracking this offset fail once, as if out of memory. */
+    const char *fail_at = getenv("RTETL_TEST_FAIL_TRACK_AT");
+    e->fail_track_at = fail_at ? strtoll(fail_at, NULL, 10) : -1;
     uv_loop_init(&e->loop);
     const pipe_config *pc = o->pipe;
     if (pc->ncolumns > STREAM_MAX_COLUMNS) {
@@ -380,6 +454,7 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->values = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->values);
     e->scratch = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->scratch);
     e->nslots = e->nfree = o->max_inflight;
+    e->span_limit = o->max_inflight * 64 > 1024 ? o->max_inflight * 64 : 1024;
     e->slots = calloc(e->nslots, sizeof *e->slots);
     if (!e->rec || !e->arena || !e->retry_arena || !e->values || !e->scratch || !e->slots) {
         snprintf(err, errlen, "out of memory");
@@ -399,6 +474,8 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->ddl_timer.data = e;
     uv_timer_init(&e->loop, &e->status_timer);
     uv_timer_init(&e->loop, &e->metrics_timer);
+    uv_timer_init(&e->loop, &e->defer_timer);
+    e->defer_timer.data = e;
     uv_signal_init(&e->loop, &e->sigint);
     uv_signal_init(&e->loop, &e->sigterm);
     e->store_timer.data = e->status_timer.data = e->metrics_timer.data = e;
@@ -446,6 +523,10 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
                  metrics_server_port(e->metrics));
         uv_timer_start(&e->metrics_timer, on_metrics_timer, 0, 1000);
     }
+    /* From here a signal is a clean stop (exit 0), also during start-up; one that comes while
+     * start_kafka blocks is handled as soon as the loop runs. */
+    uv_signal_start(&e->sigint, on_signal, SIGINT);
+    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
     if (start_kafka(e)) goto out;
     e->session = cql_session_new(&e->loop, &o->cql, err, errlen);
     if (!e->session) goto out;
@@ -454,8 +535,6 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
         rc = 1;
         goto out;
     }
-    uv_signal_start(&e->sigint, on_signal, SIGINT);
-    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
     uv_timer_start(&e->store_timer, on_store_timer, 100, 100);
     if (o->status_interval_s > 0) {
         uint64_t ms = (uint64_t)(o->status_interval_s * 1000);

@@ -32,6 +32,10 @@ typedef struct stream_opts {
     int metrics_port;         /* -1: no server; 0: any port */
 } stream_opts;
 
+/* Checks the -X properties: 0, or -1 with one line in err when one overrides a setting that
+ * at-least-once delivery relies on (enable.auto.offset.store, enable.auto.commit, acks). */
+int stream_check_kafka_props(const opt_list *props, char *err, size_t errlen);
+
 /* Runs until a signal, max_records or idle_exit. Returns a process exit code: 0 after a clean
  * drain, 1 on a runtime failure (with one line in err), e.g. Cassandra unreachable at start. */
 int stream_run(const stream_opts *o, char *err, size_t errlen);

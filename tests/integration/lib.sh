@@ -25,6 +25,9 @@
 #   kafka_topic_delete NAME
 #   cql_py 'PYTHON' [ARGS...]               run PYTHON with `cluster`, `session`, `args` bound
 #   cql 'STATEMENT'                         one statement; rows printed tab-separated
+#   proxy_start [--drop]                    a freezable TCP proxy to Cassandra (freeze_proxy.py):
+#                                           sets PROXY_PID and PROXY_PORT; proxy_freeze / proxy_thaw
+#   stream_stat LOG KEY [LABEL]             KEY's value in the last LABEL (final) status line of LOG
 #   pass MSG / fail MSG                     record a result by hand
 #   assert_eq EXPECTED ACTUAL MSG           also: assert_ne, assert_match REGEX ACTUAL MSG,
 #                                           assert_contains HAYSTACK NEEDLE MSG,
@@ -160,6 +163,24 @@ cql() {
 for row in session.execute(args[0]):
     print("\t".join("" if v is None else str(v) for v in row))
 ' "$1"
+}
+
+# A stand-in for a Cassandra node that stops answering, without touching the shared node: the
+# caller stops it by PID (kill "$PROXY_PID" in its trap).
+proxy_start() {
+  local out
+  out="$(mktemp)"
+  "$PY" "$RTETL_ROOT/tests/integration/freeze_proxy.py" "$CQL_HOST" "$CQL_PORT" "$@" >"$out" &
+  PROXY_PID=$!
+  wait_for 30 "the proxy to listen" grep -q '^port ' "$out" || return 1
+  PROXY_PORT="$(sed -n 's/^port //p' "$out")"
+  rm -f "$out"
+}
+proxy_freeze() { kill -USR1 "$PROXY_PID"; }
+proxy_thaw() { kill -USR2 "$PROXY_PID"; }
+
+stream_stat() {
+  grep "msg=${3:-final}" "$1" | tail -1 | grep -o " $2=[0-9-]*" | cut -d= -f2
 }
 
 pass() {
