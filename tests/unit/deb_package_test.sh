@@ -55,8 +55,13 @@ has "binary" "$contents" "-rwxr-xr-x root/root ./usr/bin/rtetl"
 has "unit file" "$contents" "root/root ./lib/systemd/system/rtetl-stream@.service"
 has "example pipeline" "$contents" "-rw-r--r-- root/root ./etc/rtetl/usuarios.yaml"
 has "example env (not world-readable)" "$contents" "-rw-r----- root/root ./etc/rtetl/usuarios.env"
-commands="$("$bin" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}')"
-pages="rtetl $(printf 'rtetl-%s ' $commands)"
+listed() { awk -v h="$1:" '$0 == h {f=1; next} /^$/ {f=0} f {print $1}'; }
+pages=rtetl
+for c in $("$bin" --help | listed Commands); do
+    pages+=" rtetl-$c"
+    for sub in $("$bin" "$c" --help | listed Subcommands); do pages+=" rtetl-$c-$sub"; done
+done
+has "dlq subcommand pages listed" "$pages" "rtetl-dlq-stats rtetl-dlq-replay"
 for p in $pages; do has "man page $p" "$contents" "./usr/share/man/man1/$p.1.gz"; done
 
 # ---- the unpacked package: binary, config, man pages ----------------------------------------
@@ -79,7 +84,7 @@ for p in $pages; do
     # Every long option of the command's --help is documented on its page.
     words="${p#rtetl}"
     words="${words//-/ }"
-    [ "$p" = rtetl-fake-api ] && words="fake-api"
+    words="${words//fake api/fake-api}"
     # shellcheck disable=SC2086
     for opt in $("$bin" $words --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+'); do
         has "$p documents $opt" "$text" "$opt"
