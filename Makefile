@@ -5,6 +5,7 @@
 #   make fuzz       longer libFuzzer runs (build-fuzz/, FUZZ_SECONDS each)
 #   make demo       the end-to-end demo on the local stack
 #   make format / format-check, make install PREFIX=/usr/local, make clean
+#   make deb        build/rtetl_<version>-1_<arch>.deb (packaging/build-deb)
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 300
 SOURCES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
 
 .PHONY: all build deps venv test test-fast unit integration asan fuzz fuzz-short demo format \
-        format-check install clean stack-up stack-down
+        format-check install deb clean stack-up stack-down
 
 all: build
 
@@ -95,6 +96,9 @@ format-check:
 
 install: build
 	cmake --install build --prefix "$(PREFIX)"
+
+deb: build
+	@packaging/build-deb build
 
 clean:
 	rm -rf build build-asan build-fuzz
