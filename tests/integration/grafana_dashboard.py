@@ -21,6 +21,7 @@ the job/instance variables' label_values queries list the stream.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -246,6 +247,7 @@ def static_checks(dash, tools):
     check("promtool check rules parses every dashboard expression", 0, rc)
     if rc:
         log(out)
+    shutil.rmtree(tmp, ignore_errors=True)
     return targets, names, tvars
 
 
@@ -361,6 +363,7 @@ def live_checks(procs, tools, targets, names, tvars):
 
         check("rtetl stream exits 0 on SIGTERM", 0, procs.stop(stream))
         check("prometheus exits 0 on SIGTERM", 0, procs.stop(prom))
+        shutil.rmtree(os.path.join(procs.tmp, "tsdb"), ignore_errors=True)
     finally:
         rc, _, err = rtetl("cql", "-e", f"DROP KEYSPACE IF EXISTS {keyspace}", check_rc=False,
                            timeout=120)
