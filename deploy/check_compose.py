@@ -3,13 +3,16 @@
     python deploy/check_compose.py [path/to/rtetl]      (needs PyYAML)
 
 What a `docker compose config` cannot see: that the services hang together and agree with the
-local stack and the DAG. Checked: the five services and their images/targets; every service has
+local stack and the DAG. Checked: the seven services and their images/targets; every service has
 a health check and every depends_on waits for a healthy (or built) dependency; the published
 ports are the local stack's, on 127.0.0.1; the Airflow service's RTETL_* defaults point at the
 Kafka listener, the stream's metrics port and the fake API's port that those services really
 use; the DAG folder is mounted where AIRFLOW__CORE__DAGS_FOLDER says; the DAG's env names exist
 in the DAG file; the Dockerfile has the build/rtetl/airflow stages, pins Airflow 2.10 and
-bookworm; and, given a built rtetl, every shared library it links (readelf NEEDED) comes from a
+bookworm; that Prometheus scrapes the stream's metrics port with the mounted
+deploy/prometheus/prometheus.yml and Grafana gets the provisioning files and the dashboard where
+its dashboard provider looks, with a datasource pointing at the prometheus service (the
+dashboard's own content is checked by tests/integration/grafana_dashboard.py); and, given a built rtetl, every shared library it links (readelf NEEDED) comes from a
 Debian package that both runtime stages install (dpkg -S), so the slim image can run it.
 Prints PASS/FAIL lines; exits 1 on any failure.
 """
@@ -53,11 +56,61 @@ def stages(dockerfile):
     return out
 
 
+def mounts_of(service):
+    """{container path: host path relative to deploy/} of a service's bind mounts."""
+    out = {}
+    for v in service.get("volumes", []):
+        parts = str(v).split(":")
+        if parts[0].startswith("."):
+            out[parts[1]] = parts[0]
+    return out
+
+
+def check_monitoring(svc, scmd):
+    """Prometheus scrapes the stream; Grafana is provisioned with it and the dashboard."""
+    check("prometheus image is prom/prometheus", True, bool(re.fullmatch(
+        r"prom/prometheus:(\$\{PROMETHEUS_VERSION:-)?v\d+\.\d+\.\d+\}?",
+        svc["prometheus"]["image"])))
+    check("grafana image is grafana/grafana 10 or 11", True, bool(re.fullmatch(
+        r"grafana/grafana:(\$\{GRAFANA_VERSION:-)?1[01]\.\d+\.\d+\}?", svc["grafana"]["image"])))
+    pmounts = mounts_of(svc["prometheus"])
+    conf_in = arg_after([a for c in svc["prometheus"].get("command", []) for a in c.split("=", 1)],
+                        "--config.file")
+    check("prometheus reads the mounted deploy/prometheus/prometheus.yml",
+          "./prometheus/prometheus.yml", pmounts.get(conf_in))
+    prom = yaml.safe_load(open(os.path.join(HERE, "prometheus", "prometheus.yml")))
+    jobs = {j["job_name"]: j for j in prom.get("scrape_configs", [])}
+    job = jobs.get("rtetl-stream", {})
+    targets = [t for sc in job.get("static_configs", []) for t in sc.get("targets", [])]
+    check("prometheus scrapes the stream's metrics port",
+          [f"stream:{arg_after(scmd, '--metrics-port')}"], targets)
+    check("prometheus scrapes /metrics", "/metrics", job.get("metrics_path", "/metrics"))
+
+    gmounts = mounts_of(svc["grafana"])
+    check("grafana gets deploy/grafana/provisioning", "./grafana/provisioning",
+          gmounts.get("/etc/grafana/provisioning"))
+    for host in gmounts.values():
+        check(f"grafana mount {host} exists", True, os.path.exists(os.path.join(HERE, host)))
+    prov = os.path.join(HERE, "grafana", "provisioning")
+    ds = yaml.safe_load(open(os.path.join(prov, "datasources", "prometheus.yml")))["datasources"]
+    pport = svc["prometheus"]["ports"][0].split(":")[2]
+    check("the provisioned datasource is the prometheus service",
+          [("prometheus", f"http://prometheus:{pport}")], [(d["type"], d["url"]) for d in ds])
+    dprov = yaml.safe_load(open(os.path.join(prov, "dashboards", "rtetl.yml")))["providers"]
+    dpath = dprov[0]["options"]["path"]
+    check("the dashboard provider's folder holds the mounted rtetl.json", "./grafana/rtetl.json",
+          gmounts.get(dpath.rstrip("/") + "/rtetl.json"))
+    home = svc["grafana"]["environment"].get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
+    check("grafana's home dashboard is a mounted file", True, home in gmounts)
+    check("grafana waits for prometheus", {"prometheus"}, set(svc["grafana"].get("depends_on", {})))
+
+
 def main():
     compose = yaml.safe_load(open(os.path.join(HERE, "docker-compose.yml")))
     dockerfile = open(os.path.join(HERE, "Dockerfile")).read()
     svc = compose.get("services", {})
-    check("services", ["airflow", "cassandra", "fake-api", "kafka", "stream"], sorted(svc))
+    check("services", ["airflow", "cassandra", "fake-api", "grafana", "kafka", "prometheus",
+                       "stream"], sorted(svc))
 
     # Images and build targets.
     check("kafka image is apache/kafka 3.9.x", True,
@@ -105,7 +158,8 @@ def main():
             published[name] = (int(host_port), int(cport))
     check("published ports match the local stack", {
         "kafka": (9092, 9092), "cassandra": (9042, 9042), "fake-api": (8000, 8000),
-        "stream": (9108, 9108), "airflow": (8080, 8080)}, published)
+        "stream": (9108, 9108), "airflow": (8080, 8080), "prometheus": (9090, 9090),
+        "grafana": (3000, 3000)}, published)
 
     # The wiring: what Airflow's DAG defaults point at is what the services listen on.
     kenv = svc["kafka"]["environment"]
@@ -147,6 +201,7 @@ def main():
         if k.startswith("RTETL_"):
             check(f"the DAG reads {k}", True, f'"{k}"' in dag_src)
     check("load_examples off", "false", str(aenv.get("AIRFLOW__CORE__LOAD_EXAMPLES")).lower())
+    check_monitoring(svc, scmd)
 
     # The runtime stages install the package of every library the binary links.
     runtime = set(st.get("rtetl", []))
