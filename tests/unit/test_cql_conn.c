@@ -33,14 +33,7 @@ typedef struct fake {
 static void fake_send(fake *f, int16_t stream, uint8_t opcode, uint8_t flags, const uint8_t *body,
                       size_t len)
 {
-    cql_buf b = {0};
-    cql_frame_hdr h = {0x84, flags, stream, opcode, (uint32_t)len};
-    assert_true(cql_buf_reserve(&b, CQL_HEADER_LEN + len));
-    cql_frame_hdr_encode(b.data, &h);
-    if (len) memcpy(b.data + CQL_HEADER_LEN, body, len);
-    uv_buf_t ub = uv_buf_init((char *)b.data, (unsigned)(CQL_HEADER_LEN + len));
-    assert_int_equal(uv_try_write((uv_stream_t *)&f->peer, &ub, 1), (int)ub.len);
-    cql_buf_free(&b);
+    test_frame_send((uv_stream_t *)&f->peer, stream, opcode, flags, body, len);
 }
 
 static void fake_frame(fake *f, const cql_frame_hdr *h)
@@ -88,21 +81,16 @@ static void fake_frame(fake *f, const cql_frame_hdr *h)
     }
 }
 
+static void fake_request(uv_stream_t *s, const cql_frame_hdr *h, const uint8_t *body)
+{
+    (void)body;
+    fake_frame(s->data, h);
+}
+
 static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     fake *f = s->data;
-    if (n > 0) cql_buf_put(&f->rx, buf->base, (size_t)n);
-    free(buf->base);
-    if (n < 0) uv_read_stop(s);
-    cql_frame_hdr h;
-    size_t off = 0;
-    while (cql_frame_hdr_decode(f->rx.data + off, f->rx.len - off, &h) == 0 &&
-           f->rx.len - off >= CQL_HEADER_LEN + h.length) {
-        fake_frame(f, &h);
-        off += CQL_HEADER_LEN + h.length;
-    }
-    memmove(f->rx.data, f->rx.data + off, f->rx.len - off);
-    f->rx.len -= off;
+    test_read_frames(s, n, buf, &f->rx, fake_request);
 }
 
 static void fake_accept(uv_stream_t *l, int status)

@@ -365,35 +365,9 @@ static void fake_reply(fake_peer *p, int16_t stream, uint8_t opcode, const uint8
                        size_t len)
 {
     cql_buf frame = {0};
-    cql_frame_hdr h = {.version = 0x84, .stream = stream, .opcode = opcode, .length = len};
-    assert_true(cql_buf_reserve(&frame, CQL_HEADER_LEN + len));
-    cql_frame_hdr_encode(frame.data, &h);
-    frame.len = CQL_HEADER_LEN;
-    cql_buf_put(&frame, body, len);
+    test_frame(&frame, stream, opcode, 0, body, len);
     assert_true(SSL_write(p->ssl, frame.data, (int)frame.len) > 0);
     cql_buf_free(&frame);
-}
-
-/* A system.local row: data_center 'dc1', rack 'r1', tokens {'0'}. */
-static void local_row(cql_buf *b)
-{
-    static const char *const names[] = {"data_center", "rack", "tokens"};
-    cql_buf_u32(b, 2);      /* Rows */
-    cql_buf_u32(b, 0x0001); /* global table spec */
-    cql_buf_u32(b, 3);
-    cql_buf_string(b, "system", 6);
-    cql_buf_string(b, "local", 5);
-    for (int i = 0; i < 3; i++) {
-        cql_buf_string(b, names[i], strlen(names[i]));
-        if (i == 2) cql_buf_u16(b, 0x0022); /* set<varchar> */
-        cql_buf_u16(b, 0x000D);
-    }
-    cql_buf_u32(b, 1);
-    cql_buf_value(b, (cql_value){(const uint8_t *)"dc1", 3});
-    cql_buf_value(b, (cql_value){(const uint8_t *)"r1", 2});
-    cql_buf_u32(b, 4 + 4 + 1); /* the set: count, then one [bytes] */
-    cql_buf_u32(b, 1);
-    cql_buf_value(b, (cql_value){(const uint8_t *)"0", 1});
 }
 
 static void fake_frame(fake_peer *p, const cql_frame_hdr *h)
@@ -404,7 +378,7 @@ static void fake_frame(fake_peer *p, const cql_frame_hdr *h)
     if (h->opcode != CQL_OP_QUERY) return;
     if (!p->f->close_after_query) {
         cql_buf row = {0};
-        local_row(&row);
+        test_local_row(&row);
         fake_reply(p, h->stream, CQL_OP_RESULT, row.data, row.len);
         return cql_buf_free(&row);
     }
