@@ -357,7 +357,9 @@ int cql_session_execute_opts(cql_session *s, const cql_prepared *p, const cql_va
                              size_t n, cql_consistency cl, const cql_query_opts *opts,
                              cql_result_cb cb, void *ud);
 /* A simple QUERY with optional positional values (n may be 0, values NULL). A SET_KEYSPACE result
- * ("USE ks") switches every connection of the session to that keyspace. */
+ * ("USE ks") switches every connection of the session to that keyspace, and cb fires once every
+ * other connection has switched (one that fails to is closed and reconnects in ks), so that the
+ * statements it sends run in ks; if the session closes first, cb gets CQL_E_CLOSED. */
 int cql_session_query(cql_session *s, const char *cql, const cql_value *values, size_t n,
                       cql_consistency cl, const cql_query_opts *opts, cql_result_cb cb, void *ud);
 

@@ -246,8 +246,9 @@ static void on_result(cql_session *s, cql_req *r, cql_rd *body)
         cql_error_set(&e, CQL_E_PROTOCOL, "%s: malformed RESULT", c->addr);
         return finish(s, cb, ud, &e, NULL);
     }
-    if (c->scratch.kind == CQL_RESULT_SET_KEYSPACE)
-        cql_session_apply_keyspace(s, c->scratch.info, c);
+    if (c->scratch.kind == CQL_RESULT_SET_KEYSPACE &&
+        cql_session_defer_use(s, c, cb, ud, &c->scratch))
+        return;
     finish(s, cb, ud, NULL, c->scratch.kind == CQL_RESULT_VOID ? NULL : &c->scratch);
 }
 

@@ -22,6 +22,7 @@ static const cql_conn_cb pool_cb;
 static const cql_conn_cb control_cb;
 static void open_control(cql_session *s);
 static void on_flush(uv_prepare_t *p);
+static void fire_deferred_use(cql_session *s, const cql_error *err);
 
 cql_session *cql_session_of(cql_conn *c)
 {
@@ -227,6 +228,7 @@ void cql_session_free(cql_session *s)
     free(s->ca_file);
     cql_tls_ctx_free(s->tls);
     cql_buf_free(&s->keybuf);
+    cql_result_free(s->use_res); /* NULL once closed: the close fired it */
     free(s);
 }
 
@@ -553,6 +555,10 @@ int cql_session_close(cql_session *s, cql_close_cb cb, void *ud)
         cql_error_set(&e, CQL_E_CLOSED, "session closed while connecting");
         ccb(s, &e, s->connect_ud);
     }
+    cql_error closed;
+    cql_error_set(&closed, CQL_E_CLOSED,
+                  "session closed before every connection switched keyspace");
+    fire_deferred_use(s, &closed);
     if (idle) {
         s->state = SESS_CLOSED;
         if (cb) cb(s, ud); /* nothing was started: no handle to wait for */
@@ -570,6 +576,20 @@ int cql_session_close(cql_session *s, cql_close_cb cb, void *ud)
 
 /* ---- keyspace, events, introspection ------------------------------------------------------ */
 
+/* Fires the held USE callback, if any, with its result or (the session closing) with err. */
+static void fire_deferred_use(cql_session *s, const cql_error *err)
+{
+    cql_result *res = s->use_res;
+    if (!res) return;
+    cql_result_cb cb = s->use_cb;
+    void *ud = s->use_ud;
+    s->use_res = NULL;
+    s->use_cb = NULL;
+    if (err) s->stats.errors++;
+    cb(ud, err, err ? NULL : res);
+    cql_result_free(res);
+}
+
 static void on_use_done(cql_conn *c, const cql_error *err, const cql_result *res)
 {
     cql_session *s = cql_session_of(c);
@@ -578,6 +598,7 @@ static void on_use_done(cql_conn *c, const cql_error *err, const cql_result *res
      * its replacement's handshake switches to the session's keyspace. */
     if (err && c->state != CONN_CLOSING)
         cql_conn_close(c, CQL_E_CONN_LOST, "USE of the new keyspace failed");
+    if (s->use_pending == 0) fire_deferred_use(s, NULL);
 }
 
 void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except)
@@ -596,6 +617,22 @@ void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except
             else
                 cql_conn_close(c, CQL_E_CONN_LOST, "no room to switch keyspace");
         }
+}
+
+/* The server runs the requests of one connection concurrently, so a statement sent from the
+ * USE callback to another connection could overtake that connection's USE: the callback waits
+ * for every switch. A second USE answered meanwhile fires the first one's callback then. */
+bool cql_session_defer_use(cql_session *s, cql_conn *c, cql_result_cb cb, void *ud,
+                           const cql_result *res)
+{
+    fire_deferred_use(s, NULL);
+    cql_session_apply_keyspace(s, res->info, c);
+    if (!cb || s->use_pending == 0 || s->state == SESS_CLOSING || s->state == SESS_CLOSED)
+        return false;
+    if (!(s->use_res = cql_result_copy(res))) return false;
+    s->use_cb = cb;
+    s->use_ud = ud;
+    return true;
 }
 
 void cql_session_set_event_cb(cql_session *s, void (*cb)(cql_session *, const cql_event *, void *),

@@ -114,7 +114,11 @@ struct cql_session {
     cql_prepared *prepared;
     cql_buf keybuf; /* routing key scratch */
     unsigned rr;
-    int use_pending;
+    int use_pending; /* internal USE statements in flight (cql_session_apply_keyspace) */
+    /* The callback of a user's USE, held with a copy of its result until use_pending is 0. */
+    cql_result_cb use_cb;
+    void *use_ud;
+    cql_result *use_res;
     cql_stats stats;
     uint64_t closed_bytes_in, closed_bytes_out;
 };
@@ -131,6 +135,11 @@ const char *cql_session_local_dc(const cql_session *s);
 /* Whether h is in the local data center (true while either data center is unknown). */
 bool cql_host_is_local(const cql_session *s, const cql_host *h);
 void cql_session_apply_keyspace(cql_session *s, const char *ks, cql_conn *except);
+/* A user's request answered SET_KEYSPACE on c: switches the other connections and takes res (a
+ * copy) and cb to fire once they have; false when cb is to fire at once (nothing to wait for, or
+ * no memory for the copy: then it fires before the switch completes, as it did before). */
+bool cql_session_defer_use(cql_session *s, cql_conn *c, cql_result_cb cb, void *ud,
+                           const cql_result *res);
 
 /* topology.c */
 void cql_topology_refresh(cql_session *s);

@@ -1,7 +1,8 @@
-/* Unit tests for the CQL session's setup and routing that need no server: contact points (many,
- * bracketed IPv6 with a port), replica placement (SimpleStrategy, NetworkTopologyStrategy with
- * racks) and data-center-aware routing on a synthetic ring of two data centers whose hosts have
- * fake idle connections. */
+/* Unit tests for the CQL session: setup and routing that need no server (contact points, many
+ * and bracketed IPv6 with a port; replica placement, SimpleStrategy and NetworkTopologyStrategy
+ * with racks; data-center-aware routing on a synthetic ring of two data centers whose hosts have
+ * fake idle connections), and a runtime USE against a scriptable fake CQL server on 127.0.0.1
+ * in the test's own loop, which can hold the USE the session sends to its other connections. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cql/session.h"
+#include "cql_test_conn.h"
 
 static cql_session *session_for(const char *contacts, char *err, size_t errlen)
 {
@@ -246,12 +248,307 @@ static void test_default_local_dc(void **state)
     free_ring(s);
 }
 
+/* ---- a runtime USE against a fake server ---------------------------------------------------- */
+
+/* A plain CQL server on the loop: READY to STARTUP and REGISTER, a system.local row to every
+ * QUERY but USE. It answers the first `answer_now` USE statements at once with SET_KEYSPACE (the
+ * user's: the session sends its own only after one is answered) and holds the later ones until
+ * the test releases them. */
+#define FAKE_PEERS 8
+#define FAKE_HELD  8
+
+typedef struct fake_peer {
+    struct fake *f;
+    uv_tcp_t tcp;
+    cql_buf rx;
+} fake_peer;
+
+typedef struct held_use {
+    fake_peer *p;
+    int16_t stream;
+    char ks[64];
+} held_use;
+
+typedef struct fake {
+    uv_tcp_t listener;
+    struct sockaddr_in sa;
+    fake_peer peers[FAKE_PEERS];
+    int npeers;
+    int answer_now, uses;
+    held_use held[FAKE_HELD];
+    int nheld;
+} fake;
+
+static void fake_set_keyspace(fake_peer *p, int16_t stream, const char *ks)
+{
+    cql_buf b = {0};
+    cql_buf_u32(&b, CQL_RESULT_SET_KEYSPACE);
+    cql_buf_string(&b, ks, strlen(ks));
+    test_frame_send((uv_stream_t *)&p->tcp, stream, CQL_OP_RESULT, 0, b.data, b.len);
+    cql_buf_free(&b);
+}
+
+/* A USE "ks" query (body: [long string] query, ...): answered or held. */
+static void fake_use(fake_peer *p, int16_t stream, const char *q, size_t len)
+{
+    fake *f = p->f;
+    held_use u = {p, stream, ""};
+    const char *open = memchr(q, '"', len),
+               *close = open ? memchr(open + 1, '"', len - (size_t)(open + 1 - q)) : NULL;
+    assert_non_null(close);
+    snprintf(u.ks, sizeof u.ks, "%.*s", (int)(close - open - 1), open + 1);
+    if (++f->uses <= f->answer_now) return fake_set_keyspace(p, stream, u.ks);
+    assert_true(f->nheld < FAKE_HELD);
+    f->held[f->nheld++] = u;
+}
+
+/* Answers every held USE: with SET_KEYSPACE, or with a server error when fail. */
+static void fake_release(fake *f, bool fail)
+{
+    for (int i = 0; i < f->nheld; i++) {
+        held_use *u = &f->held[i];
+        if (!fail) {
+            fake_set_keyspace(u->p, u->stream, u->ks);
+            continue;
+        }
+        cql_buf b = {0};
+        cql_buf_u32(&b, 0x2200); /* Invalid */
+        cql_buf_string(&b, "no such keyspace", 16);
+        test_frame_send((uv_stream_t *)&u->p->tcp, u->stream, CQL_OP_ERROR, 0, b.data, b.len);
+        cql_buf_free(&b);
+    }
+    f->nheld = 0;
+}
+
+static void fake_frame(uv_stream_t *peer, const cql_frame_hdr *h, const uint8_t *body)
+{
+    static const uint8_t no_options[] = {0, 0};
+    if (h->opcode == CQL_OP_OPTIONS)
+        test_frame_send(peer, h->stream, CQL_OP_SUPPORTED, 0, no_options, 2);
+    if (h->opcode == CQL_OP_STARTUP || h->opcode == CQL_OP_REGISTER)
+        test_frame_send(peer, h->stream, CQL_OP_READY, 0, NULL, 0);
+    if (h->opcode != CQL_OP_QUERY) return;
+    const char *q = (const char *)body + 4;
+    size_t len = cql_get_be32(body);
+    if (len >= 4 && memcmp(q, "USE ", 4) == 0) return fake_use(peer->data, h->stream, q, len);
+    cql_buf row = {0};
+    test_local_row(&row);
+    test_frame_send(peer, h->stream, CQL_OP_RESULT, 0, row.data, row.len);
+    cql_buf_free(&row);
+}
+
+static void fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    fake_peer *p = s->data;
+    test_read_frames(s, n, buf, &p->rx, fake_frame);
+}
+
+static void fake_accept(uv_stream_t *l, int status)
+{
+    fake *f = l->data;
+    assert_true(f->npeers < FAKE_PEERS);
+    fake_peer *p = &f->peers[f->npeers++];
+    p->f = f;
+    test_accept(l, status, &p->tcp, fake_read);
+    p->tcp.data = p;
+}
+
+static void fake_close(fake *f)
+{
+    uv_close((uv_handle_t *)&f->listener, NULL);
+    for (int i = 0; i < f->npeers; i++) {
+        uv_close((uv_handle_t *)&f->peers[i].tcp, NULL);
+        cql_buf_free(&f->peers[i].rx);
+    }
+}
+
+/* A session with two connections to the fake, and what its callbacks saw. */
+typedef struct use_env {
+    uv_loop_t loop;
+    fake f;
+    cql_session *s;
+    int connected, closed;
+    int fired[2], order[2], nfired, closed_at_fire[2], conns_at_fire[2];
+    int err[2];
+    char ks[2][64];
+} use_env;
+
+/* Runs the loop until *v >= atleast or 10 s have passed (the session's sweep timer wakes it). */
+static bool wait_for(use_env *e, const int *v, int atleast)
+{
+    uint64_t end = uv_now(&e->loop) + 10000;
+    while (*v < atleast && uv_now(&e->loop) < end) uv_run(&e->loop, UV_RUN_ONCE);
+    return *v >= atleast;
+}
+
+static void env_connected(cql_session *s, const cql_error *err, void *ud)
+{
+    use_env *e = ud;
+    if (err) fail_msg("connect: %s", err->message);
+    e->connected = 1;
+}
+
+static void env_closed(cql_session *s, void *ud)
+{
+    ((use_env *)ud)->closed = 1;
+}
+
+static int ready_conns(use_env *e)
+{
+    cql_host_info hi = {0};
+    assert_int_equal(cql_session_host_info(e->s, 0, &hi), 0);
+    return hi.connections;
+}
+
+static void env_open(use_env *e, int answer_now)
+{
+    memset(e, 0, sizeof *e);
+    uv_loop_init(&e->loop);
+    e->f.answer_now = answer_now;
+    test_listen(&e->loop, &e->f.listener, &e->f, 0, fake_accept, &e->f.sa);
+    char contact[64], err[256] = "";
+    snprintf(contact, sizeof contact, "127.0.0.1:%d", ntohs(e->f.sa.sin_port));
+    cql_config cfg;
+    cql_config_init(&cfg);
+    cfg.contact_points = contact;
+    cfg.connections_per_host = 2;
+    e->s = cql_session_new(&e->loop, &cfg, err, sizeof err);
+    if (!e->s) fail_msg("%s", err);
+    assert_int_equal(cql_session_connect(e->s, env_connected, e), 0);
+    assert_true(wait_for(e, &e->connected, 1));
+    uint64_t end = uv_now(&e->loop) + 10000;
+    while (ready_conns(e) < 2 && uv_now(&e->loop) < end) uv_run(&e->loop, UV_RUN_ONCE);
+    assert_int_equal(ready_conns(e), 2);
+}
+
+static void env_close(use_env *e)
+{
+    if (e->s->state == SESS_OPEN) assert_int_equal(cql_session_close(e->s, env_closed, e), 0);
+    assert_true(wait_for(e, &e->closed, 1));
+    cql_session_free(e->s);
+    fake_close(&e->f);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+}
+
+static void record(use_env *e, int i, const cql_error *err, const cql_result *res)
+{
+    e->fired[i]++;
+    e->order[e->nfired++ % 2] = i;
+    e->closed_at_fire[i] = e->closed;
+    e->conns_at_fire[i] = ready_conns(e);
+    e->err[i] = err ? err->code : 0;
+    if (res) snprintf(e->ks[i], sizeof e->ks[i], "%s", cql_result_info(res));
+}
+
+static void on_use0(void *ud, const cql_error *err, const cql_result *res)
+{
+    record(ud, 0, err, res);
+}
+
+static void on_use1(void *ud, const cql_error *err, const cql_result *res)
+{
+    record(ud, 1, err, res);
+}
+
+static void user_use(use_env *e, const char *q, cql_result_cb cb)
+{
+    assert_int_equal(cql_session_query(e->s, q, NULL, 0, CQL_ONE, NULL, cb, e), 0);
+}
+
+/* A user's USE "ks" whose switch of the other connection the fake holds, then answers (with an
+ * error when fail): the callback fires only then, once, with the result. */
+static void use_held_then_answered(bool fail)
+{
+    use_env e;
+    env_open(&e, 1);
+    user_use(&e, "USE \"ks\"", on_use0);
+    assert_true(wait_for(&e, &e.f.nheld, 1)); /* the other connection's USE reached the server */
+    assert_int_equal(e.f.nheld, 1);
+    assert_int_equal(e.fired[0], 0);
+    fake_release(&e.f, fail);
+    assert_true(wait_for(&e, &e.fired[0], 1));
+    assert_int_equal(e.err[0], 0);
+    assert_string_equal(e.ks[0], "ks");
+    /* One that failed to switch was closed (its replacement's handshake switches). */
+    assert_int_equal(e.conns_at_fire[0], fail ? 1 : 2);
+    assert_int_equal(e.s->use_pending, 0);
+    env_close(&e);
+    assert_int_equal(e.fired[0], 1);
+}
+
+/* Issue #16 (11): the callback of a runtime USE fires only once every other connection has
+ * switched (before: at once, so a statement sent from it to another connection could run in the
+ * old keyspace, the server running a connection's requests concurrently). */
+static void test_use_waits_for_every_connection(void **state)
+{
+    (void)state;
+    use_held_then_answered(false);
+}
+
+/* A USE that fails on another connection does not lose the user's callback: it fires, with the
+ * result, once no USE is pending. */
+static void test_use_callback_survives_failed_switch(void **state)
+{
+    (void)state;
+    use_held_then_answered(true);
+}
+
+/* Closing the session while a USE callback waits fires it once, with CQL_E_CLOSED as every
+ * request in flight gets, before the close callback (ASan: the held copy is freed). */
+static void test_use_deferred_then_closed(void **state)
+{
+    (void)state;
+    use_env e;
+    env_open(&e, 1);
+    user_use(&e, "USE \"ks\"", on_use0);
+    assert_true(wait_for(&e, &e.f.nheld, 1));
+    assert_int_equal(e.fired[0], 0);
+    assert_int_equal(cql_session_close(e.s, env_closed, &e), 0);
+    assert_int_equal(e.fired[0], 1);
+    assert_int_equal(e.err[0], CQL_E_CLOSED);
+    assert_false(e.closed_at_fire[0]);
+    env_close(&e);
+    assert_int_equal(e.fired[0], 1);
+}
+
+/* A second USE answered while the first one's callback waits: the first fires then, the second
+ * once its own switches are done. */
+static void test_use_replaced_while_deferred(void **state)
+{
+    (void)state;
+    use_env e;
+    env_open(&e, 2);
+    user_use(&e, "USE \"ks1\"", on_use0);
+    user_use(&e, "USE \"ks2\"", on_use1);
+    assert_true(
+        wait_for(&e, &e.f.nheld, 2)); /* each user USE made the session switch the other one */
+    assert_int_equal(e.nfired, 1);
+    int first = e.order[0];
+    assert_int_equal(e.fired[first], 1);
+    assert_int_equal(e.fired[!first], 0);
+    fake_release(&e.f, false);
+    assert_true(wait_for(&e, &e.nfired, 2));
+    assert_int_equal(e.fired[0], 1);
+    assert_int_equal(e.fired[1], 1);
+    assert_int_equal(e.order[1], !first);
+    assert_string_equal(e.ks[0], "ks1");
+    assert_string_equal(e.ks[1], "ks2");
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_many_contact_points), cmocka_unit_test(test_ipv6_contact_points),
-        cmocka_unit_test(test_nts_replicas),        cmocka_unit_test(test_route_prefers_local_dc),
+        cmocka_unit_test(test_many_contact_points),
+        cmocka_unit_test(test_ipv6_contact_points),
+        cmocka_unit_test(test_nts_replicas),
+        cmocka_unit_test(test_route_prefers_local_dc),
         cmocka_unit_test(test_default_local_dc),
+        cmocka_unit_test(test_use_waits_for_every_connection),
+        cmocka_unit_test(test_use_callback_survives_failed_switch),
+        cmocka_unit_test(test_use_deferred_then_closed),
+        cmocka_unit_test(test_use_replaced_while_deferred),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
