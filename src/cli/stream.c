@@ -14,7 +14,7 @@ typedef struct stream_cli {
         *local_dc;
     long long max_inflight, max_records, metrics_port, cql_connections;
     double idle_exit, status_interval, drain_timeout, request_timeout;
-    bool tls, no_verify, lz4, print_config;
+    bool tls, no_verify, lz4, print_config, until_caught_up;
     opt_list props;
 } stream_cli;
 
@@ -70,6 +70,11 @@ static const opt_spec specs[] = {
      0, 1, 1000000},
     {"max-records", 'n', OPT_INT, F(max_records), "0", "N",
      "Stop after N records (0: run until stopped)", 0, 0, 0},
+    {"until-caught-up", 0, OPT_BOOL, F(until_caught_up), "false", NULL,
+     "Process the records present when each partition is assigned (up to its high watermark "
+     "then), then stop as on SIGTERM (drain, commit, exit 0); records produced after that stay "
+     "for the next run. With --max-records, whichever comes first",
+     0, 0, 0},
     {"idle-exit", 0, OPT_DURATION, F(idle_exit), "0", "DURATION",
      "Stop when no message came for this long and nothing is in flight (0: never)", 0, 0, 0},
     {"status-interval", 0, OPT_DURATION, F(status_interval), "5s", "DURATION",
@@ -99,8 +104,9 @@ static const char extra[] =
     "backoff, forever; while Cassandra is away consumption pauses. An offset is committed only\n"
     "when its record and all before it in the partition are written or dead-lettered.\n"
     "\nPrecedence: command line > RTETL_* environment > pipeline YAML > built-in defaults.\n"
-    "Exit codes: 0 stopped cleanly (signal, --max-records, --idle-exit); 1 runtime failure\n"
-    "(e.g. Kafka or Cassandra unreachable at start); 2 usage or configuration error.\n";
+    "Exit codes: 0 stopped cleanly (signal, --max-records, --until-caught-up, --idle-exit);\n"
+    "1 runtime failure (e.g. Kafka or Cassandra unreachable at start); 2 usage or\n"
+    "configuration error.\n";
 
 /* Applies a CLI/env string override to a pipeline field when the option was given. */
 static int override(stream_cli *c, const opt_result *res, const char *opt, const char *val,
@@ -187,6 +193,7 @@ int cmd_stream(int argc, char **argv)
         .sink = strcmp(c.sink, "null") == 0 ? STREAM_SINK_NULL : STREAM_SINK_CASSANDRA,
         .max_inflight = (size_t)c.max_inflight,
         .max_records = (uint64_t)c.max_records,
+        .until_caught_up = c.until_caught_up,
         .idle_exit_s = c.idle_exit,
         .status_interval_s = c.status_interval,
         .drain_timeout_s = c.drain_timeout,

@@ -134,6 +134,7 @@ static void maybe_wake(kafka_consumer *c)
     for (size_t k = 0; k < c->nparts; k++) {
         size_t i = (c->wake_from + k) % c->nparts;
         int64_t next = c->parts[i].next;
+        if (c->parts[i].held) continue; /* paused on purpose: no fetch is wanted */
         int64_t lag = next < 0 ? 0 : kafka_consumer_lag(c, (int32_t)i, next);
         if (lag <= 0) continue;
         if (lag < BATCH && now - c->wake_last < WAKE_SLOW_MS) continue;
@@ -546,6 +547,28 @@ int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_of
     if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, &lo, &hi) != 0 || hi < 0)
         return -1;
     return hi > next_offset ? hi - next_offset : 0;
+}
+
+int kafka_consumer_query_watermarks(kafka_consumer *c, int32_t partition, int64_t *lo, int64_t *hi,
+                                    int timeout_ms)
+{
+    int64_t l = -1, h = -1;
+    if (rd_kafka_query_watermark_offsets(c->rk, c->topic, partition, &l, &h, timeout_ms) != 0 ||
+        h < 0)
+        return -1;
+    *lo = l;
+    *hi = h;
+    return 0;
+}
+
+int64_t kafka_consumer_position(kafka_consumer *c, int32_t partition)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition);
+    int64_t pos = -1;
+    if (rd_kafka_position(c->rk, l) == 0 && l->elems[0].offset >= 0) pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return pos;
 }
 
 void kafka_consumer_close(kafka_consumer *c)

@@ -66,6 +66,13 @@ void kafka_consumer_commit(kafka_consumer *c, bool sync);
 /* Consumer lag of one partition: high watermark minus `next_offset`, from cached watermarks;
  * -1 when unknown. */
 int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_offset);
+/* Asks the partition's leader for its low and high watermarks, blocking up to timeout_ms
+ * (also refreshes the cached ones). Returns 0, or -1 with *lo and *hi untouched. */
+int kafka_consumer_query_watermarks(kafka_consumer *c, int32_t partition, int64_t *lo, int64_t *hi,
+                                    int timeout_ms);
+/* librdkafka's application position of a partition (the next offset it hands over; it steps
+ * over transaction markers, which are never handed over); -1 when unknown. */
+int64_t kafka_consumer_position(kafka_consumer *c, int32_t partition);
 /* Leaves the group (commits stored offsets, revokes). Blocks up to session.timeout.ms. */
 void kafka_consumer_close(kafka_consumer *c);
 /* Closes the loop handles; `done` runs when they are closed, then the consumer is freed. */

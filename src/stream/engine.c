@@ -156,7 +156,8 @@ static void part_bound_span(stream_engine *e, stream_part *sp)
     } else if (sp->held && span < e->span_limit / 2) {
         sp->held = false;
         log_info("stream", "partition resumed", "partition=%d tracked=%zu", sp->id, span);
-        kafka_consumer_hold(e->consumer, sp->id, false);
+        /* One past its catch-up mark stays paused. */
+        if (!sp->capped) kafka_consumer_hold(e->consumer, sp->id, false);
     }
 }
 
@@ -319,6 +320,22 @@ static void dead_letter(stream_engine *e, stream_slot *s, const char *reason, co
     dlq_send(e, s);
 }
 
+/* Counts a dead letter under its reason (a static string) for /metrics; past
+ * STREAM_DLQ_REASONS distinct reasons, under "other". */
+static void count_reason(stream_engine *e, const char *reason)
+{
+    for (size_t i = 0; i < e->ndlq_reasons; i++) {
+        stream_reason_count *r = &e->dlq_reasons[i];
+        if (r->reason == reason || strcmp(r->reason, reason) == 0) {
+            r->n++;
+            return;
+        }
+    }
+    if (e->ndlq_reasons >= STREAM_DLQ_REASONS - 1 && strcmp(reason, "other") != 0)
+        return count_reason(e, "other");
+    e->dlq_reasons[e->ndlq_reasons++] = (stream_reason_count){reason, 1};
+}
+
 void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
 {
     stream_slot *s = opaque;
@@ -335,6 +352,7 @@ void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
         return;
     }
     e->dead_lettered++;
+    count_reason(e, s->reason);
     slot_done(e, s);
 }
 
@@ -556,6 +574,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return;
     }
+    if (!sp->stalled && !stream_catchup_admit(e, sp, m)) return;
     if (sp->stalled || track(e, sp, m->offset) != PIPE_OFF_OK) return part_stall(e, sp, m);
     stream_slot *s = slot_take(e);
     s->msg = m;
@@ -678,6 +697,7 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
         sp->held = false;
         sp->next_offset = -1;
         sp->position = -1;
+        stream_catchup_on_assign(e, sp, &parts->elems[i]);
     }
 }
 

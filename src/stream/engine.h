@@ -57,6 +57,11 @@ typedef struct stream_part {
     bool held;            /* paused: too many records tracked behind an old one */
     int64_t stall_offset; /* the offset it is read again from */
     pipe_offsets *offs;
+    /* --until-caught-up (catchup.c): the high watermark noted at assignment, -1 unknown, and
+     * where consumption started; capped: a record at or past the mark came, the partition is
+     * paused and takes nothing more. */
+    int64_t mark, mark_from;
+    bool capped;
 } stream_part;
 
 typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE } engine_state;
@@ -64,6 +69,13 @@ typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE
 #define STREAM_MAX_COLUMNS 256
 /* Server errors of one record before it is dead-lettered instead of retried. */
 #define STREAM_SERVER_ERRORS_MAX 10
+/* Distinct dead-letter reasons counted apart in /metrics; more go under "other". */
+#define STREAM_DLQ_REASONS 24
+
+typedef struct stream_reason_count {
+    const char *reason; /* static string */
+    uint64_t n;
+} stream_reason_count;
 
 struct stream_engine {
     const stream_opts *o;
@@ -107,7 +119,9 @@ struct stream_engine {
 
     /* counters (loop thread only) */
     uint64_t consumed, written, filtered, invalid, dead_lettered, retries, write_errors, finished;
-    uint64_t abandoned;    /* retries given up because their partition was revoked */
+    uint64_t abandoned; /* retries given up because their partition was revoked */
+    stream_reason_count dlq_reasons[STREAM_DLQ_REASONS]; /* dead letters by reason */
+    size_t ndlq_reasons;
     size_t span_limit;     /* records a partition tracks at most before it is held */
     int64_t fail_track_at; /* test-only fault injection (RTETL_TEST_FAIL_TRACK_AT), -1 off */
     uint64_t last_message_us;
@@ -132,6 +146,11 @@ struct stream_engine {
     uint64_t stalled_warned_us; /* --idle-exit: when a stall with lag was last reported */
     uv_signal_t sigint, sigterm;
     int signals;
+
+    /* --until-caught-up (catchup.c) */
+    bool catchup_armed;        /* partitions were assigned at least once */
+    int catchup_pct;           /* progress to the marks, as last computed; -1 unknown */
+    uint64_t catchup_retry_us; /* when a failed watermark query was last retried */
     metrics_server *metrics;
 };
 
@@ -157,5 +176,14 @@ uint64_t mono_us(void);
 
 /* run.c */
 void stream_engine_finish(stream_engine *e);
+
+/* catchup.c: --until-caught-up. on_assign notes the partition's mark (a bounded blocking
+ * watermark query); admit is false (m destroyed, partition paused) for a message at or past
+ * it; check stops the engine once every assigned partition reached its mark, and updates
+ * catchup_pct. */
+void stream_catchup_on_assign(stream_engine *e, stream_part *sp,
+                              const rd_kafka_topic_partition_t *t);
+bool stream_catchup_admit(stream_engine *e, stream_part *sp, rd_kafka_message_t *m);
+void stream_catchup_check(stream_engine *e);
 
 #endif

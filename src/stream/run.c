@@ -213,27 +213,27 @@ static void on_connected(cql_session *s, const cql_error *err, void *ud)
 
 /* ---- timers: offsets, status, metrics --------------------------------------------------- */
 
-/* Consumer lag of the assigned partitions from the cached high watermarks; -1 when unknown.
+/* Consumer lag of one assigned partition from the cached high watermark; -1 when unknown.
  * `app_pos`: measure from librdkafka's application position when it is further, which steps
  * over transaction markers (they are never handed over, yet count in the high watermark). */
+static int64_t part_lag(stream_engine *e, stream_part *sp, bool app_pos)
+{
+    int64_t pos = sp->position >= 0 ? sp->position : pipe_offsets_committable(sp->offs);
+    if (app_pos) {
+        int64_t ap = kafka_consumer_position(e->consumer, sp->id);
+        if (ap > pos) pos = ap;
+    }
+    return pos < 0 ? -1 : kafka_consumer_lag(e->consumer, sp->id, pos);
+}
+
+/* Consumer lag of the assigned partitions; -1 when unknown. */
 static int64_t total_lag(stream_engine *e, bool app_pos)
 {
     int64_t lag = 0;
     bool known = false;
     for (size_t i = 0; i < e->nparts; i++) {
-        stream_part *sp = &e->parts[i];
-        if (!sp->assigned) continue;
-        int64_t pos = sp->position >= 0 ? sp->position : pipe_offsets_committable(sp->offs);
-        if (app_pos) {
-            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(l, e->o->pipe->topic, sp->id);
-            if (rd_kafka_position(kafka_consumer_handle(e->consumer), l) == 0 &&
-                l->elems[0].offset > pos)
-                pos = l->elems[0].offset;
-            rd_kafka_topic_partition_list_destroy(l);
-        }
-        if (pos < 0) continue;
-        int64_t l = kafka_consumer_lag(e->consumer, sp->id, pos);
+        if (!e->parts[i].assigned) continue;
+        int64_t l = part_lag(e, &e->parts[i], app_pos);
         if (l >= 0) lag += l, known = true;
     }
     return known ? lag : -1;
@@ -275,6 +275,8 @@ static void on_store_timer(uv_timer_t *t)
         bool idle = e->nfree == e->nslots && e->npending == 0;
         if (!idle || now - e->last_message_us <= (uint64_t)(e->o->idle_exit_s * 1e6))
             e->stalled_warned_us = 0;
+        stream_catchup_check(e);
+        if (e->state != ENGINE_RUNNING) return;
         if (e->o->max_records && e->finished >= e->o->max_records && idle)
             stream_engine_stop(e, "max records reached");
         else if (e->o->idle_exit_s > 0 && idle &&
@@ -296,15 +298,20 @@ static void log_status(stream_engine *e, bool final)
     cql_session_stats(e->session, &st);
     size_t by_state[SLOT_DLQ + 1] = {0};
     for (size_t i = 0; i < e->nslots; i++) by_state[e->slots[i].state]++;
+    char caught[32] = "";
+    if (e->o->until_caught_up && e->catchup_pct >= 0)
+        snprintf(caught, sizeof caught, " caught_up=%d%%", e->catchup_pct);
+    else if (e->o->until_caught_up)
+        snprintf(caught, sizeof caught, " caught_up=unknown");
     log_info("stream", final ? "final" : "status",
              "consumed=%" PRIu64 " written=%" PRIu64 " filtered=%" PRIu64 " dead_lettered=%" PRIu64
              " retries=%" PRIu64 " inflight=%zu writing=%zu waiting=%zu backoff=%zu dlq=%zu"
-             " lag=%" PRId64 " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d",
+             " lag=%" PRId64 " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d%s",
              e->consumed, e->written, e->filtered, e->dead_lettered, e->retries,
              e->nslots - e->nfree, by_state[SLOT_WRITING], by_state[SLOT_BLOCKED],
              by_state[SLOT_BACKOFF], by_state[SLOT_DLQ], e->consumer ? total_lag(e, false) : -1,
              rate, (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
-             (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up);
+             (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up, caught);
     hist_reset(&e->window_lat);
     e->status_us = now;
     e->status_written = e->written;
@@ -314,6 +321,39 @@ static void on_status_timer(uv_timer_t *t)
 {
     stream_engine *e = t->data;
     if (e->state == ENGINE_RUNNING || e->state == ENGINE_DRAINING) log_status(e, false);
+}
+
+/* Per assigned partition: lag and the offset below which every record is done (what the next
+ * commit carries), one family after the other (HELP/TYPE once per family). */
+static void render_partitions(stream_engine *e, strbuf *b)
+{
+    char lbl[320];
+    for (int fam = 0; fam < 2; fam++) {
+        for (size_t i = 0; i < e->nparts; i++) {
+            stream_part *sp = &e->parts[i];
+            if (!sp->assigned || !sp->offs) continue;
+            snprintf(lbl, sizeof lbl, "topic=\"%s\",partition=\"%d\"", e->o->pipe->topic, sp->id);
+            if (fam == 0)
+                prom_gauge(b, "rtetl_stream_partition_lag",
+                           "Consumer lag of a partition (messages).", lbl,
+                           (double)part_lag(e, sp, false));
+            else
+                prom_gauge(b, "rtetl_stream_partition_committed_offset",
+                           "Offset below which every record of the partition is written, filtered "
+                           "or dead-lettered (committed within a second); -1 none yet.",
+                           lbl, (double)pipe_offsets_committable(sp->offs));
+        }
+    }
+}
+
+static void render_dead_letters(stream_engine *e, strbuf *b)
+{
+    char lbl[128];
+    for (size_t i = 0; i < e->ndlq_reasons; i++) {
+        snprintf(lbl, sizeof lbl, "reason=\"%s\"", e->dlq_reasons[i].reason);
+        prom_counter(b, "rtetl_stream_dead_letters_total", "Dead letters by reason.", lbl,
+                     e->dlq_reasons[i].n);
+    }
 }
 
 static void render_metrics(stream_engine *e, strbuf *b)
@@ -337,6 +377,13 @@ static void render_metrics(stream_engine *e, strbuf *b)
     prom_gauge(b, "rtetl_stream_inflight", "Records in flight.", "",
                (double)(e->nslots - e->nfree));
     prom_gauge(b, "rtetl_stream_lag", "Consumer lag (messages).", "", (double)total_lag(e, false));
+    render_partitions(e, b);
+    render_dead_letters(e, b);
+    if (e->o->until_caught_up)
+        prom_gauge(b, "rtetl_stream_caught_up_percent",
+                   "--until-caught-up: progress to the high watermarks noted at assignment; -1 "
+                   "unknown.",
+                   "", e->catchup_pct);
     prom_counter(b, "rtetl_kafka_fetch_wakeups_total",
                  "Fetcher wake-ups after the prefetch queue ran dry.", "",
                  kafka_consumer_wakeups(e->consumer));
@@ -433,6 +480,7 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     /* Test-only: make tracking this offset fail once, as if out of memory. */
     const char *fail_at = getenv("RTETL_TEST_FAIL_TRACK_AT");
     e->fail_track_at = fail_at ? strtoll(fail_at, NULL, 10) : -1;
+    e->catchup_pct = -1;
     uv_loop_init(&e->loop);
     const pipe_config *pc = o->pipe;
     if (pc->ncolumns > STREAM_MAX_COLUMNS) {

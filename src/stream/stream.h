@@ -25,6 +25,7 @@ typedef struct stream_opts {
     stream_sink sink;
     size_t max_inflight;      /* records between consume and done (writes, retries, DLQ) */
     uint64_t max_records;     /* stop after this many records (0: no limit) */
+    bool until_caught_up;     /* stop once the records present at assignment are done */
     double idle_exit_s;       /* stop after this long without messages and work (0: never) */
     double status_interval_s; /* status line period (0: none) */
     double drain_timeout_s;   /* bound on draining in-flight work at shutdown */
@@ -36,8 +37,9 @@ typedef struct stream_opts {
  * at-least-once delivery relies on (enable.auto.offset.store, enable.auto.commit, acks). */
 int stream_check_kafka_props(const opt_list *props, char *err, size_t errlen);
 
-/* Runs until a signal, max_records or idle_exit. Returns a process exit code: 0 after a clean
- * drain, 1 on a runtime failure (with one line in err), e.g. Cassandra unreachable at start. */
+/* Runs until a signal, max_records, until_caught_up or idle_exit. Returns a process exit code: 0
+ * after a clean drain, 1 on a runtime failure (with one line in err), e.g. Cassandra unreachable at
+ * start. */
 int stream_run(const stream_opts *o, char *err, size_t errlen);
 
 #endif
