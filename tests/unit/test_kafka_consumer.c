@@ -4,7 +4,9 @@
  * partition's offset to the first one). A drain through a tiny prefetch queue must not stall
  * on librdkafka's once-a-second queue re-check: the consumer wakes the fetcher. Offsets are
  * committed with the metadata stored beside them, and a later member of the group is handed
- * both on assign (the stream's write-timestamp chain resumes from that metadata). */
+ * both on assign (the stream's write-timestamp chain resumes from that metadata). The high
+ * watermark asked at assignment (stream --until-caught-up's mark) is the partition's end, and
+ * the application position reaches it once everything is handed over. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,7 @@ typedef struct ctx {
     bool timed_out;
     bool stop_on_assign;
     int64_t start[PARTS];
+    int64_t hi[PARTS]; /* queried at assignment */
     char meta[PARTS][KAFKA_COMMIT_META_MAX];
 } ctx;
 
@@ -63,6 +66,11 @@ static void on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts)
         const rd_kafka_topic_partition_t *t = &parts->elems[i];
         if (t->partition < 0 || t->partition >= PARTS) continue;
         x->start[t->partition] = t->offset;
+        int64_t lo = -1;
+        assert_int_equal(
+            kafka_consumer_query_watermarks(x->c, t->partition, &lo, &x->hi[t->partition], 5000),
+            0);
+        assert_int_equal(lo, 0);
         size_t n = t->metadata_size < sizeof x->meta[0] - 1 ? t->metadata_size : 0;
         if (t->metadata) memcpy(x->meta[t->partition], t->metadata, n);
         x->meta[t->partition][n] = '\0';
@@ -178,7 +186,11 @@ static void test_consume_and_commit_per_partition(void **state)
     assert_int_equal(x.received, PARTS * PER_PART);
     assert_int_equal(x.assigned, PARTS);
     assert_true(x.max_batch <= 7);
-    for (int p = 0; p < PARTS; p++) assert_int_equal(x.per_part[p], PER_PART);
+    for (int p = 0; p < PARTS; p++) {
+        assert_int_equal(x.per_part[p], PER_PART);
+        assert_int_equal(x.hi[p], PER_PART);
+        assert_int_equal(kafka_consumer_position(x.c, p), PER_PART);
+    }
 
     kafka_consumer_close(x.c); /* commits the stored offsets */
     kafka_consumer_free(x.c, NULL, NULL);
