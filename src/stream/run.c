@@ -380,10 +380,10 @@ static void render_metrics(stream_engine *e, strbuf *b)
     render_partitions(e, b);
     render_dead_letters(e, b);
     if (e->o->until_caught_up)
-        prom_gauge(b, "rtetl_stream_caught_up_percent",
-                   "--until-caught-up: progress to the high watermarks noted at assignment; -1 "
-                   "unknown.",
-                   "", e->catchup_pct);
+        prom_gauge(b, "rtetl_stream_caught_up_ratio",
+                   "--until-caught-up: progress to the high watermarks noted at assignment (1: "
+                   "caught up; -1 unknown).",
+                   "", e->catchup_pct < 0 ? -1.0 : e->catchup_pct / 100.0);
     prom_counter(b, "rtetl_kafka_fetch_wakeups_total",
                  "Fetcher wake-ups after the prefetch queue ran dry.", "",
                  kafka_consumer_wakeups(e->consumer));
