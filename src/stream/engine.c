@@ -697,6 +697,7 @@ void stream_engine_on_assign(void *ud, const rd_kafka_topic_partition_list_t *pa
         sp->held = false;
         sp->next_offset = -1;
         sp->position = -1;
+        sp->start_offset = parts->elems[i].offset >= 0 ? parts->elems[i].offset : -1;
         stream_catchup_on_assign(e, sp, &parts->elems[i]);
     }
 }

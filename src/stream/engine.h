@@ -56,6 +56,7 @@ typedef struct stream_part {
     bool stalled;         /* a message could not be taken in: rewound, paused (part_stall) */
     bool held;            /* paused: too many records tracked behind an old one */
     int64_t stall_offset; /* the offset it is read again from */
+    int64_t start_offset; /* the group's committed offset at assignment, -1 none */
     pipe_offsets *offs;
     /* --until-caught-up (catchup.c): the high watermark noted at assignment, -1 unknown, and
      * where consumption started; capped: a record at or past the mark came, the partition is

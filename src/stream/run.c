@@ -213,12 +213,20 @@ static void on_connected(cql_session *s, const cql_error *err, void *ud)
 
 /* ---- timers: offsets, status, metrics --------------------------------------------------- */
 
+/* The offset below which every record of sp is done: the tracker's, or before its first
+ * record the group's committed offset it started from. */
+static int64_t part_committed(const stream_part *sp)
+{
+    int64_t c = pipe_offsets_committable(sp->offs);
+    return c >= 0 ? c : sp->start_offset;
+}
+
 /* Consumer lag of one assigned partition from the cached high watermark; -1 when unknown.
  * `app_pos`: measure from librdkafka's application position when it is further, which steps
  * over transaction markers (they are never handed over, yet count in the high watermark). */
 static int64_t part_lag(stream_engine *e, stream_part *sp, bool app_pos)
 {
-    int64_t pos = sp->position >= 0 ? sp->position : pipe_offsets_committable(sp->offs);
+    int64_t pos = sp->position >= 0 ? sp->position : part_committed(sp);
     if (app_pos) {
         int64_t ap = kafka_consumer_position(e->consumer, sp->id);
         if (ap > pos) pos = ap;
@@ -341,7 +349,7 @@ static void render_partitions(stream_engine *e, strbuf *b)
                 prom_gauge(b, "rtetl_stream_partition_committed_offset",
                            "Offset below which every record of the partition is written, filtered "
                            "or dead-lettered (committed within a second); -1 none yet.",
-                           lbl, (double)pipe_offsets_committable(sp->offs));
+                           lbl, (double)part_committed(sp));
         }
     }
 }
