@@ -100,6 +100,9 @@ static void retry_marks(stream_engine *e)
 void stream_catchup_check(stream_engine *e)
 {
     if (!e->o->until_caught_up || e->state != ENGINE_RUNNING || !e->catchup_armed) return;
+    /* Past --max-records, messages handed over are dropped untracked, so the position no longer
+     * says they are done; that bound stops the run anyway. */
+    if (e->o->max_records && e->consumed >= e->o->max_records) return;
     retry_marks(e);
     bool all = true, unknown = false;
     int64_t done = 0, total = 0;
