@@ -6,4 +6,4 @@
 # RTETL_AIRFLOW_VERSION=3.3.2 runs the same test on Airflow 3 (by hand; not part of make test).
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/airflow_dag.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/airflow_dag.py"

@@ -4,4 +4,4 @@
 # nothing may be lost or corrupted and committed offsets must reach the end.
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/stream_crash.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/stream_crash.py"

@@ -3,4 +3,4 @@
 # checks the table (with the Python cassandra-driver), the dead-letter topic and the counters.
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/stream_e2e.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/stream_e2e.py"

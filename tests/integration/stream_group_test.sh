@@ -3,4 +3,4 @@
 # partitions to the other with nothing lost.
 set -euo pipefail
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
-exec "$src/.venv/bin/python" "$src/tests/integration/stream_group.py"
+exec "${RTETL_VENV_DIR:-$src/.venv}/bin/python" "$src/tests/integration/stream_group.py"
