@@ -11,6 +11,8 @@
 4. /metrics of a running stream: rtetl_stream_partition_lag and
    rtetl_stream_partition_committed_offset for each assigned partition (topic and partition
    labels, HELP/TYPE once per family) and rtetl_stream_dead_letters_total{reason="malformed_json"}.
+5. Two members: the second joins while the first works; partitions move between them, each
+   notes marks when assigned, and together they consume every record exactly once.
 """
 import os
 import re
@@ -19,7 +21,8 @@ import subprocess
 import urllib.request
 
 from rtetl_testlib import (BIN, BROKERS, SRC, Procs, check, check_true, drop_keyspace, finish,
-                           produce, rtetl, run_stream, table_rows, unique, wait_for)
+                           produce, rtetl, run_stream, status_counts, table_rows, unique,
+                           wait_for)
 
 N = 3000
 PARTS = 3
@@ -119,6 +122,35 @@ def max_records_run(procs, topic, keyspace):
                out[-1500:])
 
 
+def rebalance_run(procs, keyspace):
+    """Two --until-caught-up members of one group; the second joins while the first works (one
+    write in flight at a time keeps it busy for seconds), so partitions move between them and
+    each notes its marks when it gets them. Together they take every record exactly once."""
+    topic, group, n = unique("caughtup_rb"), unique("g_cu_rb"), 60000
+    rtetl("ingest", "--source", "builtin", "--count", str(n), "--seed", "43", "--topic", topic,
+          "--partitions", str(PARTS), "--brokers", BROKERS, "--quiet", timeout=180)
+    args = [BIN, "stream", "--mode", "initial", "--topic", topic, "--group", group, "--keyspace",
+            keyspace, "--brokers", BROKERS, "--until-caught-up", "--max-inflight", "1",
+            "--status-interval", "1s"]
+    a = procs.start("rb_a", args)
+    wait_for("the first member's first status line", lambda: "msg=status" in procs.output(a) or
+             a.poll() is not None, timeout=120)
+    b = procs.start("rb_b", args)
+    for p in (a, b):
+        wait_for(f"member {p.name} to exit", lambda p=p: p.poll() is not None, timeout=300)
+    rcs = [a.returncode, b.returncode]
+    outs = [procs.output(p) for p in (a, b)]
+    check("both members exit 0", [0, 0], rcs)
+    check_true("partitions moved while the first member worked",
+               "partitions revoked" in outs[0].split("caught up: every")[0], outs[0][-2000:])
+    check_true("both members caught up", all('reason="caught up"' in o for o in outs))
+    consumed = [status_counts(o).get("consumed", 0) for o in outs]
+    check("together they consumed every record exactly once", n, sum(consumed))
+    check("the group committed the high watermarks", watermarks(topic), committed(group, topic))
+    subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete", "--if-exists",
+                    "--topic", topic], capture_output=True, timeout=180)
+
+
 def metrics_run(procs, topic, keyspace):
     p = procs.start("metrics", [BIN, "stream", "--mode", "initial", "--topic", topic, "--group",
                                 unique("g_cu_m"), "--keyspace", keyspace, "--brokers", BROKERS,
@@ -173,6 +205,7 @@ def main():
             second_run(procs, topic, group, keyspace, first_written, marks_sum, ingest)
             max_records_run(procs, topic, keyspace)
             metrics_run(procs, topic, keyspace)
+            rebalance_run(procs, keyspace)
         finally:
             drop_keyspace(keyspace)
             subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete",
