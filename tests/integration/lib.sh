@@ -246,12 +246,19 @@ test_finish() {
 }
 
 # For `trap it_exit EXIT`: reports an exit before test_finish as a failure, then stack_restore.
+# After test_finish the exit status is its verdict, whatever ran in between: a trap that cleans
+# up first (rm -rf ...; it_exit) would otherwise hand on the status of its last command and
+# turn a failed test into exit 0.
 it_exit() {
   local rc=$?
   if [ "$_it_finished" = 0 ]; then
     fail "exited (status $rc) before test_finish"
     test_finish || true
     [ "$rc" = 0 ] && rc=1
+  elif [ "$_it_failed" = 0 ] && [ "$_it_passed" -gt 0 ]; then
+    rc=0
+  else
+    rc=1
   fi
   stack_restore
   exit "$rc"
