@@ -16,6 +16,8 @@
 #   KAFKA_BOOTSTRAP CQL_HOST CQL_PORT       set by stack_env (called by stack_ensure_up)
 #   stack_ensure_up / stack_restore         start if needed / stop only if we started it
 #   it_exit                                 for `trap it_exit EXIT`: summary + stack_restore
+#   it_scratch [VAR...]                     $tmp plus an EXIT trap that kills the PIDs in VARs,
+#                                           stops the proxy, removes $tmp, then it_exit
 #   stack_env                               (re)load the addresses above
 #   wait_for SECONDS DESCRIPTION CMD...     poll CMD until it succeeds; 1 on timeout
 #   unique_name PREFIX                      e.g. rtetl_it_prefix_12345_1700000000123
@@ -243,6 +245,22 @@ test_finish() {
   _it_finished=1
   printf '%s: %d passed, %d failed\n' "$_it_name" "$_it_passed" "$_it_failed"
   [ "$_it_failed" = 0 ] && [ "$_it_passed" -gt 0 ]
+}
+
+# it_scratch [VAR...]: makes the scratch directory $tmp and installs the EXIT trap: SIGKILL the
+# process whose PID each named variable holds (empty ones are skipped), stop the proxy
+# (PROXY_PID), remove $tmp (KEEP_TMP=1 keeps it) and finish through it_exit.
+it_scratch() {
+  tmp=$(mktemp -d)
+  _it_kill_vars="$*"
+  trap _it_scratch_exit EXIT
+}
+_it_scratch_exit() {
+  local v
+  for v in $_it_kill_vars; do [ -n "${!v:-}" ] && kill -9 "${!v}" 2>/dev/null; done
+  [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+  if [ "${KEEP_TMP:-0}" = 1 ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
+  it_exit
 }
 
 # For `trap it_exit EXIT`: reports an exit before test_finish as a failure, then stack_restore.

@@ -13,14 +13,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
-tmp=$(mktemp -d)
 spid=""
-cleanup() {
-  [ -n "$spid" ] && kill -9 "$spid" 2>/dev/null
-  [ "${KEEP_TMP:-0}" = 1 ] && echo "logs kept in $tmp" || rm -rf "$tmp"
-  it_exit
-}
-trap cleanup EXIT
+it_scratch spid
 stack_ensure_up || exit 1
 
 ks="$(unique_name ks_dlqstop)"

@@ -7,15 +7,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
-tmp=$(mktemp -d)
-PROXY_PID="" spid=""
-cleanup() {
-  [ -n "$spid" ] && kill -9 "$spid" 2>/dev/null
-  [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
-  [ "${KEEP_TMP:-0}" = 1 ] && echo "logs kept in $tmp" || rm -rf "$tmp"
-  it_exit
-}
-trap cleanup EXIT
+spid=""
+it_scratch spid
 stack_ensure_up || exit 1
 
 N=2000

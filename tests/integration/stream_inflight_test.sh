@@ -4,9 +4,8 @@
 # for good, and --idle-exit then exited 0 with lag left), and --max-records N takes exactly N.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-trap 'rm -rf "$tmp"; it_exit' EXIT
 bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
-tmp=$(mktemp -d)
+it_scratch
 stack_ensure_up || exit 1
 
 N=3000

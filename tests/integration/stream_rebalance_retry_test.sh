@@ -9,15 +9,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
-tmp=$(mktemp -d)
-PROXY_PID="" apid="" bpid=""
-cleanup() {
-  for p in $apid $bpid; do kill -9 "$p" 2>/dev/null; done
-  [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
-  [ "${KEEP_TMP:-0}" = 1 ] && echo "logs kept in $tmp" || rm -rf "$tmp"
-  it_exit
-}
-trap cleanup EXIT
+apid="" bpid=""
+it_scratch apid bpid
 stack_ensure_up || exit 1
 
 topic="$(unique_name rebretry)"

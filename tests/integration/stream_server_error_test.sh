@@ -8,13 +8,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
-tmp=$(mktemp -d)
-cleanup() {
-  [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
-  rm -rf "$tmp"
-  it_exit
-}
-trap cleanup EXIT
+it_scratch
 stack_ensure_up || exit 1
 
 topic="$(unique_name srverr)"

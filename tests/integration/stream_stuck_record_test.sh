@@ -10,8 +10,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 bin="${RTETL_BIN:?RTETL_BIN must point at the rtetl binary}"
-tmp=$(mktemp -d)
-trap '[ "${KEEP_TMP:-0}" = 1 ] && echo "logs kept in $tmp" || rm -rf "$tmp"; it_exit' EXIT
+it_scratch
 stack_ensure_up || exit 1
 ks="$(unique_name ks_stuck)"
 
