@@ -25,6 +25,15 @@ MARKER = (sys.argv[sys.argv.index("--server-error") + 1].encode()
 OP_ERROR, OP_EXECUTE = 0x00, 0x0A
 
 
+def shut_both(*socks):
+    """Ends both directions of a proxied pair once one side is done."""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def frames(sock):
     """Yields whole CQL frames (header + body bytes) read from sock until it closes."""
     buf = b""
@@ -60,11 +69,7 @@ def pipe_frames(src, dst, poisoned, to_server):
             dst.sendall(f)
     except OSError:
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    shut_both(src, dst)
 
 
 def pipe(src, dst):
@@ -79,11 +84,7 @@ def pipe(src, dst):
             dst.sendall(data)
     except OSError:
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    shut_both(src, dst)
 
 
 def serve(client, target):
