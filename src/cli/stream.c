@@ -12,8 +12,8 @@ typedef struct stream_cli {
     const char *config, *brokers, *topic, *group, *mode, *dlq_topic, *cassandra, *keyspace, *table,
         *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file,
         *local_dc;
-    long long max_inflight, max_records, metrics_port, cql_connections;
-    double idle_exit, status_interval, drain_timeout, request_timeout;
+    long long max_inflight, max_records, metrics_port, cql_connections, batch_rows, batch_bytes;
+    double idle_exit, status_interval, drain_timeout, request_timeout, latency_target;
     bool tls, no_verify, lz4, print_config, until_caught_up;
     opt_list props;
 } stream_cli;
@@ -68,6 +68,19 @@ static const opt_spec specs[] = {
      "Records in flight at most (writes, retries, dead letters): the backpressure bound; the "
      "default matches the CQL capacity (2 connections x 1024 requests)",
      0, 1, 1000000},
+    {"batch-rows", 0, OPT_INT, F(batch_rows), "32", "N",
+     "Rows per unlogged batch at most, grouped by replica set (0 or 1: one INSERT per record). "
+     "A batch goes when full or when the loop is idle and the concurrency limit has room",
+     0, 0, 65535},
+    {"batch-bytes", 0, OPT_SIZE, F(batch_bytes), "32k", "SIZE",
+     "Encoded bytes per batch at most (the server fails batches over batch_size_fail_threshold, "
+     "50 KiB by default)",
+     0, 1024, 16 * 1024 * 1024},
+    {"write-latency-target", 0, OPT_DURATION, F(latency_target), "100ms", "DURATION",
+     "Adaptive concurrency: write requests in flight grow while answers come within this and are "
+     "cut by 30% on slower answers, Overloaded or timeouts; bounded by --max-inflight "
+     "(0: no adaptation, --max-inflight only)",
+     0, 0, 0},
     {"max-records", 'n', OPT_INT, F(max_records), "0", "N",
      "Stop after N records (0: run until stopped)", 0, 0, 0},
     {"until-caught-up", 0, OPT_BOOL, F(until_caught_up), "false", NULL,
@@ -192,6 +205,9 @@ int cmd_stream(int argc, char **argv)
         .kafka_props = &c.props,
         .sink = strcmp(c.sink, "null") == 0 ? STREAM_SINK_NULL : STREAM_SINK_CASSANDRA,
         .max_inflight = (size_t)c.max_inflight,
+        .batch_rows = (size_t)c.batch_rows,
+        .batch_bytes = (size_t)c.batch_bytes,
+        .write_latency_target_s = c.latency_target,
         .max_records = (uint64_t)c.max_records,
         .until_caught_up = c.until_caught_up,
         .idle_exit_s = c.idle_exit,

@@ -380,6 +380,30 @@ typedef struct cql_batch_stmt {
 int cql_session_batch(cql_session *s, cql_batch_type type, const cql_batch_stmt *stmts, size_t n,
                       cql_consistency cl, const cql_query_opts *opts, cql_result_cb cb, void *ud);
 
+/* A batch built ahead, one statement at a time: each statement is encoded when added, so its
+ * values may go right after. The stream sink keeps one open per replica group (see
+ * cql_session_replicas_key) and sends it when full or when the loop has nothing else to do. */
+typedef struct cql_batch cql_batch;
+cql_batch *cql_batch_new(void);
+void cql_batch_free(cql_batch *b);
+/* Empties b, keeping its memory. */
+void cql_batch_clear(cql_batch *b);
+/* Appends prepared statement p with its n values (n must equal the bind count). The first
+ * statement's partition key routes the batch. CQL_E_INVAL, CQL_E_NOMEM (b unchanged then). */
+int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql_value *values,
+                  size_t n);
+size_t cql_batch_count(const cql_batch *b);
+/* Encoded bytes of the statements (what the frame carries; close to the server's batch size). */
+size_t cql_batch_bytes(const cql_batch *b);
+/* Sends b (which may be cleared or reused as soon as this returns). Returns like
+ * cql_session_execute (CQL_E_BACKPRESSURE, CQL_E_NO_HOST: cb not called). */
+int cql_session_send_batch(cql_session *s, const cql_batch *b, cql_batch_type type,
+                           cql_consistency cl, const cql_query_opts *opts, cql_result_cb cb,
+                           void *ud);
+/* A key that is equal for statements whose partition keys have the same replica hosts: a bit per
+ * replica host (host index modulo 64). 0 when unknown (not token-aware, no ring, null key). */
+uint64_t cql_session_replicas_key(cql_session *s, const cql_prepared *p, const cql_value *values);
+
 /* Prepared statement metadata; pointers are owned by p. */
 const char *cql_prepared_query(const cql_prepared *p);
 int cql_prepared_bind_count(const cql_prepared *p);

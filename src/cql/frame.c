@@ -169,6 +169,28 @@ int cql_enc_execute(cql_buf *b, int16_t stream, const uint8_t *id, size_t idlen,
     return frame_end(b, start);
 }
 
+void cql_enc_batch_stmt(cql_buf *b, const cql_batch_item *it)
+{
+    cql_buf_u8(b, it->id ? 1 : 0);
+    if (it->id)
+        cql_buf_short_bytes(b, it->id, it->idlen);
+    else
+        cql_buf_long_string(b, it->query, strlen(it->query));
+    cql_buf_u16(b, (uint16_t)it->n);
+    for (size_t j = 0; j < it->n; j++) cql_buf_value(b, it->values[j]);
+}
+
+/* <consistency><flags>[<serial_consistency>][<timestamp>] after a batch's statements. */
+static void put_batch_tail(cql_buf *b, int cl, const cql_query_opts *o)
+{
+    uint8_t flags =
+        (o->serial_consistency ? 0x10 : 0) | (o->timestamp != CQL_NO_TIMESTAMP ? 0x20 : 0);
+    cql_buf_u16(b, (uint16_t)cl);
+    cql_buf_u8(b, flags);
+    if (flags & 0x10) cql_buf_u16(b, (uint16_t)o->serial_consistency);
+    if (flags & 0x20) cql_buf_u64(b, (uint64_t)o->timestamp);
+}
+
 int cql_enc_batch(cql_buf *b, int16_t stream, int type, const cql_batch_item *items, size_t n,
                   int cl, const cql_query_opts *opts)
 {
@@ -181,23 +203,28 @@ int cql_enc_batch(cql_buf *b, int16_t stream, int type, const cql_batch_item *it
     size_t start = frame_begin(b, CQL_OP_BATCH, stream);
     cql_buf_u8(b, (uint8_t)type);
     cql_buf_u16(b, (uint16_t)n);
-    for (size_t i = 0; i < n; i++) {
-        const cql_batch_item *it = &items[i];
-        cql_buf_u8(b, it->id ? 1 : 0);
-        if (it->id)
-            cql_buf_short_bytes(b, it->id, it->idlen);
-        else
-            cql_buf_long_string(b, it->query, strlen(it->query));
-        cql_buf_u16(b, (uint16_t)it->n);
-        for (size_t j = 0; j < it->n; j++) cql_buf_value(b, it->values[j]);
-    }
-    uint8_t flags =
-        (o->serial_consistency ? 0x10 : 0) | (o->timestamp != CQL_NO_TIMESTAMP ? 0x20 : 0);
-    cql_buf_u16(b, (uint16_t)cl);
-    cql_buf_u8(b, flags);
-    if (flags & 0x10) cql_buf_u16(b, (uint16_t)o->serial_consistency);
-    if (flags & 0x20) cql_buf_u64(b, (uint64_t)o->timestamp);
+    for (size_t i = 0; i < n; i++) cql_enc_batch_stmt(b, &items[i]);
+    put_batch_tail(b, cl, o);
     return frame_end(b, start);
+}
+
+int cql_enc_batch_encoded(cql_buf *b, int16_t stream, int type, const uint8_t *stmts, size_t len,
+                          size_t n, int cl, const cql_query_opts *opts)
+{
+    cql_query_opts tmp;
+    const cql_query_opts *o = opts_or_default(opts, &tmp);
+    if (n == 0 || n > 0xFFFF || (len && !stmts)) return CQL_E_INVAL;
+    size_t start = frame_begin(b, CQL_OP_BATCH, stream);
+    cql_buf_u8(b, (uint8_t)type);
+    cql_buf_u16(b, (uint16_t)n);
+    cql_buf_put(b, stmts, len);
+    put_batch_tail(b, cl, o);
+    return frame_end(b, start);
+}
+
+bool cql_batch_item_ok(const cql_batch_item *it)
+{
+    return values_ok(it->values, it->n) && (it->id || it->query) && it->n <= 0xFFFF;
 }
 
 cql_rd cql_frame_body(const cql_frame_hdr *h, const uint8_t *body, size_t len)

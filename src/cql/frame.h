@@ -74,6 +74,13 @@ typedef struct cql_batch_item {
 } cql_batch_item;
 int cql_enc_batch(cql_buf *b, int16_t stream, int type, const cql_batch_item *items, size_t n,
                   int cl, const cql_query_opts *opts);
+/* One batch <query> entry (kind, id or query, values), appended to b; no checks (see
+ * cql_batch_item_ok). */
+void cql_enc_batch_stmt(cql_buf *b, const cql_batch_item *it);
+bool cql_batch_item_ok(const cql_batch_item *it);
+/* A BATCH frame around n statements already encoded back to back by cql_enc_batch_stmt. */
+int cql_enc_batch_encoded(cql_buf *b, int16_t stream, int type, const uint8_t *stmts, size_t len,
+                          size_t n, int cl, const cql_query_opts *opts);
 /* Sets the stream id of an encoded frame in place. */
 void cql_frame_set_stream(uint8_t *frame, int16_t stream);
 

@@ -434,6 +434,97 @@ int cql_session_batch(cql_session *s, cql_batch_type type, const cql_batch_stmt 
     return 0;
 }
 
+/* ---- batches built ahead ------------------------------------------------------------------ */
+
+struct cql_batch {
+    cql_buf stmts;
+    size_t n;
+    bool routed; /* token and ks are set (from the first statement) */
+    int64_t token;
+    const char *ks; /* of the first statement's prepared metadata (lives as long as it) */
+};
+
+cql_batch *cql_batch_new(void)
+{
+    return calloc(1, sizeof(cql_batch));
+}
+
+void cql_batch_free(cql_batch *b)
+{
+    if (!b) return;
+    cql_buf_free(&b->stmts);
+    free(b);
+}
+
+void cql_batch_clear(cql_batch *b)
+{
+    b->stmts.len = 0;
+    b->stmts.oom = false;
+    b->n = 0;
+    b->routed = false;
+}
+
+size_t cql_batch_count(const cql_batch *b)
+{
+    return b->n;
+}
+
+size_t cql_batch_bytes(const cql_batch *b)
+{
+    return b->stmts.len;
+}
+
+int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql_value *values,
+                  size_t n)
+{
+    if (!p || (int)n != p->meta->nbind || b->n >= 0xFFFF) return CQL_E_INVAL;
+    cql_batch_item it = {p->id, p->idlen, NULL, values, n};
+    if (!cql_batch_item_ok(&it)) return CQL_E_INVAL;
+    size_t mark = b->stmts.len;
+    cql_enc_batch_stmt(&b->stmts, &it);
+    if (b->stmts.oom) {
+        b->stmts.oom = false;
+        b->stmts.len = mark;
+        return CQL_E_NOMEM;
+    }
+    if (b->n++ == 0 && s->cfg.token_aware && routing_key(s, p, values)) {
+        b->routed = true;
+        b->token = cql_murmur3_token(s->keybuf.data, s->keybuf.len);
+        b->ks = p->meta->bind[p->meta->pk[0]].keyspace;
+    }
+    return 0;
+}
+
+int cql_session_send_batch(cql_session *s, const cql_batch *b, cql_batch_type type,
+                           cql_consistency cl, const cql_query_opts *opts, cql_result_cb cb,
+                           void *ud)
+{
+    if (!b || b->n == 0) return CQL_E_INVAL;
+    if (!usable(s)) return CQL_E_CLOSED;
+    cql_conn *c = b->routed ? cql_route_token(s, b->token, b->ks) : any_conn(s, NULL);
+    cql_req *r = c ? cql_conn_acquire(c, true) : NULL;
+    if (!r) return no_conn_code(s);
+    int rc =
+        cql_enc_batch_encoded(&r->frame, 0, (int)type, b->stmts.data, b->stmts.len, b->n, cl, opts);
+    if (rc) return cql_conn_release(r), rc;
+    arm(s, c, r, opts, cb, ud);
+    return 0;
+}
+
+uint64_t cql_session_replicas_key(cql_session *s, const cql_prepared *p, const cql_value *values)
+{
+    if (!s->cfg.token_aware || !p || !routing_key(s, p, values)) return 0;
+    const cql_result *m = p->meta;
+    cql_host *reps[MAX_REPLICAS];
+    int n = cql_ring_replicas(s, cql_murmur3_token(s->keybuf.data, s->keybuf.len),
+                              m->bind[m->pk[0]].keyspace, reps, MAX_REPLICAS);
+    uint64_t key = 0;
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < s->nhosts; h++)
+            if (s->hosts[h] == reps[i]) key |= 1ull << (h % 64);
+    return key;
+}
+
 /* ---- prepared accessors ------------------------------------------------------------------- */
 
 const char *cql_prepared_query(const cql_prepared *p)

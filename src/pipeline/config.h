@@ -118,10 +118,12 @@ void pipe_config_dump(const pipe_config *c, FILE *out);
  *   CREATE TABLE IF NOT EXISTS ks.tb (col type, ..., PRIMARY KEY (pk...))
  *       [WITH default_time_to_live = ttl]
  *   INSERT INTO ks.tb (col, ...) VALUES (?, ...) [USING TTL ttl]
- * The INSERT's bind markers follow columns[] order. */
+ * The INSERT's bind markers follow columns[] order. pipe_cql_insert_ts adds a last bind marker
+ * for the write timestamp: ... USING TIMESTAMP ? [AND TTL ttl]. */
 char *pipe_cql_create_keyspace(const pipe_config *c);
 char *pipe_cql_create_table(const pipe_config *c);
 char *pipe_cql_insert(const pipe_config *c);
+char *pipe_cql_insert_ts(const pipe_config *c);
 /* Writes name as a CQL identifier (quoted when needed) into buf; returns the length needed,
  * like snprintf. */
 size_t pipe_cql_ident(const char *name, char *buf, size_t buflen);

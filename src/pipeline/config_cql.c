@@ -152,7 +152,7 @@ char *pipe_cql_create_table(const pipe_config *c)
     return finish(&t);
 }
 
-char *pipe_cql_insert(const pipe_config *c)
+static char *insert(const pipe_config *c, bool timestamp)
 {
     text t = {0};
     adds(&t, "INSERT INTO ");
@@ -165,6 +165,17 @@ char *pipe_cql_insert(const pipe_config *c)
     adds(&t, ") VALUES (");
     for (size_t i = 0; i < c->ncolumns; i++) adds(&t, i ? ", ?" : "?");
     adds(&t, ")");
-    if (c->ttl > 0) addf(&t, " USING TTL %lld", (long long)c->ttl);
+    if (timestamp) adds(&t, " USING TIMESTAMP ?");
+    if (c->ttl > 0) addf(&t, timestamp ? " AND TTL %lld" : " USING TTL %lld", (long long)c->ttl);
     return finish(&t);
+}
+
+char *pipe_cql_insert(const pipe_config *c)
+{
+    return insert(c, false);
+}
+
+char *pipe_cql_insert_ts(const pipe_config *c)
+{
+    return insert(c, true);
 }

@@ -360,6 +360,11 @@ void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
 
 static void write_slot(stream_engine *e, stream_slot *s);
 
+void stream_write_again(stream_engine *e, stream_slot *s)
+{
+    write_slot(e, s);
+}
+
 static void on_retry_timer(uv_timer_t *t)
 {
     stream_slot *s = t->data;
@@ -393,26 +398,23 @@ void stream_engine_unblock(stream_engine *e)
     }
 }
 
-static void on_write(void *ud, const cql_error *err, const cql_result *res)
+void stream_write_done(stream_engine *e, stream_slot *s)
 {
-    stream_slot *s = ud;
-    stream_engine *e = s->engine;
-    (void)res;
-    if (e->state == ENGINE_DONE) return stream_slot_abandon(e, s);
-    if (!err) {
-        uint64_t t = now_us();
-        uint64_t lat = mono_us() - s->sent_us;
-        hist_record(&e->write_lat, lat);
-        hist_record(&e->window_lat, lat);
-        if (s->produced_ms > 0 && t / 1000 >= (uint64_t)s->produced_ms)
-            hist_record(&e->e2e_lat, t - (uint64_t)s->produced_ms * 1000);
-        e->written++;
-        slot_done(e, s);
-        stream_engine_unblock(e);
-        return;
-    }
+    uint64_t t = now_us();
+    if (s->produced_ms > 0 && t / 1000 >= (uint64_t)s->produced_ms)
+        hist_record(&e->e2e_lat, t - (uint64_t)s->produced_ms * 1000);
+    e->written++;
+    slot_done(e, s);
+}
+
+void stream_write_retry(stream_engine *e, stream_slot *s, const char *why)
+{
+    schedule_retry(e, s, why);
+}
+
+void stream_write_failed(stream_engine *e, stream_slot *s, const cql_error *err)
+{
     e->write_errors++;
-    stream_engine_unblock(e);
     /* A server error is retriable (a node may fail transiently), but a record the server fails
      * on every time would hold its partition for ever: after a few, it is dead-lettered. */
     bool poison = err->code == CQL_ERR_SERVER && ++s->server_errors >= STREAM_SERVER_ERRORS_MAX;
@@ -432,6 +434,26 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
     dead_letter(e, s, "write_rejected", detail);
 }
 
+/* A single INSERT finished. */
+static void on_write(void *ud, const cql_error *err, const cql_result *res)
+{
+    stream_slot *s = ud;
+    stream_engine *e = s->engine;
+    (void)res;
+    e->requests--;
+    if (e->state == ENGINE_DONE) return stream_slot_abandon(e, s);
+    uint64_t lat = mono_us() - s->sent_us;
+    stream_sink_feedback(e, err, s->sent_us, lat);
+    if (!err) {
+        hist_record(&e->write_lat, lat);
+        hist_record(&e->window_lat, lat);
+        stream_write_done(e, s);
+    } else {
+        stream_write_failed(e, s, err);
+    }
+    stream_engine_unblock(e);
+}
+
 /* Sends the decoded record of slot s; a send that cannot start waits in backoff, a record that
  * cannot be bound is dead-lettered. */
 static void send_record(stream_engine *e, stream_slot *s)
@@ -446,7 +468,7 @@ static void send_record(stream_engine *e, stream_slot *s)
         else
             e->blocked_head = s;
         e->blocked_tail = s;
-    } else if (rc == CQL_E_NO_HOST || rc == CQL_E_CLOSED) {
+    } else if (rc == CQL_E_NO_HOST || rc == CQL_E_CLOSED || rc == CQL_E_NOMEM) {
         if (rc == CQL_E_NO_HOST)
             snprintf(e->last_error, sizeof e->last_error, "no Cassandra host is up");
         schedule_retry(e, s, cql_strerror(rc));
@@ -503,11 +525,16 @@ int stream_map_send(stream_engine *e, stream_slot *s)
         slot_done(e, s);
         return 0;
     }
+    size_t n = pc->ncolumns;
+    if (e->kafka_wts) e->values[n++] = cql_value_bigint(e->wts_scratch, s->wts);
+    if (e->batch_rows > 1 && !s->solo) return stream_sink_add(e, s, e->values, n);
+    if (!stream_sink_has_room(e)) return CQL_E_BACKPRESSURE;
     s->state = SLOT_WRITING;
     s->sent_us = mono_us();
-    if (e->kafka_wts) e->write_opts.timestamp = s->wts;
-    return cql_session_execute_opts(e->session, e->insert, e->values, pc->ncolumns, e->consistency,
-                                    &e->write_opts, on_write, s);
+    int rc = cql_session_execute_opts(e->session, e->insert, e->values, n, e->consistency,
+                                      &e->write_opts, on_write, s);
+    if (rc == 0) e->requests++;
+    return rc;
 }
 
 /* ---- the record path -------------------------------------------------------------------- */
@@ -587,6 +614,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     s->dlq_cut = 0;
     pipe_offsets_stamp_last(sp->offs, s->wts);
     s->server_errors = 0;
+    s->solo = false;
     sp->position = m->offset + 1;
     e->consumed++;
     e->last_message_us = mono_us();

@@ -25,6 +25,7 @@
 typedef enum { SLOT_FREE = 0, SLOT_WRITING, SLOT_BLOCKED, SLOT_BACKOFF, SLOT_DLQ } slot_state;
 
 typedef struct stream_engine stream_engine;
+typedef struct stream_batch stream_batch; /* sink.c */
 
 /* One record in flight. */
 typedef struct stream_slot {
@@ -42,6 +43,7 @@ typedef struct stream_slot {
     char *detail;          /* dead-letter detail (owned), NULL otherwise */
     uint8_t dlq_cut;       /* index in engine.c's dlq_cuts: how much of the record goes */
     uint8_t server_errors; /* CQL server errors of this record so far */
+    bool solo;             /* written alone, not in a batch (its batch failed; see sink.c) */
 } stream_slot;
 
 typedef struct stream_part {
@@ -72,6 +74,8 @@ typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE
 #define STREAM_SERVER_ERRORS_MAX 10
 /* Distinct dead-letter reasons counted apart in /metrics; more go under "other". */
 #define STREAM_DLQ_REASONS 24
+/* Batches open at once, one per replica set (sink.c). */
+#define STREAM_OPEN_BATCHES 16
 
 typedef struct stream_reason_count {
     const char *reason; /* static string */
@@ -106,9 +110,24 @@ struct stream_engine {
     cql_consistency consistency;
     cql_query_opts write_opts; /* timestamp set per write when write_timestamp is kafka */
     bool kafka_wts;
-    cql_value *values;
+    cql_value *values; /* the columns, then the write timestamp when kafka_wts */
     uint8_t (*scratch)[64];
+    uint8_t wts_scratch[8];
     char bind_error[200];
+
+    /* the write sink (sink.c): open batches by replica set, full ones waiting for the limit,
+     * and the adaptive limit on write requests in flight */
+    size_t batch_rows, batch_bytes; /* batch_rows <= 1: no batches, one INSERT per record */
+    stream_batch *open[STREAM_OPEN_BATCHES];
+    size_t nopen;
+    stream_batch *ready_head, *ready_tail, *free_batches, *all_batches;
+    uv_check_t flush_check;
+    int requests;           /* write requests in flight (batches and single INSERTs) */
+    double limit;           /* on requests; AIMD between 1 and limit_max */
+    double limit_max;       /* --max-inflight */
+    uint64_t lat_target_us; /* 0: the limit stays at limit_max */
+    uint64_t limit_cut_us;  /* when the limit was last cut */
+    uint64_t batches, batched_rows, batch_splits, limit_cuts;
 
     /* slots and the queue of messages waiting for one */
     stream_slot *slots;
@@ -174,6 +193,26 @@ void stream_engine_stop(stream_engine *e, const char *why);
 
 void stream_slot_abandon(stream_engine *e, stream_slot *s);
 uint64_t mono_us(void);
+
+/* engine.c, for the sink: a write of s was acknowledged; failed for good or for now (err);
+ * retry it after backoff; decode and send it again now. */
+void stream_write_done(stream_engine *e, stream_slot *s);
+void stream_write_failed(stream_engine *e, stream_slot *s, const cql_error *err);
+void stream_write_retry(stream_engine *e, stream_slot *s, const char *why);
+void stream_write_again(stream_engine *e, stream_slot *s);
+
+/* sink.c: batches and the concurrency limit (see its DESIGN). add encodes the record of s
+ * (its n values) into the open batch of its replica set; 0, or CQL_E_NOMEM / CQL_E_INVAL. */
+int stream_sink_init(stream_engine *e);
+void stream_sink_start(stream_engine *e);
+void stream_sink_stop(stream_engine *e);
+void stream_sink_free(stream_engine *e);
+int stream_sink_add(stream_engine *e, stream_slot *s, const cql_value *values, size_t n);
+void stream_sink_pump(stream_engine *e);
+bool stream_sink_has_room(const stream_engine *e);
+/* A write request sent at sent_us finished after lat_us (err NULL: acknowledged). */
+void stream_sink_feedback(stream_engine *e, const cql_error *err, uint64_t sent_us,
+                          uint64_t lat_us);
 
 /* run.c */
 void stream_engine_finish(stream_engine *e);

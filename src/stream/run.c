@@ -105,6 +105,7 @@ static void start_consuming(stream_engine *e)
         return;
     }
     e->state = ENGINE_RUNNING;
+    stream_sink_start(e);
     /* The consumer's first batch must not exceed the slots (or --max-records). */
     stream_engine_update_capacity(e);
     e->started_us = e->last_message_us = e->status_us = mono_us();
@@ -117,9 +118,10 @@ static void on_prepared(cql_session *s, const cql_error *err, const cql_prepared
 {
     stream_engine *e = ud;
     if (err) return fail_start(e, "cannot prepare the INSERT", err);
-    if ((size_t)cql_prepared_bind_count(p) != e->o->pipe->ncolumns) {
+    size_t binds = e->o->pipe->ncolumns + (e->kafka_wts ? 1 : 0);
+    if ((size_t)cql_prepared_bind_count(p) != binds) {
         snprintf(e->err, e->errlen, "cassandra: INSERT has %d bind markers, expected %zu",
-                 cql_prepared_bind_count(p), e->o->pipe->ncolumns);
+                 cql_prepared_bind_count(p), binds);
         e->exit_code = 1;
         return stream_engine_finish(e);
     }
@@ -129,7 +131,9 @@ static void on_prepared(cql_session *s, const cql_error *err, const cql_prepared
 
 static void prepare_insert(stream_engine *e)
 {
-    char *q = pipe_cql_insert(e->o->pipe);
+    /* kafka write timestamps are bound per statement (USING TIMESTAMP ?): a batch has one
+     * protocol-level timestamp only. */
+    char *q = e->kafka_wts ? pipe_cql_insert_ts(e->o->pipe) : pipe_cql_insert(e->o->pipe);
     int rc = q ? cql_session_prepare(e->session, q, on_prepared, e) : CQL_E_NOMEM;
     free(q);
     if (rc) {
@@ -314,12 +318,15 @@ static void log_status(stream_engine *e, bool final)
     log_info("stream", final ? "final" : "status",
              "consumed=%" PRIu64 " written=%" PRIu64 " filtered=%" PRIu64 " dead_lettered=%" PRIu64
              " retries=%" PRIu64 " inflight=%zu writing=%zu waiting=%zu backoff=%zu dlq=%zu"
-             " lag=%" PRId64 " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d%s",
+             " lag=%" PRId64 " rate=%.0f/s write_p50_ms=%.2f write_p99_ms=%.2f hosts_up=%d"
+             " requests=%d limit=%.0f rows_per_batch=%.1f batch_splits=%" PRIu64 "%s",
              e->consumed, e->written, e->filtered, e->dead_lettered, e->retries,
              e->nslots - e->nfree, by_state[SLOT_WRITING], by_state[SLOT_BLOCKED],
              by_state[SLOT_BACKOFF], by_state[SLOT_DLQ], e->consumer ? total_lag(e, false) : -1,
              rate, (double)hist_quantile(&e->window_lat, 0.5) / 1000.0,
-             (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up, caught);
+             (double)hist_quantile(&e->window_lat, 0.99) / 1000.0, st.hosts_up, e->requests,
+             e->limit, e->batches ? (double)e->batched_rows / (double)e->batches : 0.0,
+             e->batch_splits, caught);
     hist_reset(&e->window_lat);
     e->status_us = now;
     e->status_written = e->written;
@@ -399,7 +406,22 @@ static void render_metrics(stream_engine *e, strbuf *b)
     cql_session_stats(e->session, &st);
     prom_gauge(b, "rtetl_cassandra_hosts_up", "Cassandra hosts up.", "", st.hosts_up);
     prom_counter(b, "rtetl_cassandra_reconnects_total", "CQL reconnects.", "", st.reconnects);
-    prom_summary(b, "rtetl_stream_write_seconds", "Write latency.", &e->write_lat, 1e-6);
+    prom_summary(b, "rtetl_stream_write_seconds",
+                 "Write latency (of a request: a batch or an INSERT).", &e->write_lat, 1e-6);
+    prom_gauge(b, "rtetl_stream_write_concurrency_limit",
+               "Adaptive limit on write requests in flight (batches and single INSERTs).", "",
+               e->limit);
+    prom_gauge(b, "rtetl_stream_write_requests_inflight", "Write requests in flight.", "",
+               e->requests);
+    prom_counter(b, "rtetl_stream_write_limit_cuts_total",
+                 "Cuts of the concurrency limit (Overloaded, timeouts, latency over target).", "",
+                 e->limit_cuts);
+    prom_counter(b, "rtetl_stream_batches_total", "Unlogged batches sent.", "", e->batches);
+    prom_counter(b, "rtetl_stream_batch_rows_total", "Rows sent in unlogged batches.", "",
+                 e->batched_rows);
+    prom_counter(b, "rtetl_stream_batch_splits_total",
+                 "Batches that failed for a non-retriable reason and were written row by row.", "",
+                 e->batch_splits);
     prom_summary(b, "rtetl_stream_end_to_end_seconds",
                  "Latency from the Kafka message timestamp to the write acknowledgement.",
                  &e->e2e_lat, 1e-6);
@@ -473,6 +495,7 @@ void stream_engine_finish(stream_engine *e)
         e->dlq = NULL;
     }
     if (was_running) log_status(e, true);
+    stream_sink_stop(e);
     for (size_t i = 0; i < e->nslots; i++) stream_slot_abandon(e, &e->slots[i]);
     if (e->session) cql_session_close(e->session, on_session_closed, e);
 }
@@ -507,7 +530,7 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->rec = pipe_record_new(e->schema);
     e->arena = pipe_arena_new(0);
     e->retry_arena = pipe_arena_new(0);
-    e->values = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->values);
+    e->values = calloc(pc->ncolumns + 1, sizeof *e->values);
     e->scratch = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->scratch);
     e->nslots = e->nfree = o->max_inflight;
     e->span_limit = o->max_inflight * 64 > 1024 ? o->max_inflight * 64 : 1024;
@@ -525,6 +548,7 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
         s->next = e->free_slots;
         e->free_slots = s;
     }
+    stream_sink_init(e);
     uv_timer_init(&e->loop, &e->store_timer);
     uv_timer_init(&e->loop, &e->ddl_timer);
     e->ddl_timer.data = e;
@@ -555,6 +579,7 @@ static void engine_free(stream_engine *e)
     for (size_t i = 0; i < e->nparts; i++) pipe_offsets_free(e->parts[i].offs);
     free(e->parts);
     free(e->pending);
+    stream_sink_free(e);
     free(e->slots);
     free(e->values);
     free(e->scratch);

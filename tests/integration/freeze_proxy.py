@@ -7,8 +7,8 @@ forwarded either way, new connections are accepted but not forwarded); SIGUSR2 t
 What arrives while frozen is held and forwarded on the thaw, as a stopped node would read it
 when it resumes; with --drop it is thrown away instead (requests lost on the way, so only the
 client's retries can reach the server). With --server-error MARKER it reads the CQL native
-protocol v4 frames (uncompressed) both ways and answers every EXECUTE whose body holds MARKER with
-an ERROR frame of code 0x0000 (Server error), in place of the server's own answer: a poison
+protocol v4 frames (uncompressed) both ways and answers every EXECUTE or BATCH whose body holds
+MARKER with an ERROR frame of code 0x0000 (Server error), in place of the server's own answer: a poison
 record that Cassandra fails for ever. It stops on SIGTERM."""
 import signal
 import socket
@@ -22,7 +22,7 @@ flowing.set()
 DROP = "--drop" in sys.argv[3:]
 MARKER = (sys.argv[sys.argv.index("--server-error") + 1].encode()
           if "--server-error" in sys.argv[3:] else None)
-OP_ERROR, OP_EXECUTE = 0x00, 0x0A
+OP_ERROR, OP_EXECUTE, OP_BATCH = 0x00, 0x0A, 0x0D
 
 
 def shut_both(*socks):
@@ -56,12 +56,12 @@ def server_error(frame):
 
 
 def pipe_frames(src, dst, poisoned, to_server):
-    """Forwards frames; on the way to the server it notes the stream ids of poisoned EXECUTEs,
+    """Forwards frames; on the way to the server it notes the stream ids of poisoned requests,
     on the way back it replaces their answers."""
     try:
         for f in frames(src):
             sid = (f[2], f[3])
-            if to_server and f[4] == OP_EXECUTE and MARKER in f[9:]:
+            if to_server and f[4] in (OP_EXECUTE, OP_BATCH) and MARKER in f[9:]:
                 poisoned.add(sid)
             elif not to_server and sid in poisoned:
                 poisoned.discard(sid)

@@ -185,6 +185,40 @@ static void test_encode_execute_batch(void **state)
     cql_buf_free(&b);
 }
 
+/* A batch encoded statement by statement ahead (the stream sink's way) is the very frame that
+ * cql_enc_batch writes from the items at once, timestamp and serial consistency included. */
+static void test_encode_batch_ahead(void **state)
+{
+    (void)state;
+    const uint8_t id[16] = {7, 7, 7};
+    uint8_t i8[8], ts[8];
+    cql_value v[3] = {cql_value_text("k1"), cql_value_null(), cql_value_bigint(ts, 123456789)};
+    cql_value w[3] = {cql_value_text(""), cql_value_bigint(i8, -5), cql_value_unset()};
+    cql_batch_item items[2] = {{id, 16, NULL, v, 3}, {id, 16, NULL, w, 3}};
+    cql_query_opts o;
+    cql_query_opts_init(&o);
+    o.timestamp = 42;
+    o.serial_consistency = CQL_LOCAL_SERIAL;
+    cql_buf whole = {0}, stmts = {0}, ahead = {0};
+    assert_int_equal(cql_enc_batch(&whole, 5, CQL_BATCH_UNLOGGED, items, 2, CQL_ONE, &o), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_true(cql_batch_item_ok(&items[i]));
+        cql_enc_batch_stmt(&stmts, &items[i]);
+    }
+    assert_int_equal(
+        cql_enc_batch_encoded(&ahead, 5, CQL_BATCH_UNLOGGED, stmts.data, stmts.len, 2, CQL_ONE, &o),
+        0);
+    assert_int_equal(ahead.len, whole.len);
+    assert_memory_equal(ahead.data, whole.data, whole.len);
+    assert_int_equal(cql_enc_batch_encoded(&ahead, 5, 1, stmts.data, stmts.len, 0, CQL_ONE, NULL),
+                     CQL_E_INVAL);
+    cql_batch_item bad = {NULL, 0, NULL, v, 3};
+    assert_false(cql_batch_item_ok(&bad));
+    cql_buf_free(&whole);
+    cql_buf_free(&stmts);
+    cql_buf_free(&ahead);
+}
+
 /* Every strict prefix of a valid ERROR body must decode as a protocol error. */
 static void check_error_prefixes(cql_buf *b)
 {
@@ -626,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_encode_startup_auth_register),
         cmocka_unit_test(test_encode_query_params),
         cmocka_unit_test(test_encode_execute_batch),
+        cmocka_unit_test(test_encode_batch_ahead),
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_decode_event_supported),
         cmocka_unit_test(test_frame_body_flags),

@@ -180,6 +180,10 @@ static void test_custom(void **state)
                             "default_time_to_live = 7200");
     assert_string_equal(ins, "INSERT INTO \"Analytics\".t1 (user, day, \"select\", \"Active\") "
                              "VALUES (?, ?, ?, ?) USING TTL 7200");
+    free(ins);
+    ins = pipe_cql_insert_ts(c);
+    assert_string_equal(ins, "INSERT INTO \"Analytics\".t1 (user, day, \"select\", \"Active\") "
+                             "VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL 7200");
     free(tb), free(ins);
 
     pipe_schema *s;
