@@ -57,11 +57,13 @@
     });
   }
 
+  /* A polyline of the values (unknown ones as 0) scaled to the box's height. */
   function spark(id, values) {
+    values = values.map(function (v) { return v > 0 ? v : 0; });
     var svg = document.getElementById(id), max = Math.max.apply(null, values.concat([1]));
     var pts = values.map(function (v, i) {
       var x = values.length > 1 ? (i * 120) / (values.length - 1) : 0;
-      return x.toFixed(1) + ',' + (29 - (28 * (v || 0)) / max).toFixed(1);
+      return x.toFixed(1) + ',' + (29 - (28 * v) / max).toFixed(1);
     });
     svg.innerHTML = '<polyline points="' + pts.join(' ') + '"/>';
   }
@@ -70,8 +72,9 @@
   function rate(key, cur) {
     var base = cur;
     for (var i = hist.length - 1; i >= 0 && cur.t - hist[i].t <= RATE_WINDOW_MS; i--) base = hist[i];
-    if (base === cur || cur[key] === undefined) return undefined;
-    return ((cur[key] - base[key]) * 1000) / (cur.t - base.t);
+    if (base === cur || cur[key] === undefined) return { v: undefined, text: '' };
+    var delta = cur[key] - base[key], secs = (cur.t - base.t) / 1000;
+    return { v: delta / secs, text: fmt(delta) + ' in ' + secs.toFixed(1) + ' s' };
   }
 
   function partitions(samples) {
@@ -107,10 +110,12 @@
     var cur = { t: now, written: stage('written'), lag: val(samples, 'rtetl_stream_lag'),
                 retries: val(samples, 'rtetl_stream_write_retries_total') };
     if (hist.length && cur.written < hist[hist.length - 1].written) hist = []; /* a restart */
-    cur.rate = rate('written', cur);
+    var rows = rate('written', cur);
+    cur.rate = rows.v;
     hist.push(cur);
     if (hist.length > KEEP) hist.shift();
     show('rows_per_s', cur.rate, cur.rate !== undefined && cur.rate < 100 ? 1 : 0);
+    document.getElementById('rate-window').textContent = rows.text;
     show('lag', cur.lag);
     ['written', 'consumed', 'filtered', 'dead_lettered'].forEach(function (st) { show(st, stage(st)); });
     ['0.5', '0.99'].forEach(function (q) {
@@ -118,7 +123,7 @@
       show(q === '0.5' ? 'write_p50_ms' : 'write_p99_ms', v === undefined ? v : v * 1000, 2);
     });
     show('retries', cur.retries);
-    show('retries_per_s', rate('retries', cur), 1);
+    show('retries_per_s', rate('retries', cur).v, 1);
     show('write_errors', val(samples, 'rtetl_stream_write_errors_total'));
     show('hosts_up', val(samples, 'rtetl_cassandra_hosts_up'));
     show('inflight', val(samples, 'rtetl_stream_inflight'));
