@@ -1,0 +1,261 @@
+"""The live dashboard at / on rtetl stream's metrics port, in a real browser (headless Chromium
+over the DevTools protocol, chromium_cdp.py), against the real stack while a producer writes:
+
+1. The page loads (its script and stylesheet from the same server) and polls /metrics: after a
+   few polls every number it shows (written, consumed, filtered, dead-lettered, lag, lag per
+   partition, dead letters by reason, hosts up, in flight, write p50/p99, retries, and the
+   concurrency limit when /metrics has one) equals the same sample of one /metrics text that
+   this test scraped itself around that time (it scrapes every 0.1 s; the server publishes
+   once a second), and the shown text is that number formatted.
+2. Seconds later the numbers have moved on (written grew) and again match one /metrics text;
+   rows/s is above zero and within a factor of two of the rate measured from the scrapes.
+3. A screenshot of the page (RTETL_DASHBOARD_PNG, else <build>/dashboard.png) is a PNG of the
+   window's size; docs/dashboard.png is made this way.
+"""
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import threading
+import time
+import urllib.request
+
+import chromium_cdp
+from rtetl_testlib import (BIN, BROKERS, SRC, Procs, check, check_true, create_topic,
+                           drop_keyspace, finish, log, produce, unique, wait_for)
+
+PARTS = 3
+RATE = 200
+WIDTH, HEIGHT = 1280, 560
+
+# null until the page (about:blank before it) has its elements.
+PAGE_STATE = """document.getElementById('rate-window') && JSON.stringify({
+  polls: +(document.body.getAttribute('data-polls') || 0),
+  rate_window: document.getElementById('rate-window').textContent,
+  sparks: ['spark-rate', 'spark-lag'].map(id => {
+    const p = document.querySelector('#' + id + ' polyline');
+    return p ? p.getAttribute('points') : ''; }),
+  health: document.getElementById('health').textContent,
+  values: Object.fromEntries([...document.querySelectorAll('[data-k]')].map(
+    e => [e.getAttribute('data-k'), [e.textContent, e.getAttribute('data-v')]])),
+  parts: Object.fromEntries([...document.querySelectorAll('#parts tr[data-partition]')].map(
+    r => [r.getAttribute('data-partition'), r.children[2].getAttribute('data-v')])),
+  dlq: Object.fromEntries([...document.querySelectorAll('#dlq tr[data-reason]')].map(
+    r => [r.getAttribute('data-reason'), r.children[1].getAttribute('data-v')]))})"""
+
+# Page key -> (metric, labels, scale) of the /metrics sample it shows.
+SHOWN = {
+    "written": ("rtetl_stream_records_total", {"stage": "written"}, 1),
+    "consumed": ("rtetl_stream_records_total", {"stage": "consumed"}, 1),
+    "filtered": ("rtetl_stream_records_total", {"stage": "filtered"}, 1),
+    "dead_lettered": ("rtetl_stream_records_total", {"stage": "dead_lettered"}, 1),
+    "lag": ("rtetl_stream_lag", {}, 1),
+    "retries": ("rtetl_stream_write_retries_total", {}, 1),
+    "write_errors": ("rtetl_stream_write_errors_total", {}, 1),
+    "hosts_up": ("rtetl_cassandra_hosts_up", {}, 1),
+    "inflight": ("rtetl_stream_inflight", {}, 1),
+    "write_p50_ms": ("rtetl_stream_write_seconds", {"quantile": "0.5"}, 1000),
+    "write_p99_ms": ("rtetl_stream_write_seconds", {"quantile": "0.99"}, 1000),
+    "concurrency_limit": ("rtetl_stream_write_concurrency_limit", {}, 1),
+}
+
+
+def parse(text):
+    """{(name, ((label, value), ...)): value} of a Prometheus text."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$', line)
+        if m:
+            labels = tuple(sorted(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+            out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def sample(snap, name, labels):
+    return snap.get((name, tuple(sorted(labels.items()))))
+
+
+def scrape(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.read().decode()
+
+
+class Scraper(threading.Thread):
+    """Scrapes /metrics every 0.1 s and keeps each distinct text with when it was first seen."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.snaps, self.stop, self.lock = url, [], threading.Event(), threading.Lock()
+
+    def run(self):
+        last = None
+        while not self.stop.is_set():
+            try:
+                text = scrape(self.url)
+            except OSError:
+                text = None
+            if text and text != last:
+                with self.lock:
+                    self.snaps.append((time.monotonic(), parse(text)))
+                last = text
+            self.stop.wait(0.1)
+
+    def since(self, t):
+        with self.lock:
+            return [s for ts, s in self.snaps if ts >= t]
+
+    def latest(self):
+        with self.lock:
+            return self.snaps[-1][1] if self.snaps else {}
+
+    def rate(self, name, labels, window):
+        """Per second, from the texts first seen over the last `window` seconds."""
+        with self.lock:
+            recent = [(ts, s) for ts, s in self.snaps if ts >= self.snaps[-1][0] - window]
+        (t0, s0), (t1, s1) = recent[0], recent[-1]
+        return (sample(s1, name, labels) - sample(s0, name, labels)) / (t1 - t0) if t1 > t0 else 0
+
+
+def differences(page, snap):
+    """What the page shows that is not in /metrics text `snap` ([] when it shows exactly it)."""
+    diffs = []
+    for key, (name, labels, scale) in SHOWN.items():
+        want = sample(snap, name, labels)
+        got = page["values"].get(key, [None, None])[1]
+        if want is None:
+            if got:
+                diffs.append(f"{key}: shown {got}, not in /metrics")
+        elif got in (None, "") or abs(float(got) - want * scale) > 1e-9 * max(1, abs(want * scale)):
+            diffs.append(f"{key}: shown {got}, /metrics {want * scale}")
+    parts = {lbl["partition"]: v for (n, l), v in snap.items()
+             if n == "rtetl_stream_partition_lag" for lbl in [dict(l)]}
+    if {p: float(v) for p, v in page["parts"].items()} != parts:
+        diffs.append(f"partition lags: shown {page['parts']}, /metrics {parts}")
+    dlq = {dict(l)["reason"]: v for (n, l), v in snap.items() if n == "rtetl_stream_dead_letters_total"}
+    if {r: float(v) for r, v in page["dlq"].items()} != dlq:
+        diffs.append(f"dead letters: shown {page['dlq']}, /metrics {dlq}")
+    return diffs
+
+
+def check_matches(what, page, scraper, since):
+    """The page equals one /metrics text the scraper saw since `since`; the nearest otherwise."""
+    snaps = scraper.since(since)
+    best = min((differences(page, s) for s in snaps), key=len, default=["no /metrics text seen"])
+    check(f"{what}: every number shown equals one /metrics text of the last seconds", [], best)
+
+
+def page_state(browser, min_polls=0):
+    """What the page shows, once it polled /metrics at least min_polls times (else None)."""
+    text = browser.evaluate(PAGE_STATE)
+    state = json.loads(text) if text else None
+    return state if state and state["polls"] >= min_polls else None
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def check_rate(page, scraper, since):
+    """rows/s is the rows written between two /metrics texts the page polled (shown as "N in S
+    s" under it) over those seconds, a window of at most 10 s."""
+    shown = float(page["values"]["rows_per_s"][1] or 0)
+    m = re.fullmatch(r"([\d,]+) in ([\d.]+) s", page["rate_window"])
+    check_true("rows/s says over which rows and seconds", m is not None, page["rate_window"])
+    if not m:
+        return
+    delta, secs = int(m.group(1).replace(",", "")), float(m.group(2))
+    check_true("rows/s is above 0", shown > 0, f"shown {shown}")
+    check_true("rows/s = rows / seconds of its window, at most 10 s",
+               0 < secs <= 10.1 and abs(shown - delta / secs) <= 0.05 * shown,
+               f"{shown}/s shown, {delta} rows in {secs} s")
+    base = float(page["values"]["written"][1]) - delta
+    seen = {sample(s, "rtetl_stream_records_total", {"stage": "written"})
+            for s in scraper.since(since)}
+    check_true("the window starts at a written count /metrics had", base in seen,
+               f"{base} not in {sorted(v for v in seen if v is not None)}")
+
+
+def browse(procs, url, scraper):
+    browser_log = os.path.join(procs.tmp, "chromium.log")
+    with chromium_cdp.Chromium(chromium_cdp.find(), browser_log, WIDTH, HEIGHT) as browser:
+        log(f"chromium pid {browser.proc.pid}, log {browser_log}")
+        browser.open(url)
+        t0 = time.monotonic()
+        a = wait_for("the page to poll /metrics 3 times", lambda: page_state(browser, 3),
+                     timeout=60)
+        check_matches("first look", a, scraper, t0 - 1)
+        written = a["values"]["written"]
+        check("written is shown as the counter, with thousands separators",
+              f"{int(float(written[1])):,}", written[0])
+        check("Cassandra hosts up shown as in /metrics (and at least 1)",
+              True, float(a["values"]["hosts_up"][1]) == sample(
+                  scraper.latest(), "rtetl_cassandra_hosts_up", {}) >= 1)
+        check("one lag row per partition", sorted(str(p) for p in range(PARTS)), sorted(a["parts"]))
+        check("dead letters by reason: the malformed messages", {"malformed_json": "2"}, a["dlq"])
+        check("the health pill says healthy", "healthy", a["health"])
+
+        t1 = time.monotonic()
+        b = wait_for("the written count shown to grow", lambda: (
+            lambda s: s if s and float(s["values"]["written"][1]) > float(written[1]) else None)(
+            page_state(browser, a["polls"] + 2)), timeout=60)
+        check_matches("second look", b, scraper, t1 - 1)
+        check_rate(b, scraper, t0 - 1)
+        for name, points in zip(("rows/s", "lag"), b["sparks"]):
+            check_true(f"the {name} sparkline has a point per poll so far, all numbers",
+                       re.fullmatch(r"(\d+\.\d,\d+\.\d ?)+", points) is not None
+                       and len(points.split()) >= 5, points)
+
+        out = os.environ.get("RTETL_DASHBOARD_PNG") or os.path.join(
+            os.environ.get("RTETL_BUILD") or procs.tmp, "dashboard.png")
+        n = browser.screenshot(out)
+        log(f"screenshot: {out} ({n} bytes)")
+        check("the screenshot is a PNG of the window's size", (WIDTH, HEIGHT), png_size(out))
+
+
+def main():
+    topic, keyspace, group = unique("dash"), unique("ks_dash"), unique("g_dash")
+    create_topic(topic, PARTS)
+    produce(topic, [b"not json", b"{"])
+    with Procs() as procs:
+        procs.start("ingest", [BIN, "ingest", "--topic", topic, "--brokers", BROKERS, "--rate",
+                               f"{RATE}/s", "--duration", "300s", "--progress-interval", "0"])
+        stream = procs.start("stream", [
+            BIN, "stream", "--mode", "initial", "--topic", topic, "--group", group, "--keyspace",
+            keyspace, "--brokers", BROKERS, "--metrics-port", "0", "--status-interval", "1s"])
+        m = wait_for("the stream's metrics address", lambda: re.search(
+            r'msg="serving metrics" addr=127\.0\.0\.1:(\d+)', procs.output(stream))
+            or stream.poll() is not None, timeout=120)
+        check_true("rtetl stream serves metrics", m is not True, procs.output(stream)[-2000:])
+        if m is True:
+            return
+        base = f"http://127.0.0.1:{m.group(1)}"
+        scraper = Scraper(base + "/metrics")
+        scraper.start()
+        try:
+            wait_for("rows written and the dead letters counted", lambda: (
+                lambda s: (sample(s, "rtetl_stream_records_total", {"stage": "written"}) or 0) > 0
+                and sample(s, "rtetl_stream_dead_letters_total", {"reason": "malformed_json"})
+                == 2)(scraper.latest()), timeout=120)
+            browse(procs, base + "/", scraper)
+        finally:
+            scraper.stop.set()
+            scraper.join()
+        check("rtetl stream stops with 0 on SIGTERM", 0, procs.stop(stream, signal.SIGTERM))
+    drop_keyspace(keyspace)
+    for t in (topic, topic + ".dlq"):
+        subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete", "--if-exists",
+                        "--topic", t], capture_output=True, timeout=120)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        check("the test ran to its end", None, repr(e))
+    finish()
