@@ -11,6 +11,10 @@ over the DevTools protocol, chromium_cdp.py), against the real stack while a pro
    rows/s is above zero and within a factor of two of the rate measured from the scrapes.
 3. A screenshot of the page (RTETL_DASHBOARD_PNG, else <build>/dashboard.png) is a PNG of the
    window's size; docs/dashboard.png is made this way.
+4. The same files, served by a stand-in with a /metrics text the test writes: the write
+   concurrency limit is shown when /metrics has it, label values with escapes arrive intact,
+   an unhealthy /healthz shows its reason, and a counter that goes back (a restarted process)
+   restarts the rate instead of showing a negative one.
 """
 import json
 import os
@@ -21,6 +25,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import chromium_cdp
 from rtetl_testlib import (BIN, BROKERS, SRC, Procs, check, check_true, create_topic,
@@ -34,6 +39,8 @@ WIDTH, HEIGHT = 1280, 560
 PAGE_STATE = """document.getElementById('rate-window') && JSON.stringify({
   polls: +(document.body.getAttribute('data-polls') || 0),
   rate_window: document.getElementById('rate-window').textContent,
+  conc_title: document.getElementById('conc-title').textContent,
+  limit_hidden: document.getElementById('conc-limit').hidden,
   sparks: ['spark-rate', 'spark-lag'].map(id => {
     const p = document.querySelector('#' + id + ' polyline');
     return p ? p.getAttribute('points') : ''; }),
@@ -68,9 +75,14 @@ def parse(text):
     for line in text.splitlines():
         m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$', line)
         if m:
-            labels = tuple(sorted(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+            labels = tuple(sorted((k, re.sub(r"\\(.)", unescape, v)) for k, v in re.findall(
+                r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
             out[(m.group(1), labels)] = float(m.group(3))
     return out
+
+
+def unescape(m):
+    return "\n" if m.group(1) == "n" else m.group(1)
 
 
 def sample(snap, name, labels):
@@ -181,41 +193,139 @@ def check_rate(page, scraper, since):
                f"{base} not in {sorted(v for v in seen if v is not None)}")
 
 
-def browse(procs, url, scraper):
+def browse(procs, base, scraper):
     browser_log = os.path.join(procs.tmp, "chromium.log")
     with chromium_cdp.Chromium(chromium_cdp.find(), browser_log, WIDTH, HEIGHT) as browser:
         log(f"chromium pid {browser.proc.pid}, log {browser_log}")
-        browser.open(url)
-        t0 = time.monotonic()
-        a = wait_for("the page to poll /metrics 3 times", lambda: page_state(browser, 3),
-                     timeout=60)
-        check_matches("first look", a, scraper, t0 - 1)
-        written = a["values"]["written"]
-        check("written is shown as the counter, with thousands separators",
-              f"{int(float(written[1])):,}", written[0])
-        check("Cassandra hosts up shown as in /metrics (and at least 1)",
-              True, float(a["values"]["hosts_up"][1]) == sample(
-                  scraper.latest(), "rtetl_cassandra_hosts_up", {}) >= 1)
-        check("one lag row per partition", sorted(str(p) for p in range(PARTS)), sorted(a["parts"]))
-        check("dead letters by reason: the malformed messages", {"malformed_json": "2"}, a["dlq"])
-        check("the health pill says healthy", "healthy", a["health"])
+        live(procs, browser, base + "/", scraper)
+        with StandIn(base) as stand_in:
+            synthetic(browser, stand_in)
 
-        t1 = time.monotonic()
-        b = wait_for("the written count shown to grow", lambda: (
-            lambda s: s if s and float(s["values"]["written"][1]) > float(written[1]) else None)(
-            page_state(browser, a["polls"] + 2)), timeout=60)
-        check_matches("second look", b, scraper, t1 - 1)
-        check_rate(b, scraper, t0 - 1)
-        for name, points in zip(("rows/s", "lag"), b["sparks"]):
-            check_true(f"the {name} sparkline has a point per poll so far, all numbers",
-                       re.fullmatch(r"(\d+\.\d,\d+\.\d ?)+", points) is not None
-                       and len(points.split()) >= 5, points)
 
-        out = os.environ.get("RTETL_DASHBOARD_PNG") or os.path.join(
-            os.environ.get("RTETL_BUILD") or procs.tmp, "dashboard.png")
-        n = browser.screenshot(out)
-        log(f"screenshot: {out} ({n} bytes)")
-        check("the screenshot is a PNG of the window's size", (WIDTH, HEIGHT), png_size(out))
+def live(procs, browser, url, scraper):
+    browser.open(url)
+    t0 = time.monotonic()
+    a = wait_for("the page to poll /metrics 3 times", lambda: page_state(browser, 3),
+                 timeout=60)
+    check_matches("first look", a, scraper, t0 - 1)
+    written = a["values"]["written"]
+    check("written is shown as the counter, with thousands separators",
+          f"{int(float(written[1])):,}", written[0])
+    check("Cassandra hosts up shown as in /metrics (and at least 1)",
+          True, float(a["values"]["hosts_up"][1]) == sample(
+              scraper.latest(), "rtetl_cassandra_hosts_up", {}) >= 1)
+    check("one lag row per partition", sorted(str(p) for p in range(PARTS)), sorted(a["parts"]))
+    check("dead letters by reason: the malformed messages", {"malformed_json": "2"}, a["dlq"])
+    check("the health pill says healthy", "healthy", a["health"])
+
+    t1 = time.monotonic()
+    b = wait_for("the written count shown to grow", lambda: (
+        lambda s: s if s and float(s["values"]["written"][1]) > float(written[1]) else None)(
+        page_state(browser, a["polls"] + 2)), timeout=60)
+    check_matches("second look", b, scraper, t1 - 1)
+    check_rate(b, scraper, t0 - 1)
+    for name, points in zip(("rows/s", "lag"), b["sparks"]):
+        check_true(f"the {name} sparkline has a point per poll so far, all numbers",
+                   re.fullmatch(r"(\d+\.\d,\d+\.\d ?)+", points) is not None
+                   and len(points.split()) >= 5, points)
+
+    out = os.environ.get("RTETL_DASHBOARD_PNG") or os.path.join(
+        os.environ.get("RTETL_BUILD") or procs.tmp, "dashboard.png")
+    n = browser.screenshot(out)
+    log(f"screenshot: {out} ({n} bytes)")
+    check("the screenshot is a PNG of the window's size", (WIDTH, HEIGHT), png_size(out))
+
+
+SYNTHETIC = r"""# HELP rtetl_stream_records_total Records by outcome.
+# TYPE rtetl_stream_records_total counter
+rtetl_stream_records_total{stage="consumed"} 5010
+rtetl_stream_records_total{stage="written"} 5000
+rtetl_stream_records_total{stage="filtered"} 4
+rtetl_stream_records_total{stage="invalid"} 3
+rtetl_stream_records_total{stage="dead_lettered"} 3
+rtetl_stream_write_retries_total 17
+rtetl_stream_write_errors_total 1
+rtetl_stream_inflight 12
+rtetl_stream_write_concurrency_limit 64
+rtetl_stream_lag 9
+rtetl_stream_partition_lag{topic="t.1",partition="0"} 7
+rtetl_stream_partition_lag{topic="t.1",partition="1"} 2
+rtetl_stream_partition_committed_offset{topic="t.1",partition="0"} 100
+rtetl_stream_partition_committed_offset{topic="t.1",partition="1"} -1
+rtetl_stream_dead_letters_total{reason="we\"ird\\reason"} 3
+rtetl_cassandra_hosts_up 0
+rtetl_stream_write_seconds{quantile="0.5"} 0.0015
+rtetl_stream_write_seconds{quantile="0.99"} 0.25
+rtetl_stream_write_seconds_sum 12.5
+rtetl_stream_write_seconds_count 5000
+"""
+
+
+class StandIn:
+    """A metrics server on 127.0.0.1 serving the dashboard's files as rtetl serves them and a
+    /metrics text and /healthz answer the test sets."""
+
+    def __init__(self, base):
+        self.files = {}
+        for path in ("/", "/dashboard.js", "/dashboard.css"):
+            with urllib.request.urlopen(base + path, timeout=5) as r:
+                self.files[path] = (r.headers["Content-Type"], r.read())
+        self.metrics, self.health = SYNTHETIC, (503, "no Cassandra host is up: refused\n")
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the http.server name
+                path = self.path.split("?")[0]
+                if path in stand_in.files:
+                    status, (ctype, body) = 200, stand_in.files[path]
+                elif path == "/metrics":
+                    status, ctype, body = 200, "text/plain", stand_in.metrics.encode()
+                elif path == "/healthz":
+                    status, ctype, body = stand_in.health[0], "text/plain", stand_in.health[1].encode()
+                else:
+                    status, ctype, body = 404, "text/plain", b"not found\n"
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        return False
+
+
+def synthetic(browser, stand_in):
+    browser.open(stand_in.url)
+    page = wait_for("the page to poll the stand-in twice", lambda: page_state(browser, 2),
+                    timeout=60)
+    check("stand-in: every number shown equals its /metrics text", [],
+          differences(page, parse(SYNTHETIC)))
+    check("stand-in: the concurrency limit is shown next to in flight",
+          (False, "In flight / concurrency limit", "64"),
+          (page["limit_hidden"], page["conc_title"], page["values"]["concurrency_limit"][0]))
+    check("stand-in: a reason with an escaped quote and backslash arrives intact",
+          {'we"ird\\reason': "3"}, page["dlq"])
+    check("stand-in: /healthz 503 shows its reason", "unhealthy: no Cassandra host is up: refused",
+          page["health"])
+    stand_in.metrics = SYNTHETIC.replace('stage="written"} 5000', 'stage="written"} 100')
+    page = wait_for("the page to show the restarted counter", lambda: (
+        lambda s: s if s and s["values"]["written"][1] == "100" else None)(page_state(browser)),
+        timeout=30)
+    check("stand-in: after a counter went back, rows/s restarts (no negative rate)",
+          ["-", ""], page["values"]["rows_per_s"])
 
 
 def main():
@@ -242,7 +352,7 @@ def main():
                 lambda s: (sample(s, "rtetl_stream_records_total", {"stage": "written"}) or 0) > 0
                 and sample(s, "rtetl_stream_dead_letters_total", {"reason": "malformed_json"})
                 == 2)(scraper.latest()), timeout=120)
-            browse(procs, base + "/", scraper)
+            browse(procs, base, scraper)
         finally:
             scraper.stop.set()
             scraper.join()
