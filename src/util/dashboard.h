@@ -1,5 +1,6 @@
 /* The live dashboard's static files (src/util/dashboard/: HTML, JS, CSS), embedded into the
- * binary at build time (cmake/embed_files.cmake) and served by the metrics server at "/".
+ * binary at build time (src/util/embed_dashboard.cmake) and served by the metrics server at
+ * "/".
  *
  * The page polls /metrics every second and does all the work in the browser (parsing the
  * Prometheus text, rates from counter deltas), so the server side is only this lookup: no
