@@ -351,36 +351,42 @@ def synthetic(browser, stand_in):
 def main():
     topic, keyspace, group = unique("dash"), unique("ks_dash"), unique("g_dash")
     create_topic(topic, PARTS)
-    produce(topic, [b"not json", b"{"])
-    with Procs() as procs:
-        procs.start("ingest", [BIN, "ingest", "--topic", topic, "--brokers", BROKERS, "--rate",
-                               f"{RATE}/s", "--duration", "300s", "--progress-interval", "0"])
-        stream = procs.start("stream", [
-            BIN, "stream", "--mode", "initial", "--topic", topic, "--group", group, "--keyspace",
-            keyspace, "--brokers", BROKERS, "--metrics-port", "0", "--status-interval", "1s"])
-        m = wait_for("the stream's metrics address", lambda: re.search(
-            r'msg="serving metrics" addr=127\.0\.0\.1:(\d+)', procs.output(stream))
-            or stream.poll() is not None, timeout=120)
-        check_true("rtetl stream serves metrics", m is not True, procs.output(stream)[-2000:])
-        if m is True:
-            return
-        base = f"http://127.0.0.1:{m.group(1)}"
-        scraper = Scraper(base)
-        scraper.start()
-        try:
-            wait_for("rows written and the dead letters counted", lambda: (
-                lambda s: (sample(s, "rtetl_stream_records_total", {"stage": "written"}) or 0) > 0
-                and sample(s, "rtetl_stream_dead_letters_total", {"reason": "malformed_json"})
-                == 2)(scraper.latest()), timeout=120)
-            browse(procs, base, scraper)
-        finally:
-            scraper.stop.set()
-            scraper.join()
-        check("rtetl stream stops with 0 on SIGTERM", 0, procs.stop(stream, signal.SIGTERM))
-    drop_keyspace(keyspace)
-    for t in (topic, topic + ".dlq"):
-        subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete", "--if-exists",
-                        "--topic", t], capture_output=True, timeout=120)
+    try:
+        produce(topic, [b"not json", b"{"])
+        with Procs() as procs:
+            run(procs, topic, keyspace, group)
+    finally:
+        drop_keyspace(keyspace)
+        for t in (topic, topic + ".dlq"):
+            subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete",
+                            "--if-exists", "--topic", t], capture_output=True, timeout=120)
+
+
+def run(procs, topic, keyspace, group):
+    procs.start("ingest", [BIN, "ingest", "--topic", topic, "--brokers", BROKERS, "--rate",
+                           f"{RATE}/s", "--duration", "300s", "--progress-interval", "0"])
+    stream = procs.start("stream", [
+        BIN, "stream", "--mode", "initial", "--topic", topic, "--group", group, "--keyspace",
+        keyspace, "--brokers", BROKERS, "--metrics-port", "0", "--status-interval", "1s"])
+    m = wait_for("the stream's metrics address", lambda: re.search(
+        r'msg="serving metrics" addr=127\.0\.0\.1:(\d+)', procs.output(stream))
+        or stream.poll() is not None, timeout=120)
+    check_true("rtetl stream serves metrics", m is not True, procs.output(stream)[-2000:])
+    if m is True:
+        return
+    base = f"http://127.0.0.1:{m.group(1)}"
+    scraper = Scraper(base)
+    scraper.start()
+    try:
+        wait_for("rows written and the dead letters counted", lambda: (
+            lambda s: (sample(s, "rtetl_stream_records_total", {"stage": "written"}) or 0) > 0
+            and sample(s, "rtetl_stream_dead_letters_total", {"reason": "malformed_json"})
+            == 2)(scraper.latest()), timeout=120)
+        browse(procs, base, scraper)
+    finally:
+        scraper.stop.set()
+        scraper.join()
+    check("rtetl stream stops with 0 on SIGTERM", 0, procs.stop(stream, signal.SIGTERM))
 
 
 if __name__ == "__main__":
