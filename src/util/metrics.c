@@ -1,6 +1,8 @@
 /* Prometheus text helpers and the /metrics + /healthz server (see metrics.h). */
 #include "util/metrics.h"
 
+#include "util/dashboard.h"
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -100,6 +102,21 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     return ret;
 }
 
+/* The dashboard's files are static and immutable: served from the binary without a copy or the
+ * lock; no-cache makes a browser revalidate them after an upgrade. */
+static enum MHD_Result reply_asset(struct MHD_Connection *c, const dashboard_asset *a,
+                                   const char *ctype)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -107,6 +124,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     metrics_server *s = cls;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(c, 405, "text/plain", "method not allowed\n", 19);
+    const char *asset_type;
+    const dashboard_asset *asset = dashboard_find(url, &asset_type);
+    if (asset) return reply_asset(c, asset, asset_type);
     enum MHD_Result ret;
     pthread_mutex_lock(&s->lock);
     if (strcmp(url, "/metrics") == 0) {

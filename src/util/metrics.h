@@ -1,4 +1,5 @@
-/* Prometheus text exposition helpers, and a small HTTP server for /metrics and /healthz.
+/* Prometheus text exposition helpers, and a small HTTP server for /metrics and /healthz (and
+ * the live dashboard at "/", static files that poll /metrics: util/dashboard.h).
  *
  * The owner thread (the event loop) renders its counters into a strbuf and publishes the text
  * with metrics_server_publish(), e.g. once a second; the server's own thread (libmicrohttpd)

@@ -12,34 +12,16 @@
 
 #include "ingest/api.h"
 #include "ingest/record.h"
+#include "test_files.h"
 
 static const char id[INGEST_ID_LEN + 1] = "0123456789abcdef4123856789abcdef";
 
-/* Reads tests/data/randomuser/<name> (RTETL_SRC, else derived from this file's path). */
+/* Reads tests/data/randomuser/<name>; the caller frees it. */
 static char *fixture(const char *name, size_t *len)
 {
-    char root[1024], path[1200];
-    const char *src = getenv("RTETL_SRC");
-    if (src) {
-        snprintf(root, sizeof root, "%s", src);
-    } else {
-        snprintf(root, sizeof root, "%s", __FILE__);
-        char *t = strstr(root, "/tests/unit/");
-        if (t) *t = '\0';
-    }
-    snprintf(path, sizeof path, "%s/tests/data/randomuser/%s", root, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open fixture %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/randomuser/%s", name);
+    return test_read_source(rel, len);
 }
 
 static ingest_api_batch *load(const char *name)
