@@ -66,8 +66,13 @@ stack_ensure_up() {
   if "$STACK" status >/dev/null 2>&1; then
     _it_log "stack already up; it will be left up"
   else
-    _it_log "bringing the stack up"
-    _it_started_stack=1
+    # A server that runs but is not ready yet (a busy machine) is waited for, not owned.
+    if "$STACK" status 2>/dev/null | awk 'NR > 1 && $2 ~ /^[0-9]+$/ {f = 1} END {exit !f}'; then
+      _it_log "stack runs but is not ready yet; waiting for it (it will be left up)"
+    else
+      _it_log "bringing the stack up"
+      _it_started_stack=1
+    fi
     "$STACK" up || {
       _it_log "scripts/stack up failed"
       return 1
