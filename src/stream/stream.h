@@ -24,14 +24,15 @@ typedef struct stream_opts {
     const opt_list *kafka_props; /* -X key=value for consumer and dead-letter producer */
     cql_config cql;              /* contact points, auth, TLS ... */
     stream_sink sink;
-    size_t max_inflight;         /* records between consume and done (writes, retries, DLQ) */
-    uint64_t max_records;        /* stop after this many records (0: no limit) */
-    bool until_caught_up;        /* stop once the records present at assignment are done */
-    double idle_exit_s;          /* stop after this long without messages and work (0: never) */
-    double status_interval_s;    /* status line period (0: none) */
-    double drain_timeout_s;      /* bound on draining in-flight work at shutdown */
-    const char *metrics_bind;    /* address for /metrics, /healthz and /readyz */
-    int metrics_port;            /* -1: no server; 0: any port */
+    size_t max_inflight;      /* records between consume and done (writes, retries, DLQ) */
+    uint64_t max_records;     /* stop after this many records (0: no limit) */
+    bool until_caught_up;     /* stop once the records present at assignment are done */
+    double idle_exit_s;       /* stop after this long without messages and work (0: never) */
+    double status_interval_s; /* status line period (0: none) */
+    double drain_timeout_s;   /* bound on draining in-flight work at shutdown */
+    const char *metrics_bind; /* address for /metrics, /healthz and /readyz */
+    int metrics_port;         /* -1: no server; 0: any port */
+
     stream_health_limits health; /* the bounds of /healthz's checks (health.h) */
 } stream_opts;
 
