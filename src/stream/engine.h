@@ -159,6 +159,7 @@ struct stream_engine {
     /* /healthz and /readyz (run.c with health.c) */
     const char *startup_step; /* what start-up waits for, a static string for /readyz */
     bool ever_assigned;       /* a partition was assigned since the start */
+    bool topic_missing;       /* the consumer said the source topic does not exist */
     uint64_t unreachable_since_us, unassigned_since_us; /* see stream_health_since */
 };
 

@@ -9,9 +9,11 @@
  * the consumer lag is 0 although nothing is done. An idle partition (no backlog) is never
  * stalled. (2) unreachable: no Cassandra host up for the bound; a shorter outage is a blip that
  * retries absorb, so it stays healthy. (3) unassigned: the member has had no partition for the
- * bound while running (a topic that is gone, a group with more members than partitions, a
- * rebalance that does not end). Everything is computed by the 1 s metrics timer from a snapshot,
- * so the record path does no extra work; these functions keep no state of their own. */
+ * bound while running (a group with more members than partitions, a rebalance that does not
+ * end, a coordinator that does not answer); run.c does not count the time the source topic is
+ * missing, which is waited for (the compose stack's stream starts before the first ingest
+ * creates the topic) and shown by /readyz. Everything is computed by the 1 s metrics timer from a
+ * snapshot, so the record path does no extra work; these functions keep no state of their own. */
 #include "stream/health.h"
 
 #include <inttypes.h>

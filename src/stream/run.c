@@ -18,15 +18,24 @@
 static void on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts)
 {
     stream_engine *e = ud;
-    if (parts->cnt > 0) e->ever_assigned = true;
+    if (parts->cnt > 0) e->ever_assigned = true, e->topic_missing = false;
     stream_engine_on_assign(ud, parts);
+}
+
+/* Notes a missing source topic (the unassigned check waits for it), then hands over. */
+static void on_error(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal)
+{
+    stream_engine *e = ud;
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        e->topic_missing = true;
+    stream_engine_on_error(ud, err, reason, fatal);
 }
 
 static const kafka_consumer_handler consumer_handler = {
     .on_messages = stream_engine_on_messages,
     .on_assign = on_assign,
     .on_revoke = stream_engine_on_revoke,
-    .on_error = stream_engine_on_error,
+    .on_error = on_error,
 };
 
 /* Settings of start_kafka that at-least-once delivery relies on, so -X cannot change them. */
@@ -462,7 +471,10 @@ static void health_snapshot(stream_engine *e, stream_health_part *parts, stream_
         if (sp->assigned && sp->offs) health_part(e, sp, now, &parts[h->nparts++]);
     }
     h->unreachable_us = stream_health_since(&e->unreachable_since_us, running && !st.hosts_up, now);
-    h->unassigned_us = stream_health_since(&e->unassigned_since_us, running && !h->nparts, now);
+    /* A source topic that does not exist yet is waited for, not a stuck group: the compose
+     * stack's stream starts before the first ingest creates it (/readyz tells it apart). */
+    h->unassigned_us = stream_health_since(&e->unassigned_since_us,
+                                           running && !h->nparts && !e->topic_missing, now);
 }
 
 /* /readyz: true once start-up is done and a partition was assigned, until the stop begins;
@@ -474,7 +486,9 @@ static bool readiness(stream_engine *e, char *why, size_t len)
     else if (e->state == ENGINE_DRAINING)
         snprintf(why, len, "stopping: draining %zu records in flight", e->nslots - e->nfree);
     else if (e->state == ENGINE_STARTING || !e->ever_assigned)
-        snprintf(why, len, "starting: %s", e->startup_step ? e->startup_step : "");
+        snprintf(why, len, "starting: %s%s%s", e->startup_step ? e->startup_step : "",
+                 e->topic_missing ? "; the source topic does not exist yet: " : "",
+                 e->topic_missing ? e->o->pipe->topic : "");
     else
         return snprintf(why, len, "ok"), true;
     return false;
