@@ -462,10 +462,12 @@ static void health_snapshot(stream_engine *e, stream_health_part *parts, stream_
     bool running = e->state == ENGINE_RUNNING && !e->finishing;
     cql_stats st;
     cql_session_stats(e->session, &st);
-    *h = (stream_health_snapshot){.running = running,
-                                  .topic = e->o->pipe->topic,
-                                  .parts = parts,
-                                  .cassandra_error = e->last_error};
+    *h = (stream_health_snapshot){
+        .running = running,
+        .topic = e->o->pipe->topic,
+        .parts = parts,
+        /* last_error holds Kafka's errors too: not named here. */
+        .cassandra_error = strncmp(e->last_error, "kafka:", 6) == 0 ? "" : e->last_error};
     for (size_t i = 0; i < e->nparts; i++) {
         stream_part *sp = &e->parts[i];
         if (sp->assigned && sp->offs) health_part(e, sp, now, &parts[h->nparts++]);
