@@ -13,7 +13,8 @@ typedef struct stream_cli {
         *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file,
         *local_dc;
     long long max_inflight, max_records, metrics_port, cql_connections, batch_rows, batch_bytes;
-    double idle_exit, status_interval, drain_timeout, request_timeout, latency_target;
+    double idle_exit, status_interval, drain_timeout, request_timeout, latency_target,
+        stall_timeout, unreachable_timeout, unassigned_timeout;
     bool tls, no_verify, lz4, print_config, until_caught_up;
     opt_list props;
 } stream_cli;
@@ -95,9 +96,21 @@ static const opt_spec specs[] = {
     {"drain-timeout", 0, OPT_DURATION, F(drain_timeout), "30s", "DURATION",
      "Bound on finishing in-flight writes at shutdown", 0, 0, 0},
     {"metrics-port", 0, OPT_INT, F(metrics_port), "-1", "PORT",
-     "Serve /metrics and /healthz on this port (-1: off, 0: any)", 0, -1, 65535},
+     "Serve /metrics, /healthz and /readyz on this port (-1: off, 0: any)", 0, -1, 65535},
     {"metrics-bind", 0, OPT_STR, F(metrics_bind), "127.0.0.1", "ADDR",
      "Address of the metrics server", 0, 0, 0},
+    {"stall-timeout", 0, OPT_DURATION, F(stall_timeout), "60s", "DURATION",
+     "/healthz fails when a partition's committed offset has not moved for this long although "
+     "records past it exist (0: never)",
+     0, 0, 0},
+    {"unreachable-timeout", 0, OPT_DURATION, F(unreachable_timeout), "30s", "DURATION",
+     "/healthz fails when no Cassandra host has been up for this long; a shorter outage is "
+     "retried through (0: never)",
+     0, 0, 0},
+    {"unassigned-timeout", 0, OPT_DURATION, F(unassigned_timeout), "60s", "DURATION",
+     "/healthz fails when no partition has been assigned to this member for this long while "
+     "running (0: never, e.g. for standby members of a group larger than the topic)",
+     0, 0, 0},
     {"sink", 0, OPT_STR, F(sink), "cassandra", "cassandra|null",
      "null: decode and filter but write nothing (measures the Kafka-bound ceiling)", 0, 0, 0},
     {"print-config", 0, OPT_BOOL, F(print_config), "false", NULL,
@@ -120,6 +133,16 @@ static const char extra[] =
     "Exit codes: 0 stopped cleanly (signal, --max-records, --until-caught-up, --idle-exit);\n"
     "1 runtime failure (e.g. Kafka or Cassandra unreachable at start); 2 usage or\n"
     "configuration error.\n";
+
+/* The health bounds after the pipeline in --print-config: as comments, since they are options
+ * (command line or RTETL_*), not pipeline keys, and the YAML must read back unchanged. */
+static void print_health(const stream_cli *c, FILE *out)
+{
+    fprintf(out,
+            "# /healthz bounds (options, not pipeline keys; 0 = off):\n"
+            "#   --stall-timeout %gs --unreachable-timeout %gs --unassigned-timeout %gs\n",
+            c->stall_timeout, c->unreachable_timeout, c->unassigned_timeout);
+}
 
 /* Applies a CLI/env string override to a pipeline field when the option was given. */
 static int override(stream_cli *c, const opt_result *res, const char *opt, const char *val,
@@ -196,6 +219,7 @@ int cmd_stream(int argc, char **argv)
     }
     if (c.print_config) {
         pipe_config_dump(pc, stdout);
+        print_health(&c, stdout);
         code = RT_EXIT_OK;
         goto out;
     }
@@ -215,6 +239,9 @@ int cmd_stream(int argc, char **argv)
         .drain_timeout_s = c.drain_timeout,
         .metrics_bind = c.metrics_bind,
         .metrics_port = (int)c.metrics_port,
+        .health = {.stall_s = c.stall_timeout,
+                   .unreachable_s = c.unreachable_timeout,
+                   .unassigned_s = c.unassigned_timeout},
     };
     cql_config_init(&o.cql);
     o.cql.contact_points = c.cassandra;

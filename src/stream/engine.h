@@ -18,6 +18,7 @@
 #include "pipeline/offsets.h"
 #include "pipeline/retry.h"
 #include "stream/dlq.h"
+#include "stream/health.h"
 #include "stream/stream.h"
 #include "util/hist.h"
 #include "util/metrics.h"
@@ -65,6 +66,7 @@ typedef struct stream_part {
      * paused and takes nothing more. */
     int64_t mark, mark_from;
     bool capped;
+    stream_health_watch health; /* the stall check's memory (run.c, once a second) */
 } stream_part;
 
 typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE } engine_state;
@@ -172,6 +174,12 @@ struct stream_engine {
     int catchup_pct;           /* progress to the marks, as last computed; -1 unknown */
     uint64_t catchup_retry_us; /* when a failed watermark query was last retried */
     metrics_server *metrics;
+
+    /* /healthz and /readyz (run.c with health.c) */
+    const char *startup_step; /* what start-up waits for, a static string for /readyz */
+    bool ever_assigned;       /* a partition was assigned since the start */
+    bool topic_missing;       /* the consumer said the source topic does not exist */
+    uint64_t unreachable_since_us, unassigned_since_us; /* see stream_health_since */
 };
 
 /* engine.c: the record path and its consumer callbacks. */

@@ -14,11 +14,28 @@
 
 /* ---- kafka ---------------------------------------------------------------------------- */
 
+/* Notes the first partition assigned (readiness), then hands over to the engine. */
+static void on_assign(void *ud, const rd_kafka_topic_partition_list_t *parts)
+{
+    stream_engine *e = ud;
+    if (parts->cnt > 0) e->ever_assigned = true, e->topic_missing = false;
+    stream_engine_on_assign(ud, parts);
+}
+
+/* Notes a missing source topic (the unassigned check waits for it), then hands over. */
+static void on_error(void *ud, rd_kafka_resp_err_t err, const char *reason, bool fatal)
+{
+    stream_engine *e = ud;
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        e->topic_missing = true;
+    stream_engine_on_error(ud, err, reason, fatal);
+}
+
 static const kafka_consumer_handler consumer_handler = {
     .on_messages = stream_engine_on_messages,
-    .on_assign = stream_engine_on_assign,
+    .on_assign = on_assign,
     .on_revoke = stream_engine_on_revoke,
-    .on_error = stream_engine_on_error,
+    .on_error = on_error,
 };
 
 /* Settings of start_kafka that at-least-once delivery relies on, so -X cannot change them. */
@@ -106,6 +123,7 @@ static void start_consuming(stream_engine *e)
     }
     e->state = ENGINE_RUNNING;
     stream_sink_start(e);
+    e->startup_step = "waiting for the first partition assignment";
     /* The consumer's first batch must not exceed the slots (or --max-records). */
     stream_engine_update_capacity(e);
     e->started_us = e->last_message_us = e->status_us = mono_us();
@@ -131,6 +149,7 @@ static void on_prepared(cql_session *s, const cql_error *err, const cql_prepared
 
 static void prepare_insert(stream_engine *e)
 {
+    e->startup_step = "preparing the INSERT";
     /* kafka write timestamps are bound per statement (USING TIMESTAMP ?): a batch has one
      * protocol-level timestamp only. */
     char *q = e->kafka_wts ? pipe_cql_insert_ts(e->o->pipe) : pipe_cql_insert(e->o->pipe);
@@ -212,6 +231,7 @@ static void on_connected(cql_session *s, const cql_error *err, void *ud)
     stream_engine *e = ud;
     if (err) return fail_start(e, "cannot connect", err);
     if (!e->o->pipe->create_if_missing) return prepare_insert(e);
+    e->startup_step = "creating the keyspace and table";
     ddl(e, pipe_cql_create_keyspace(e->o->pipe), "cannot create the keyspace", create_table);
 }
 
@@ -338,25 +358,31 @@ static void on_status_timer(uv_timer_t *t)
     if (e->state == ENGINE_RUNNING || e->state == ENGINE_DRAINING) log_status(e, false);
 }
 
-/* Per assigned partition: lag and the offset below which every record is done (what the next
- * commit carries), one family after the other (HELP/TYPE once per family). */
-static void render_partitions(stream_engine *e, strbuf *b)
+/* Per assigned partition (those of the health snapshot): lag, the offset below which every
+ * record is done (what the next commit carries) and how long that offset has been stalled, one
+ * family after the other (HELP/TYPE once per family). */
+static void render_partitions(stream_engine *e, const stream_health_snapshot *h, strbuf *b)
 {
     char lbl[320];
-    for (int fam = 0; fam < 2; fam++) {
-        for (size_t i = 0; i < e->nparts; i++) {
-            stream_part *sp = &e->parts[i];
-            if (!sp->assigned || !sp->offs) continue;
+    for (int fam = 0; fam < 3; fam++) {
+        for (size_t i = 0; i < h->nparts; i++) {
+            stream_part *sp = &e->parts[h->parts[i].id];
             snprintf(lbl, sizeof lbl, "topic=\"%s\",partition=\"%d\"", e->o->pipe->topic, sp->id);
             if (fam == 0)
                 prom_gauge(b, "rtetl_stream_partition_lag",
                            "Consumer lag of a partition (messages).", lbl,
                            (double)part_lag(e, sp, false));
-            else
+            else if (fam == 1)
                 prom_gauge(b, "rtetl_stream_partition_committed_offset",
                            "Offset below which every record of the partition is written, filtered "
                            "or dead-lettered (committed within a second); -1 none yet.",
                            lbl, (double)part_committed(sp));
+            else
+                prom_gauge(b, "rtetl_stream_partition_stalled_seconds",
+                           "How long the committed offset of a partition has not moved although "
+                           "records past it exist (0: moving or nothing to do); /healthz fails "
+                           "past --stall-timeout.",
+                           lbl, (double)h->parts[i].stalled_us / 1e6);
         }
     }
 }
@@ -371,7 +397,8 @@ static void render_dead_letters(stream_engine *e, strbuf *b)
     }
 }
 
-static void render_metrics(stream_engine *e, strbuf *b)
+static void render_metrics(stream_engine *e, const stream_health_snapshot *h,
+                           const stream_health_verdict *v, bool ready, strbuf *b)
 {
     static const char *stage_help = "Records by outcome.";
     char lbl[64];
@@ -392,7 +419,14 @@ static void render_metrics(stream_engine *e, strbuf *b)
     prom_gauge(b, "rtetl_stream_inflight", "Records in flight.", "",
                (double)(e->nslots - e->nfree));
     prom_gauge(b, "rtetl_stream_lag", "Consumer lag (messages).", "", (double)total_lag(e, false));
-    render_partitions(e, b);
+    render_partitions(e, h, b);
+    prom_gauge(b, "rtetl_stream_healthy",
+               "1 while /healthz answers 200: no partition stalled, Cassandra reachable and "
+               "partitions assigned within their bounds.",
+               "", v->healthy ? 1 : 0);
+    prom_gauge(b, "rtetl_stream_ready",
+               "1 while /readyz answers 200: started up, a partition assigned, not stopping.", "",
+               ready ? 1 : 0);
     render_dead_letters(e, b);
     if (e->o->until_caught_up)
         prom_gauge(b, "rtetl_stream_caught_up_ratio",
@@ -427,22 +461,90 @@ static void render_metrics(stream_engine *e, strbuf *b)
                  &e->e2e_lat, 1e-6);
 }
 
-static void on_metrics_timer(uv_timer_t *t)
+/* The committed offset of sp for the stall check and the records at or past it (-1 unknown).
+ * Before its first record a partition without a group offset counts from librdkafka's
+ * position; under --until-caught-up the records past the mark are not its work. */
+static void health_part(stream_engine *e, stream_part *sp, uint64_t now, stream_health_part *hp)
 {
-    stream_engine *e = t->data;
-    strbuf b = {0};
-    render_metrics(e, &b);
+    int64_t c = part_committed(sp);
+    if (c < 0) c = kafka_consumer_position(e->consumer, sp->id);
+    int64_t backlog = c < 0 ? -1 : kafka_consumer_lag(e->consumer, sp->id, c);
+    if (backlog > 0 && e->o->until_caught_up && sp->mark >= 0)
+        backlog = sp->mark > c ? sp->mark - c : 0;
+    hp->id = sp->id;
+    hp->committed = c;
+    hp->backlog = backlog;
+    hp->stalled_us = stream_health_watch_update(&sp->health, sp->generation, c, backlog, now);
+}
+
+/* Fills the health snapshot (parts: room for e->nparts) and updates the bounds' clocks. */
+static void health_snapshot(stream_engine *e, stream_health_part *parts, stream_health_snapshot *h)
+{
+    uint64_t now = mono_us();
+    bool running = e->state == ENGINE_RUNNING && !e->finishing;
     cql_stats st;
     cql_session_stats(e->session, &st);
-    bool healthy = e->state == ENGINE_RUNNING && st.hosts_up > 0;
-    char detail[700];
-    if (e->state != ENGINE_RUNNING)
-        snprintf(detail, sizeof detail, "%s",
-                 e->state == ENGINE_STARTING ? "starting" : "stopping");
+    *h = (stream_health_snapshot){
+        .running = running,
+        .topic = e->o->pipe->topic,
+        .parts = parts,
+        /* last_error holds Kafka's errors too: not named here. */
+        .cassandra_error = strncmp(e->last_error, "kafka:", 6) == 0 ? "" : e->last_error};
+    for (size_t i = 0; i < e->nparts; i++) {
+        stream_part *sp = &e->parts[i];
+        if (sp->assigned && sp->offs) health_part(e, sp, now, &parts[h->nparts++]);
+    }
+    h->unreachable_us = stream_health_since(&e->unreachable_since_us, running && !st.hosts_up, now);
+    /* A source topic that does not exist yet is waited for, not a stuck group: the compose
+     * stack's stream starts before the first ingest creates it (/readyz tells it apart). */
+    h->unassigned_us = stream_health_since(&e->unassigned_since_us,
+                                           running && !h->nparts && !e->topic_missing, now);
+}
+
+/* /readyz: true once start-up is done and a partition was assigned, until the stop begins;
+ * else what it waits for in `why`. */
+static bool readiness(stream_engine *e, char *why, size_t len)
+{
+    if (e->finishing || e->state == ENGINE_DONE)
+        snprintf(why, len, "stopping");
+    else if (e->state == ENGINE_DRAINING)
+        snprintf(why, len, "stopping: draining %zu records in flight", e->nslots - e->nfree);
+    else if (e->state == ENGINE_STARTING || !e->ever_assigned)
+        snprintf(why, len, "starting: %s%s%s", e->startup_step ? e->startup_step : "",
+                 e->topic_missing ? "; the source topic does not exist yet: " : "",
+                 e->topic_missing ? e->o->pipe->topic : "");
     else
-        snprintf(detail, sizeof detail, "no Cassandra host is up: %s", e->last_error);
-    metrics_server_publish(e->metrics, b.data ? b.data : "", b.len, healthy, detail);
+        return snprintf(why, len, "ok"), true;
+    return false;
+}
+
+/* Publishes /metrics, /healthz and /readyz. Before the consumer and the session exist (the
+ * blocking Kafka checks of start-up) only the probes: alive, not ready. */
+static void publish_probes(stream_engine *e)
+{
+    char why[300];
+    bool ready = readiness(e, why, sizeof why);
+    metrics_server_set_ready(e->metrics, ready, why);
+    if (!e->consumer || !e->session) {
+        metrics_server_publish(e->metrics, "", 0, true, NULL);
+        return;
+    }
+    stream_health_part *parts = calloc(e->nparts ? e->nparts : 1, sizeof *parts);
+    if (!parts) return;
+    stream_health_snapshot h;
+    stream_health_verdict v;
+    health_snapshot(e, parts, &h);
+    stream_health_eval(&h, &e->o->health, &v);
+    strbuf b = {0};
+    render_metrics(e, &h, &v, ready, &b);
+    metrics_server_publish(e->metrics, b.data ? b.data : "", b.len, v.healthy, v.reason);
     strbuf_free(&b);
+    free(parts);
+}
+
+static void on_metrics_timer(uv_timer_t *t)
+{
+    publish_probes(t->data);
 }
 
 /* ---- signals and shutdown --------------------------------------------------------------- */
@@ -473,6 +575,7 @@ void stream_engine_finish(stream_engine *e)
 {
     if (e->state == ENGINE_DONE || e->finishing) return;
     e->finishing = true;
+    if (e->metrics) publish_probes(e); /* not ready any more, from now on */
     bool was_running = e->state != ENGINE_STARTING;
     uv_timer_stop(&e->store_timer);
     uv_timer_stop(&e->ddl_timer);
@@ -600,6 +703,8 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
     if (o->metrics_port >= 0) {
         e->metrics = metrics_server_start(o->metrics_bind, o->metrics_port, err, errlen);
         if (!e->metrics) goto out;
+        e->startup_step = "connecting to Kafka";
+        publish_probes(e);
         log_info("stream", "serving metrics", "addr=%s:%d", o->metrics_bind,
                  metrics_server_port(e->metrics));
         uv_timer_start(&e->metrics_timer, on_metrics_timer, 0, 1000);
@@ -609,6 +714,7 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
     uv_signal_start(&e->sigint, on_signal, SIGINT);
     uv_signal_start(&e->sigterm, on_signal, SIGTERM);
     if (start_kafka(e)) goto out;
+    e->startup_step = "connecting to Cassandra";
     e->session = cql_session_new(&e->loop, &o->cql, err, errlen);
     if (!e->session) goto out;
     if ((rc = cql_session_connect(e->session, on_connected, e)) != 0) {

@@ -9,6 +9,7 @@
 
 #include "cql/cql.h"
 #include "pipeline/config.h"
+#include "stream/health.h"
 #include "util/opt.h"
 
 typedef enum {
@@ -32,8 +33,10 @@ typedef struct stream_opts {
     double idle_exit_s;            /* stop after this long without messages and work (0: never) */
     double status_interval_s;      /* status line period (0: none) */
     double drain_timeout_s;        /* bound on draining in-flight work at shutdown */
-    const char *metrics_bind;      /* address for /metrics and /healthz */
+    const char *metrics_bind;      /* address for /metrics, /healthz and /readyz */
     int metrics_port;              /* -1: no server; 0: any port */
+
+    stream_health_limits health; /* the bounds of /healthz's checks (health.h) */
 } stream_opts;
 
 /* Checks the -X properties: 0, or -1 with one line in err when one overrides a setting that

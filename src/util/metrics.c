@@ -1,4 +1,4 @@
-/* Prometheus text helpers and the /metrics + /healthz server (see metrics.h). */
+/* Prometheus text helpers and the /metrics, /healthz and /readyz server (see metrics.h). */
 #include "util/metrics.h"
 
 #include "util/dashboard.h"
@@ -85,8 +85,8 @@ struct metrics_server {
     pthread_mutex_t lock;
     char *text;
     size_t len;
-    bool healthy;
-    char detail[256];
+    bool healthy, ready;
+    char detail[512], ready_detail[512];
     int port;
 };
 
@@ -131,10 +131,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     pthread_mutex_lock(&s->lock);
     if (strcmp(url, "/metrics") == 0) {
         ret = reply(c, 200, "text/plain; version=0.0.4", s->text ? s->text : "", s->len);
-    } else if (strcmp(url, "/healthz") == 0) {
-        char body[300];
-        int n = snprintf(body, sizeof body, "%s\n", s->healthy ? "ok" : s->detail);
-        ret = reply(c, s->healthy ? 200 : 503, "text/plain", body, (size_t)n);
+    } else if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
+        bool ready = url[1] == 'r';
+        bool ok = ready ? s->ready : s->healthy;
+        char body[600];
+        int n = snprintf(body, sizeof body, "%s\n",
+                         ok      ? "ok"
+                         : ready ? s->ready_detail
+                                 : s->detail);
+        ret = reply(c, ok ? 200 : 503, "text/plain", body, (size_t)n);
     } else {
         ret = reply(c, 404, "text/plain", "not found\n", 10);
     }
@@ -148,6 +153,7 @@ metrics_server *metrics_server_start(const char *bind_addr, int port, char *err,
     if (!s) return snprintf(err, errlen, "out of memory"), NULL;
     pthread_mutex_init(&s->lock, NULL);
     snprintf(s->detail, sizeof s->detail, "starting");
+    snprintf(s->ready_detail, sizeof s->ready_detail, "starting");
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, bind_addr, &sa.sin_addr) != 1) {
         snprintf(err, errlen, "metrics: invalid bind address '%s' (IPv4 expected)", bind_addr);
@@ -188,6 +194,14 @@ void metrics_server_publish(metrics_server *s, const char *text, size_t len, boo
     snprintf(s->detail, sizeof s->detail, "%s", health_detail ? health_detail : "unhealthy");
     pthread_mutex_unlock(&s->lock);
     free(old);
+}
+
+void metrics_server_set_ready(metrics_server *s, bool ready, const char *detail)
+{
+    pthread_mutex_lock(&s->lock);
+    s->ready = ready;
+    snprintf(s->ready_detail, sizeof s->ready_detail, "%s", detail ? detail : "not ready");
+    pthread_mutex_unlock(&s->lock);
 }
 
 void metrics_server_stop(metrics_server *s)

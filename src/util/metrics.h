@@ -1,5 +1,5 @@
-/* Prometheus text exposition helpers, and a small HTTP server for /metrics and /healthz (and
- * the live dashboard at "/", static files that poll /metrics: util/dashboard.h).
+/* Prometheus text exposition helpers, and a small HTTP server for /metrics, /healthz, /readyz
+ * and the live dashboard at "/" (static files that poll /metrics: util/dashboard.h).
  *
  * The owner thread (the event loop) renders its counters into a strbuf and publishes the text
  * with metrics_server_publish(), e.g. once a second; the server's own thread (libmicrohttpd)
@@ -47,6 +47,9 @@ int metrics_server_port(const metrics_server *s);
  * healthy, else 503 with `health_detail`. Safe to call from the owner thread while serving. */
 void metrics_server_publish(metrics_server *s, const char *text, size_t len, bool healthy,
                             const char *health_detail);
+/* Sets the readiness state: /readyz answers 200 "ok" when ready, else 503 with `detail`
+ * (copied). Until the first call it answers 503 "starting". Safe to call like publish. */
+void metrics_server_set_ready(metrics_server *s, bool ready, const char *detail);
 void metrics_server_stop(metrics_server *s);
 
 #endif

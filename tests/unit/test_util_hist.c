@@ -109,6 +109,20 @@ static void test_server(void **state)
     metrics_server_publish(s, "", 0, false, "cassandra unreachable");
     http_get(port, "/healthz", resp, sizeof resp);
     assert_non_null(strstr(resp, "cassandra unreachable"));
+    /* /readyz is apart from /healthz: 503 "starting" until set, then what was set. */
+    http_get(port, "/readyz", resp, sizeof resp);
+    assert_non_null(strstr(resp, " 503 "));
+    assert_non_null(strstr(resp, "\r\n\r\nstarting\n"));
+    metrics_server_set_ready(s, true, "ok");
+    http_get(port, "/readyz", resp, sizeof resp);
+    assert_non_null(strstr(resp, " 200 "));
+    assert_non_null(strstr(resp, "\r\n\r\nok\n"));
+    http_get(port, "/healthz", resp, sizeof resp);
+    assert_non_null(strstr(resp, " 503 "));
+    metrics_server_set_ready(s, false, "stopping: draining 3 records in flight");
+    http_get(port, "/readyz", resp, sizeof resp);
+    assert_non_null(strstr(resp, " 503 "));
+    assert_non_null(strstr(resp, "stopping: draining 3 records in flight\n"));
     assert_null(metrics_server_start("not-an-ip", 0, err, sizeof err));
     assert_string_equal(err, "metrics: invalid bind address 'not-an-ip' (IPv4 expected)");
     metrics_server_stop(s);
