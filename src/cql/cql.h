@@ -400,6 +400,9 @@ size_t cql_batch_bytes(const cql_batch *b);
 int cql_session_send_batch(cql_session *s, const cql_batch *b, cql_batch_type type,
                            cql_consistency cl, const cql_query_opts *opts, cql_result_cb cb,
                            void *ud);
+/* Writes the requests queued so far to their sockets now, instead of in the loop's prepare phase
+ * (where a handle of the caller's may run after the session's). */
+void cql_session_flush(cql_session *s);
 /* A key that is equal for statements whose partition keys have the same replica hosts: a bit per
  * replica host (host index modulo 64). 0 when unknown (not token-aware, no ring, null key). */
 uint64_t cql_session_replicas_key(cql_session *s, const cql_prepared *p, const cql_value *values);

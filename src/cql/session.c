@@ -486,9 +486,8 @@ static void open_control(cql_session *s)
 
 /* ---- loop handles ------------------------------------------------------------------------- */
 
-static void on_flush(uv_prepare_t *p)
+void cql_session_flush(cql_session *s)
 {
-    cql_session *s = p->data;
     cql_conn *list = s->dirty_head;
     s->dirty_head = NULL;
     while (list) {
@@ -498,6 +497,11 @@ static void on_flush(uv_prepare_t *p)
         cql_conn_flush(c);
     }
     if (!s->dirty_head) uv_prepare_stop(&s->flusher);
+}
+
+static void on_flush(uv_prepare_t *p)
+{
+    cql_session_flush(p->data);
 }
 
 static void on_sweep(uv_timer_t *t)

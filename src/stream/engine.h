@@ -123,7 +123,7 @@ struct stream_engine {
     stream_batch *open[STREAM_OPEN_BATCHES];
     size_t nopen;
     stream_batch *ready_head, *ready_tail, *free_batches, *all_batches;
-    uv_check_t flush_check;
+    uv_prepare_t sink_prepare;
     int requests;           /* write requests in flight (batches and single INSERTs) */
     double limit;           /* on requests; AIMD between 1 and limit_max */
     double limit_max;       /* --max-inflight */

@@ -8,7 +8,8 @@
  *  - when it is full (--batch-rows statements, or --batch-bytes of encoded values: under the
  *    server's batch_size_fail_threshold, 50 KiB by default; over its warn threshold, 5 KiB,
  *    which the server logs at most once a minute), or
- *  - at the end of the loop iteration (a uv_check handle) when the concurrency limit has room.
+ *  - before the loop next waits for I/O (a uv_prepare handle), when the concurrency limit has
+ *    room; what it sends is written to the sockets at once (cql_session_flush).
  * No timer waits for a batch to fill: a trickle goes out at once, one record per batch, and
  * batches grow only while the writes ahead of them are in flight (self-clocking). The
  * statements carry their own write timestamp (`USING TIMESTAMP ?`, the chain of engine.c),
@@ -86,8 +87,8 @@ int stream_sink_init(stream_engine *e)
     e->limit_max = (double)o->max_inflight;
     e->lat_target_us = (uint64_t)(o->write_latency_target_s * 1e6);
     e->limit = e->lat_target_us == 0 || LIMIT_START > e->limit_max ? e->limit_max : LIMIT_START;
-    uv_check_init(&e->loop, &e->flush_check);
-    e->flush_check.data = e;
+    uv_prepare_init(&e->loop, &e->sink_prepare);
+    e->sink_prepare.data = e;
     return 0;
 }
 
@@ -105,7 +106,7 @@ void stream_sink_free(stream_engine *e)
 /* Stops sending; the records of unsent batches are abandoned with every slot by the caller. */
 void stream_sink_stop(stream_engine *e)
 {
-    uv_check_stop(&e->flush_check);
+    uv_prepare_stop(&e->sink_prepare);
     for (size_t i = 0; i < e->nopen; i++) batch_put(e, e->open[i]);
     e->nopen = 0;
     while (e->ready_head) {
@@ -258,16 +259,18 @@ void stream_sink_pump(stream_engine *e)
     }
 }
 
-static void on_flush_check(uv_check_t *h)
+static void on_flush(uv_prepare_t *h)
 {
     stream_engine *e = h->data;
-    if (e->state == ENGINE_DONE) return;
-    if (e->nopen > 0 || e->ready_head) stream_sink_pump(e);
+    if (e->state == ENGINE_DONE || (e->nopen == 0 && !e->ready_head)) return;
+    uint64_t before = e->batches;
+    stream_sink_pump(e);
+    if (e->batches != before) cql_session_flush(e->session);
 }
 
 void stream_sink_start(stream_engine *e)
 {
-    uv_check_start(&e->flush_check, on_flush_check);
+    uv_prepare_start(&e->sink_prepare, on_flush);
 }
 
 int stream_sink_add(stream_engine *e, stream_slot *s, const cql_value *values, size_t n)
