@@ -238,7 +238,7 @@ def markdown(results, chart_name):
     L.append("## Versions and machine")
     L.append("")
     for k in ("rtetl", "rtetl_git", "kafka", "cassandra", "spark", "java", "python",
-              "cassandra_driver", "librdkafka"):
+              "cassandra_driver", "librdkafka", "latte"):
         if k in v:
             L.append("- %s: %s" % (k, v[k]))
     L.append("- Spark jars (spark.jars, from Maven Central): %s" % ", ".join(v.get("spark_jars", [])))
