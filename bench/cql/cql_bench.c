@@ -19,7 +19,14 @@
  * --rate R paces the inserts at R rows/s instead (row i is due at start + i/R) and reports the
  * write latency quantiles, each row's latency counted from the moment it was due, so a stall of
  * the node also counts for the rows that could not be sent during it. That is the latency floor
- * of any client of this node at that rate, the anchor for rtetl stream's end-to-end latency. */
+ * of any client of this node at that rate, the anchor for rtetl stream's end-to-end latency.
+ *
+ * --batch B sends each request as an unlogged BATCH of B executes of the same prepared INSERT
+ * (the `cql-ceiling-batched` contender of bench/run): one frame and one response for B rows,
+ * the window then counting batches in flight. The session routes a batch by its first row's
+ * partition key; cql.h has no public replica lookup, so rows are not grouped by replica (on the
+ * benchmark's one node with RF 1 every row has the same replica, so nothing is lost there). In
+ * paced mode a batch carries the rows due at that moment, up to B. */
 #include "cql/cql.h"
 #include "ingest/gen.h"
 #include "ingest/id.h"
@@ -42,16 +49,18 @@ static const char *const columns[COLS] = {
 
 typedef struct opts {
     const char *host, *keyspace, *table, *dump_pool;
-    int port, window, connections;
+    int port, window, connections, batch;
     long rows;
     double rate;
     bool json, fresh, handshake, lz4;
 } opts;
 
-/* One request in flight: when it was due (paced) or sent, in microseconds (monotonic). */
+/* One request in flight: rows first..first+n-1, sent at sent_us (microseconds, monotonic). */
 typedef struct req {
     struct bench *b;
-    uint64_t due_us;
+    long first;
+    int n;
+    uint64_t sent_us;
     struct req *next;
 } req;
 
@@ -62,6 +71,10 @@ typedef struct bench {
     int32_t pool_len[POOL][COLS - 1];
     ingest_idgen ids;
     long rows, submitted, acked, failed, window, inflight;
+    int batch;               /* rows per request: 1 plain executes, > 1 unlogged batches */
+    cql_value (*vals)[COLS]; /* [batch]: the bound values of the request being built */
+    char (*idbuf)[INGEST_ID_LEN];
+    cql_batch_stmt *stmts; /* [batch] */
     cql_error last;
     bool done, broken;
     double t_end;
@@ -132,6 +145,37 @@ static void dump_pool(const bench *b, const char *path)
 /* ---- inserts ------------------------------------------------------------------------------ */
 
 static void pump(bench *b);
+static void on_insert(void *ud, const cql_error *err, const cql_result *res);
+
+/* Paced mode: when row k was due, in microseconds (monotonic). */
+static uint64_t due_us(const bench *b, long k)
+{
+    return (uint64_t)((b->t0 + (double)k / b->rate) * 1e6);
+}
+
+/* Binds row k (a fresh id, pool entry k % POOL) into slot j of the request being built. */
+static void bind_row(bench *b, int j, long k)
+{
+    cql_value *v = b->vals[j];
+    ingest_id_next(&b->ids, b->idbuf[j]);
+    v[0] = (cql_value){(const uint8_t *)b->idbuf[j], INGEST_ID_LEN};
+    for (int c = 1; c < COLS; c++)
+        v[c] = (cql_value){(const uint8_t *)b->pool[k % POOL][c - 1], b->pool_len[k % POOL][c - 1]};
+    b->stmts[j] = (cql_batch_stmt){b->p, v, COLS};
+}
+
+/* Sends rows submitted..submitted+n-1 as one request: an EXECUTE, or an unlogged BATCH. */
+static int send_rows(bench *b, req *r, int n)
+{
+    for (int j = 0; j < n; j++) bind_row(b, j, b->submitted + j);
+    r->first = b->submitted;
+    r->n = n;
+    r->sent_us = (uint64_t)(now_s() * 1e6);
+    if (b->batch <= 1)
+        return cql_session_execute(b->s, b->p, b->vals[0], COLS, CQL_LOCAL_ONE, on_insert, r);
+    return cql_session_batch(b->s, CQL_BATCH_UNLOGGED, b->stmts, (size_t)n, CQL_LOCAL_ONE, NULL,
+                             on_insert, r);
+}
 
 static void on_insert(void *ud, const cql_error *err, const cql_result *res)
 {
@@ -140,16 +184,19 @@ static void on_insert(void *ud, const cql_error *err, const cql_result *res)
     (void)res;
     if (!err) {
         uint64_t now = (uint64_t)(now_s() * 1e6);
-        hist_record(&b->lat, now > r->due_us ? now - r->due_us : 0);
+        for (long k = r->first; k < r->first + r->n; k++) {
+            uint64_t due = b->rate > 0 ? due_us(b, k) : r->sent_us;
+            hist_record(&b->lat, now > due ? now - due : 0);
+        }
     }
     r->next = b->free_reqs;
     b->free_reqs = r;
     b->inflight--;
     if (err) {
-        b->failed++;
+        b->failed += r->n;
         b->last = *err;
     } else {
-        b->acked++;
+        b->acked += r->n;
     }
     if (b->acked + b->failed == b->rows) {
         b->t_end = now_s();
@@ -168,18 +215,10 @@ static void pump(bench *b)
         if (due > b->rows) due = b->rows;
     }
     while (b->submitted < due && b->inflight < b->window) {
-        char id[INGEST_ID_LEN];
-        ingest_id_next(&b->ids, id);
-        long k = b->submitted % POOL;
-        cql_value v[COLS];
-        v[0] = (cql_value){(const uint8_t *)id, INGEST_ID_LEN};
-        for (int c = 1; c < COLS; c++)
-            v[c] = (cql_value){(const uint8_t *)b->pool[k][c - 1], b->pool_len[k][c - 1]};
+        int n = due - b->submitted < b->batch ? (int)(due - b->submitted) : b->batch;
         req *r = b->free_reqs; /* there is one: inflight < window */
         b->free_reqs = r->next;
-        r->due_us = b->rate > 0 ? (uint64_t)((b->t0 + (double)b->submitted / b->rate) * 1e6)
-                                : (uint64_t)(now_s() * 1e6);
-        int rc = cql_session_execute(b->s, b->p, v, COLS, CQL_LOCAL_ONE, on_insert, r);
+        int rc = send_rows(b, r, n);
         if (rc) { /* give the request back */
             r->next = b->free_reqs;
             b->free_reqs = r;
@@ -190,7 +229,7 @@ static void pump(bench *b)
             b->broken = b->done = true;
             return;
         }
-        b->submitted++;
+        b->submitted += n;
         b->inflight++;
     }
 }
@@ -270,8 +309,10 @@ static void usage(void)
     fprintf(stderr,
             "usage: cql_bench [--host H] [--port P] [--keyspace KS] [--table T] [--rows N]\n"
             "                 [--window W] [--connections C] [--fresh] [--lz4] [--json]\n"
-            "                 [--rate R] [--handshake] | --dump-pool FILE\n"
-            "  --rows N (alias --count) inserts [1000000]; --window W requests in flight [1024];\n"
+            "                 [--rate R] [--batch B] [--handshake] | --dump-pool FILE\n"
+            "  --rows N (alias --count) inserts [1000000]; --window W requests in flight [1024;\n"
+            "  with --batch: batches in flight, 1024/B];\n"
+            "  --batch B rows per unlogged BATCH of the prepared insert [1: no batches];\n"
             "  --connections C per host [2]; --fresh drops and recreates the table first;\n"
             "  --rate R paces R rows/s and adds write latency quantiles (from when each row was\n"
             "  due) to the result.\n");
@@ -284,16 +325,27 @@ static void parse(int argc, char **argv, opts *o)
                 .keyspace = "bench_cql",
                 .table = "tb_usuarios",
                 .port = 9042,
-                .window = 1024,
+                .window = 0,
+                .batch = 1,
                 .connections = 2,
                 .rows = 1000000};
-    static const struct option lo[] = {
-        {"host", 1, 0, 'h'},   {"port", 1, 0, 'p'},        {"keyspace", 1, 0, 'k'},
-        {"table", 1, 0, 't'},  {"rows", 1, 0, 'n'},        {"count", 1, 0, 'n'},
-        {"window", 1, 0, 'w'}, {"connections", 1, 0, 'c'}, {"json", 0, 0, 'j'},
-        {"fresh", 0, 0, 'f'},  {"handshake", 0, 0, 'H'},   {"dump-pool", 1, 0, 'd'},
-        {"lz4", 0, 0, 'z'},    {"rate", 1, 0, 'r'},        {"help", 0, 0, '?'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"host", 1, 0, 'h'},
+                                       {"port", 1, 0, 'p'},
+                                       {"keyspace", 1, 0, 'k'},
+                                       {"table", 1, 0, 't'},
+                                       {"rows", 1, 0, 'n'},
+                                       {"count", 1, 0, 'n'},
+                                       {"window", 1, 0, 'w'},
+                                       {"connections", 1, 0, 'c'},
+                                       {"json", 0, 0, 'j'},
+                                       {"fresh", 0, 0, 'f'},
+                                       {"handshake", 0, 0, 'H'},
+                                       {"dump-pool", 1, 0, 'd'},
+                                       {"lz4", 0, 0, 'z'},
+                                       {"rate", 1, 0, 'r'},
+                                       {"batch", 1, 0, 'b'},
+                                       {"help", 0, 0, '?'},
+                                       {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -310,9 +362,13 @@ static void parse(int argc, char **argv, opts *o)
         case 'd': o->dump_pool = optarg; break;
         case 'z': o->lz4 = true; break;
         case 'r': o->rate = atof(optarg); break;
+        case 'b': o->batch = atoi(optarg); break;
         default: usage();
         }
     }
+    if (o->batch < 1 || o->batch > 0xFFFF) usage();
+    /* Rows in flight stay about 1024 whatever the batch size, unless --window says otherwise. */
+    if (o->window == 0) o->window = 1024 / o->batch > 0 ? 1024 / o->batch : 1;
     if (optind < argc || o->rows < 1 || o->window < 1 || o->connections < 1 || o->rate < 0) usage();
 }
 
@@ -344,6 +400,11 @@ int main(int argc, char **argv)
     b->rows = o.rows;
     b->window = o.window;
     b->rate = o.rate;
+    b->batch = o.batch;
+    b->vals = calloc((size_t)o.batch, sizeof *b->vals);
+    b->idbuf = calloc((size_t)o.batch, sizeof *b->idbuf);
+    b->stmts = calloc((size_t)o.batch, sizeof *b->stmts);
+    if (!b->vals || !b->idbuf || !b->stmts) die("bench", "out of memory");
     b->reqs = calloc((size_t)b->window, sizeof *b->reqs);
     if (!b->reqs) die("bench", "out of memory");
     for (long i = 0; i < b->window; i++) {
@@ -372,9 +433,10 @@ int main(int argc, char **argv)
     long hwm = vm_hwm_kb();
     if (o.handshake) printf("DONE\n");
     printf(o.json ? "{\"rows\":%ld,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"cpu_s\":%.3f,"
-                    "\"rss_kb\":%ld,\"errors\":%ld"
-                  : "rows=%ld seconds=%.3f rows_per_s=%.0f cpu_s=%.3f rss_kb=%ld errors=%ld",
-           b->acked, secs, b->acked / secs, cpu, hwm, b->failed);
+                    "\"rss_kb\":%ld,\"errors\":%ld,\"batch\":%d,\"window\":%ld"
+                  : "rows=%ld seconds=%.3f rows_per_s=%.0f cpu_s=%.3f rss_kb=%ld errors=%ld "
+                    "batch=%d window=%ld",
+           b->acked, secs, b->acked / secs, cpu, hwm, b->failed, b->batch, b->window);
     if (b->rate > 0) {
         static const double qs[] = {0.5, 0.9, 0.99, 0.999};
         static const char *const names[] = {"p50", "p90", "p99", "p999"};
@@ -393,6 +455,9 @@ int main(int argc, char **argv)
         for (int c = 0; c < COLS - 1; c++) free(b->pool[i][c]);
     int rc = b->failed || b->broken ? 1 : 0;
     free(b->reqs);
+    free(b->vals);
+    free(b->idbuf);
+    free(b->stmts);
     free(b);
     return rc;
 }

@@ -34,9 +34,37 @@ PRIVATE_STACK_ENV = {
 
 # rtetl-server-wts: rtetl with `--write-timestamp server` (Cassandra's clock instead of the
 # Kafka-derived write timestamps), to measure what the ordering guarantee costs.
-ALL_CONTENDERS = ["rtetl-null", "rtetl", "rtetl-server-wts", "cql-ceiling", "spark-connector",
+# rtetl-unbatched: rtetl with `--batch-rows 0` (batching off), when `rtetl stream` has the option.
+# The client ceilings (no Kafka): cql-ceiling (rtetl's CQL client, one prepared insert per
+# request), cql-ceiling-batched (the same, unlogged batches of --cql-batch rows) and latte (an
+# independent Rust client, crates.io latte-cli). spark-connector-tuned: the connector baseline
+# with the write settings a Spark expert would set for this table (SPARK_TUNED_CONF).
+ALL_CONTENDERS = ["rtetl-null", "rtetl", "rtetl-unbatched", "rtetl-server-wts", "cql-ceiling",
+                  "cql-ceiling-batched", "latte", "spark-connector", "spark-connector-tuned",
                   "spark-reference"]
-QUICK_CONTENDERS = ["rtetl-null", "rtetl", "cql-ceiling", "spark-connector"]
+QUICK_CONTENDERS = ["rtetl-null", "rtetl", "cql-ceiling", "cql-ceiling-batched",
+                    "spark-connector"]
+CQL_CEILINGS = ("cql-ceiling", "cql-ceiling-batched")
+
+# The Spark Cassandra Connector 3.5.1's write settings for spark-connector-tuned (names and
+# defaults as the connector jar itself documents them; what was tried is in bench/README.md):
+SPARK_TUNED_CONF = {
+    # A batch may hold any rows whose replicas are the same (default: only rows of one
+    # partition key, and every row here is its own partition, so the default never batches).
+    "spark.cassandra.output.batch.grouping.key": "replica_set",
+    # Rows per batch, instead of the default 1 KiB of data (about 3 of these rows). 8 keeps a
+    # batch of this row under Cassandra's batch_size_warn_threshold (5 KiB; about 10 rows) and
+    # its unlogged-batch partition warning (10): over them the server logs a warning per batch
+    # and the driver logs both warnings, with the statement, for every batch (20 rows per batch
+    # made 25 MB of driver log for 100,000 rows, and was slower).
+    "spark.cassandra.output.batch.size.rows": "8",
+    # Batches in flight per task (default 5); local[2] runs two tasks at a time.
+    "spark.cassandra.output.concurrent.writes": "64",
+    # The consistency the other clients use (default LOCAL_QUORUM; the same with RF 1).
+    "spark.cassandra.output.consistency.level": "LOCAL_ONE",
+    # No per-task write metrics (default true).
+    "spark.cassandra.output.metrics": "false",
+}
 
 
 def log(msg):
@@ -76,6 +104,22 @@ def parse_args(argv):
     p.add_argument("--rtetl", default=os.path.join(ROOT, "build", "rtetl"))
     p.add_argument("--cql-hook", default=os.path.join(ROOT, "bench", "cql", "run"),
                    help="the Cassandra-ceiling program [bench/cql/run]")
+    p.add_argument("--cql-batch", type=int, default=10,
+                   help="cql-ceiling-batched: rows per unlogged batch [10]")
+    p.add_argument("--latte", default=os.path.join(ROOT, "bench", "latte", "ensure"),
+                   help="prints the latte binary's path, building it once when missing "
+                        "[bench/latte/ensure]")
+    p.add_argument("--latte-threads", type=int, default=1, help="latte -t [1]")
+    p.add_argument("--latte-concurrency", type=int, default=1024,
+                   help="latte -p: requests in flight per thread [1024]")
+    p.add_argument("--latte-connections", type=int, default=2,
+                   help="latte --connections per host [2]")
+    p.add_argument("--spark-tuned-conf", action="append", default=[], metavar="K=V",
+                   help="spark-connector-tuned: a Spark/connector setting to add or override "
+                        "(repeatable)")
+    p.add_argument("--spark-tuned-max-offsets", type=int, default=0,
+                   help="spark-connector-tuned: maxOffsetsPerTrigger (0: everything available "
+                        "per micro-batch) [0]")
     p.add_argument("--out", help="results directory [bench/results; bench/.work/results with --quick]")
     p.add_argument("--keep", action="store_true", help="keep the topics and keyspaces made here")
     p.add_argument("--no-stack-up", action="store_true", help="do not run scripts/stack up")
@@ -320,12 +364,63 @@ class Bench:
                                     ["--max-records", str(n), "--idle-exit", "60s"])
         with open(os.path.join(self.run_dir, "warmup.log"), "w") as f:
             subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=600)
-            if "cql-ceiling" in self.a.contenders and os.access(self.a.cql_hook, os.X_OK):
+            if (any(c in self.a.contenders for c in CQL_CEILINGS + ("latte",)) and
+                    os.access(self.a.cql_hook, os.X_OK)):
                 # Also builds the CQL client benchmark on first use, outside the measurement.
                 subprocess.run([self.a.cql_hook, "--host", self.cql_host, "--port",
                                 str(self.cql_port), "--keyspace", ks, "--table", TABLE + "_cql",
                                 "--count", "1000"], stdout=f, stderr=subprocess.STDOUT,
                                timeout=900)
+
+    def prepare_latte(self):
+        """Outside the measurement: the latte binary (built once by bench/latte/ensure, which
+        can take long the first time) and the pool of row values the CQL client benchmark
+        inserts, so that latte inserts the very same rows."""
+        self.latte_bin = None
+        self.latte_pool = os.path.join(self.run_dir, "pool.tsv")
+        log("latte: %s" % self.a.latte)
+        with open(os.path.join(self.run_dir, "latte-setup.log"), "w") as f:
+            r = subprocess.run([self.a.latte], stdout=subprocess.PIPE, stderr=f, text=True)
+            p = subprocess.run([self.a.cql_hook, "--only", "rtetl", "--dump-pool",
+                                self.latte_pool], stdout=f, stderr=subprocess.STDOUT)
+        path = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+        if r.returncode == 0 and os.access(path, os.X_OK) and p.returncode == 0:
+            self.latte_bin = path
+            self.results["versions"]["latte"] = subprocess.run(
+                [path, "--version"], capture_output=True, text=True).stdout.strip()
+        else:
+            self.latte_missing = ("no latte binary (%s exit %d, pool dump exit %d; see %s)" % (
+                os.path.relpath(self.a.latte, ROOT), r.returncode, p.returncode,
+                os.path.join(self.run_dir, "latte-setup.log")))
+            log(self.latte_missing)
+
+    def rtetl_has_option(self, option):
+        """True when `rtetl stream --help` lists the option (the contender that needs it is
+        skipped with a note otherwise)."""
+        r = subprocess.run([self.a.rtetl, "stream", "--help"], capture_output=True, text=True)
+        return option in (r.stdout + r.stderr)
+
+    def latte_cmd(self, ks, n, report):
+        return [self.latte_bin, "run", os.path.join(ROOT, "bench", "latte", "insert.rn"),
+                "-d", str(n), "-w", "0", "-q", "-t", str(self.a.latte_threads),
+                "-p", str(self.a.latte_concurrency),
+                "--connections", str(self.a.latte_connections), "--consistency", "LOCAL_ONE",
+                "-P", 'keyspace="%s"' % ks, "-P", 'table="%s"' % TABLE,
+                "-P", 'pool="%s"' % self.latte_pool, "-o", report,
+                "%s:%d" % (self.cql_host, self.cql_port)]
+
+    @staticmethod
+    def latte_rate(report):
+        """latte's rate: cycles (one insert each) over the elapsed time of its main phase,
+        from its JSON report (like cql_bench, it counts from after connecting and preparing)."""
+        try:
+            with open(report) as f:
+                res = json.load(f)["result"]
+            if res.get("elapsed_time_s"):
+                return res["cycle_count"] / res["elapsed_time_s"], res
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None, None
 
     def spark_env(self):
         env = dict(os.environ)
@@ -355,7 +450,19 @@ class Bench:
     def throughput(self, name):
         n = self.a.records
         r = {"contender": name, "records": n}
-        if name == "cql-ceiling" and not os.access(self.a.cql_hook, os.X_OK):
+        skip = None
+        if name == "latte" and not getattr(self, "latte_bin", None):
+            skip = getattr(self, "latte_missing", "latte was not prepared")
+        elif name == "rtetl-unbatched" and not self.rtetl_has_option("--batch-rows"):
+            skip = ("`rtetl stream --help` does not list --batch-rows: this rtetl has no "
+                    "batching option, so there is nothing to turn off")
+        if skip:
+            r["status"] = "skipped" if name == "rtetl-unbatched" else "missing"
+            r["detail"] = skip
+            log("%s: %s" % (name, skip))
+            self.results["throughput"].append(r)
+            return r
+        if name in CQL_CEILINGS and not os.access(self.a.cql_hook, os.X_OK):
             r["status"] = "missing"
             r["detail"] = ("no Cassandra-ceiling program at %s (bench/cql/ is another "
                            "engineer's part; not measured, no number)" % os.path.relpath(
@@ -374,17 +481,31 @@ class Bench:
             cmd = self.rtetl_stream_cmd(self.src_topic, self.prefix + "_null", group,
                                         ["--sink", "null", "--max-records", str(n),
                                          "--idle-exit", "60s"])
-        elif name in ("rtetl", "rtetl-server-wts"):
-            extra = ["--write-timestamp", "server"] if name == "rtetl-server-wts" else []
+        elif name in ("rtetl", "rtetl-server-wts", "rtetl-unbatched"):
+            extra = {"rtetl-server-wts": ["--write-timestamp", "server"],
+                     "rtetl-unbatched": ["--batch-rows", "0"]}.get(name, [])
             cmd = self.rtetl_stream_cmd(self.src_topic, ks, group,
                                         ["--max-records", str(n), "--idle-exit", "60s"] + extra)
-        elif name == "cql-ceiling":
+        elif name in CQL_CEILINGS:
             cmd = [self.a.cql_hook, "--host", self.cql_host, "--port", str(self.cql_port),
                    "--keyspace", ks, "--table", TABLE, "--count", str(n)]
+            if name == "cql-ceiling-batched":
+                cmd += ["--batch", str(self.a.cql_batch)]
+        elif name == "latte":
+            latte_report = os.path.join(self.run_dir, "latte-report.json")
+            cmd = self.latte_cmd(ks, n, latte_report)
+            env = dict(os.environ, LATTE_LOG_DIR=self.run_dir)
         else:
-            script = ("stream_to_cassandra.py" if name == "spark-connector"
+            script = ("stream_to_cassandra.py" if name.startswith("spark-connector")
                       else "reference_style.py")
             extra = ["--progress-file", progress]
+            if name == "spark-connector-tuned":
+                conf = dict(SPARK_TUNED_CONF)
+                conf.update(kv.split("=", 1) for kv in self.a.spark_tuned_conf)
+                extra += [a for k, v in sorted(conf.items()) for a in ("--conf", "%s=%s" % (k, v))]
+                if self.a.spark_tuned_max_offsets > 0:
+                    extra += ["--max-offsets-per-trigger", str(self.a.spark_tuned_max_offsets)]
+                r["spark_conf"] = conf
             if name == "spark-reference":
                 # collect() brings each whole micro-batch (with the default trigger: all N
                 # records at first) into the driver; Spark's default 1g heap is not enough.
@@ -392,7 +513,8 @@ class Bench:
             cmd = self.spark_cmd(script, self.src_topic, ks, name, extra)
             env = self.spark_env()
             done_by = "progress"
-            timeout = self.a.spark_timeout if name == "spark-connector" else self.a.reference_timeout
+            timeout = (self.a.spark_timeout if name.startswith("spark-connector")
+                       else self.a.reference_timeout)
         r["command"] = " ".join(cmd)
         log("throughput: %s (%d records)" % (name, n))
         watcher = None
@@ -459,7 +581,15 @@ class Bench:
         if name.startswith("rtetl"):
             final = logfmt_last(text, "final")
             r["rtetl_final"] = final
-        if name == "cql-ceiling":
+        if name == "latte":
+            r["reported_rate"], latte_res = self.latte_rate(latte_report)
+            if latte_res:
+                r["latte"] = {k: latte_res.get(k) for k in (
+                    "cycle_count", "elapsed_time_s", "cpu_time_s", "error_count", "errors")}
+                if latte_res.get("error_count"):
+                    r["detail"] = "latte: %d errors, e.g. %s" % (
+                        latte_res["error_count"], (latte_res.get("errors") or [""])[0][:200])
+        if name in CQL_CEILINGS:
             m = (re.search(r'"rows_per_s":\s*([0-9.]+)', text) or
                  re.search(r"\brows_per_s=([0-9.]+)", text) or re.search(r"\brate=([0-9.]+)", text))
             if m:
@@ -474,7 +604,7 @@ class Bench:
             r["rows_per_s"] = rows / r["wall_s"]
             if r.get("first_row_s") and r["wall_s"] > r["first_row_s"]:
                 r["rows_per_s_after_first_row"] = rows / (r["wall_s"] - r["first_row_s"])
-        if name == "cql-ceiling" and r.get("reported_rate"):
+        if (name in CQL_CEILINGS or name == "latte") and r.get("reported_rate"):
             r["rows_per_s"] = r["reported_rate"]
         if rows:
             r["cpu_us_per_row"] = cpu / rows * 1e6
@@ -725,6 +855,8 @@ class Bench:
         self.results["spark_latency_rate"] = self.a.spark_latency_rate
         self.setup()
         self.warmup()
+        if "latte" in self.a.contenders:
+            self.prepare_latte()
         self.preload()
         for name in self.a.contenders:
             try:
@@ -746,7 +878,7 @@ class Bench:
                                                  "latency run was skipped (or pass --latency-rate)")
             if self.a.quick:
                 high = 0  # quick mode: the fixed rate only
-            floor = ("cql-ceiling" in self.a.contenders and
+            floor = (any(c in self.a.contenders for c in CQL_CEILINGS) and
                      os.access(self.a.cql_hook, os.X_OK))
             if high and high != self.a.spark_latency_rate:
                 self.latency("rtetl", high)

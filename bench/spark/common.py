@@ -38,6 +38,9 @@ def parse_args(description):
                    help="spark.driver.memory (local mode: the one JVM's heap) [Spark's default, 1g]")
     p.add_argument("--max-offsets-per-trigger", type=int, default=0,
                    help="0: Spark's default (each micro-batch takes everything available)")
+    p.add_argument("--conf", action="append", default=[], metavar="K=V",
+                   help="a Spark (or connector) setting for the session, e.g. "
+                        "spark.cassandra.output.concurrent.writes=64 (repeatable)")
     p.add_argument("--progress-file", help="append one JSON line per finished micro-batch")
     p.add_argument("--latency-file",
                    help="write one line per record: end of its micro-batch minus its Kafka "
@@ -64,7 +67,9 @@ def spark_session(args, app_name, extra_conf=None):
         b = b.config("spark.driver.memory", args.driver_memory)
     if args.jars:
         b = b.config("spark.jars", args.jars)
-    for k, v in (extra_conf or {}).items():
+    conf = dict(extra_conf or {})
+    conf.update(kv.split("=", 1) for kv in args.conf)  # the command line's --conf wins
+    for k, v in conf.items():
         b = b.config(k, v)
     spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

@@ -4,7 +4,9 @@ Structured Streaming, local[2], default trigger: the Kafka source (spark-sql-kaf
 earliest offset, from_json with the 12-string-field schema, the filter email contains '@', and
 each micro-batch appended to the table by the DataStax Spark Cassandra Connector
 (df.write.format("org.apache.spark.sql.cassandra")) inside foreachBatch. The connector's defaults
-are kept (async writes, unlogged batches grouped by partition key, 5 concurrent writes per task).
+are kept (async writes, unlogged batches grouped by partition key, 5 concurrent writes per task);
+`--conf K=V` changes them (bench/run's spark-connector-tuned contender passes its tuned write
+settings that way, and --max-offsets-per-trigger when asked).
 
 Measurement hooks, for bench/run:
   --progress-file  one JSON line per finished micro-batch (rows, running total, end time, Kafka
