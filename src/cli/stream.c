@@ -73,9 +73,10 @@ static const opt_spec specs[] = {
      "Rows per unlogged batch at most, grouped by replica set (0 or 1: one INSERT per record). "
      "A batch goes when full or when the loop is idle and the concurrency limit has room",
      0, 0, 65535},
-    {"batch-bytes", 0, OPT_SIZE, F(batch_bytes), "32k", "SIZE",
-     "Encoded bytes per batch at most (the server fails batches over batch_size_fail_threshold, "
-     "50 KiB by default)",
+    {"batch-bytes", 0, OPT_SIZE, F(batch_bytes), "4k", "SIZE",
+     "Encoded bytes per batch at most. The default keeps a batch under Cassandra's "
+     "batch_size_warn_threshold (5 KiB, counted a little larger by the server), over which it "
+     "logs a warning for every batch; batch_size_fail_threshold (50 KiB) fails the batch",
      0, 1024, 16 * 1024 * 1024},
     {"write-latency-target", 0, OPT_DURATION, F(latency_target), "100ms", "DURATION",
      "Adaptive concurrency: write requests in flight grow while answers come within this and are "
