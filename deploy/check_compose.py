@@ -187,6 +187,10 @@ def main():
           aenv.get("RTETL_STREAM_HEALTH_URL"))
     check("DAG API URL = fake-api's port", f"http://fake-api:{arg_after(fcmd, '--port')}/api/",
           aenv.get("RTETL_API_URL"))
+    check("DAG cassandra (until_caught_up) = stream's", arg_after(scmd, "--cassandra"),
+          aenv.get("RTETL_CASSANDRA"))
+    check("DAG group (until_caught_up) = stream's", arg_after(scmd, "--group"),
+          aenv.get("RTETL_GROUP"))
     check("stream health check = its metrics port", True,
           f":{arg_after(scmd, '--metrics-port')}/healthz" in " ".join(
               svc["stream"]["healthcheck"]["test"]))

@@ -3,7 +3,11 @@
 It replaces the reference stack's Python producer (a PythonOperator that fetched randomuser.me
 for 60 s and sent each user to Kafka) with one `rtetl ingest` process. `rtetl stream`, a
 long-running service, moves the records on to Cassandra; this DAG only checks that it is healthy
-before producing.
+before producing. With the param until_caught_up on, the DAG runs the whole pipeline
+batch-style instead: after ingest, `rtetl stream --until-caught-up` writes what the topic holds
+(up to the high watermarks seen at its start) to Cassandra, commits and exits; the health check
+of the service is then skipped (there is no service to check). Off (the default), that task
+skips itself at once, so the graph shows it skipped.
 
 DESIGN: the task runs rtetl through subprocess with an argument list, never through a shell, and
 every value that reaches the command line (duration, brokers, topic, api_url) is checked against
@@ -20,6 +24,11 @@ Airflow process that parses this file:
   topic      RTETL_TOPIC [data_kafka_topic]
   api_url    RTETL_API_URL [""]       randomuser-compatible URL; empty: rtetl's builtin generator
   stream_health_url  RTETL_STREAM_HEALTH_URL [http://127.0.0.1:9108/healthz]; empty: skip check
+  until_caught_up    [false]   true: run stream_until_caught_up after ingest (batch-style)
+  cassandra  RTETL_CASSANDRA [127.0.0.1:9042]   for stream_until_caught_up only, like:
+  keyspace   RTETL_KEYSPACE [dados_usuarios]    (the table is the reference's tb_usuarios)
+  group      RTETL_GROUP [rtetl-stream]         (the service's group: a batch run goes on
+                                                 from the offsets it committed)
 and RTETL_BIN, the rtetl binary [rtetl on PATH, else <repo>/build/rtetl next to this DAG folder].
 
 Airflow 2.10 and 3.x: the imports differ (airflow.sdk and the standard provider in 3.x), so they
@@ -63,12 +72,15 @@ log = logging.getLogger("airflow.task")
 # rtetl's duration syntax (src/util/opt.c): a non-negative number and an optional unit.
 DURATION_RE = r"^[0-9]{1,9}(\.[0-9]{1,6})?(us|ms|s|m|min|h)?$"
 # HOST:PORT[,HOST:PORT...]: host names, IPv4 or bracketed IPv6; nothing that starts with '-'.
-BROKERS_RE = (
-    r"^([A-Za-z0-9][A-Za-z0-9._-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}"
-    r"(,([A-Za-z0-9][A-Za-z0-9._-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}){0,31}$"
-)
-# Kafka's legal topic names, minus a leading '-' (which rtetl would read as an option).
+_HOST = r"([A-Za-z0-9][A-Za-z0-9._-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])"
+BROKERS_RE = rf"^{_HOST}:[0-9]{{1,5}}(,{_HOST}:[0-9]{{1,5}}){{0,31}}$"
+# Cassandra contact points: the same, with the port optional (rtetl's default 9042).
+CASSANDRA_RE = rf"^{_HOST}(:[0-9]{{1,5}})?(,{_HOST}(:[0-9]{{1,5}})?){{0,31}}$"
+# Kafka's legal topic names, minus a leading '-' (which rtetl would read as an option); consumer
+# group ids are held to the same set.
 TOPIC_RE = r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,248}$"
+# An unquoted Cassandra keyspace name (at most 48 characters).
+KEYSPACE_RE = r"^[A-Za-z][A-Za-z0-9_]{0,47}$"
 # Empty (builtin generator) or one http(s) URL without spaces, quotes or control characters.
 URL_RE = r"^(|https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]{1,2000})$"
 UNITS = {"": 1, "s": 1, "ms": 1e-3, "us": 1e-6, "m": 60, "min": 60, "h": 3600}
@@ -81,6 +93,11 @@ FLUSH_SLACK_S = 120
 def _env(name: str, default: str) -> str:
     v = os.environ.get(name)
     return default if v is None else v.strip()
+
+
+def _text_param(env: str, default: str, pattern: str, description: str) -> Param:
+    """A string param whose default comes from the environment, checked against the pattern."""
+    return Param(_env(env, default), type="string", pattern=pattern, description=description)
 
 
 def _check(name: str, value, pattern: str) -> str:
@@ -111,17 +128,41 @@ def rtetl_binary() -> str:
     return os.path.normpath(os.path.join(here, "..", "..", "build", "rtetl"))
 
 
+def _param(params: dict, name: str, pattern: str) -> str:
+    return _check(name, str(params.get(name) or "").strip(), pattern)
+
+
+def until_caught_up(params: dict) -> bool:
+    """The until_caught_up param; a boolean only (the schema says so; checked again here)."""
+    value = params.get("until_caught_up", False)
+    if not isinstance(value, bool):
+        raise AirflowException(f"param until_caught_up: {value!r} is not true or false")
+    return value
+
+
 def ingest_command(params: dict) -> list[str]:
     """The argument list of `rtetl ingest` for these params, each value validated first."""
     duration = str(params.get("duration", "")).strip()
     duration_seconds(duration)
-    brokers = _check("brokers", str(params.get("brokers", "")).strip(), BROKERS_RE)
-    topic = _check("topic", str(params.get("topic", "")).strip(), TOPIC_RE)
-    api_url = _check("api_url", str(params.get("api_url") or "").strip(), URL_RE)
+    brokers = _param(params, "brokers", BROKERS_RE)
+    topic = _param(params, "topic", TOPIC_RE)
+    api_url = _param(params, "api_url", URL_RE)
     cmd = [rtetl_binary(), "ingest", "--duration", duration, "--brokers", brokers]
     cmd += ["--topic", topic]
     cmd += ["--api-url", api_url] if api_url else ["--source", "builtin"]
     return cmd
+
+
+def stream_command(params: dict) -> list[str]:
+    """The argument list of `rtetl stream --until-caught-up`, each value validated first. The
+    pipeline is the reference's (filter, table tb_usuarios); where a group without committed
+    offsets starts is rtetl's default (initial: the earliest offset)."""
+    return [rtetl_binary(), "stream", "--until-caught-up",
+            "--brokers", _param(params, "brokers", BROKERS_RE),
+            "--topic", _param(params, "topic", TOPIC_RE),
+            "--group", _param(params, "group", TOPIC_RE),
+            "--cassandra", _param(params, "cassandra", CASSANDRA_RE),
+            "--keyspace", _param(params, "keyspace", KEYSPACE_RE)]
 
 
 def _child_env() -> dict:
@@ -133,9 +174,29 @@ def _child_env() -> dict:
 
 def stream_from_api(**context) -> None:
     """Runs rtetl ingest; its stderr goes to the task log; a non-zero exit fails the task."""
-    params = context["params"]
-    cmd = ingest_command(params)
+    cmd = ingest_command(context["params"])
     deadline = duration_seconds(cmd[cmd.index("--duration") + 1]) + FLUSH_SLACK_S
+    run_rtetl(cmd, deadline)
+
+
+def stream_until_caught_up(**context) -> None:
+    """With until_caught_up on: runs rtetl stream --until-caught-up, which writes the topic's
+    records up to the high watermarks seen at its start, commits and exits; a non-zero exit
+    fails the task (and so the run). Off: skips itself."""
+    params = context["params"]
+    if not until_caught_up(params):
+        raise AirflowSkipException(
+            "until_caught_up is off: rtetl stream (a service) moves the records; nothing to do"
+        )
+    # No deadline of its own: how long catching up takes depends on the backlog; the task's
+    # execution_timeout bounds it (Airflow then stops the task, and rtetl with it).
+    run_rtetl(stream_command(params), None)
+
+
+def run_rtetl(cmd: list[str], deadline: float | None) -> None:
+    """Runs rtetl with this argument list; its output goes to the task log. A non-zero exit
+    raises with rtetl's last lines; past the deadline (seconds; None: none) it is stopped."""
+    what = f"rtetl {cmd[1]}"
     log.info("running: %s", " ".join(cmd))
     tail: collections.deque[str] = collections.deque(maxlen=20)
     try:
@@ -150,7 +211,7 @@ def stream_from_api(**context) -> None:
         )
     except OSError as e:
         raise AirflowException(f"cannot run {cmd[0]}: {e} (set RTETL_BIN)") from e
-    timer = _Deadline(proc, deadline)
+    timer = _Deadline(proc, deadline) if deadline is not None else None
     try:
         for line in proc.stdout:
             line = line.rstrip("\n")
@@ -161,16 +222,15 @@ def stream_from_api(**context) -> None:
         # Reached on success, on a timeout, and when Airflow stops the task (SIGTERM raises in
         # this process): never leave a producer running without its task. SIGTERM makes rtetl
         # stop and flush what it already sent.
-        timer.cancel()
+        if timer:
+            timer.cancel()
         _stop(proc)
-    if timer.fired:
-        raise AirflowException(f"rtetl ingest still running after {deadline:.0f}s; stopped it")
+    if timer and timer.fired:
+        raise AirflowException(f"{what} still running after {deadline:.0f}s; stopped it")
     if rc != 0:
-        what = {1: "runtime failure", 2: "usage or configuration error"}.get(rc, "failure")
-        raise AirflowException(
-            f"rtetl ingest exited {rc} ({what}); last lines:\n" + "\n".join(tail)
-        )
-    log.info("rtetl ingest finished (exit 0)")
+        why = {1: "runtime failure", 2: "usage or configuration error"}.get(rc, "failure")
+        raise AirflowException(f"{what} exited {rc} ({why}); last lines:\n" + "\n".join(tail))
+    log.info("%s finished (exit 0)", what)
 
 
 class _Deadline:
@@ -208,8 +268,14 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def check_stream_health(**context) -> None:
-    """GETs rtetl stream's /healthz; not 200 fails the task; an empty URL skips the check."""
-    url = str(context["params"].get("stream_health_url") or "").strip()
+    """GETs rtetl stream's /healthz; not 200 fails the task; an empty URL or until_caught_up
+    (no service then) skips the check."""
+    params = context["params"]
+    if until_caught_up(params):
+        raise AirflowSkipException(
+            "until_caught_up is on: this run writes to Cassandra itself; no service to check"
+        )
+    url = str(params.get("stream_health_url") or "").strip()
     if not url:
         raise AirflowSkipException("stream_health_url is empty: health check skipped")
     _check("stream_health_url", url, URL_RE)
@@ -235,15 +301,20 @@ Streams random-user records into Kafka for a while, like the reference stack's
 (a service outside Airflow) writes them on to Cassandra `dados_usuarios.tb_usuarios`.
 
 1. `check_stream_health` GETs `stream_health_url` (rtetl stream's `/healthz`) and fails unless
-   it answers 200; it is skipped when the URL is empty.
+   it answers 200; it is skipped when the URL is empty or `until_caught_up` is on.
 2. `stream_from_api` runs `rtetl ingest --duration D --brokers B --topic T` with `--api-url U`,
    or `--source builtin` (the embedded generator) when `api_url` is empty. A non-zero exit fails
    the task, with rtetl's last lines in the error; its whole output is in the task log.
+3. `stream_until_caught_up` (**only with the param `until_caught_up` on**; off, it is skipped)
+   runs the whole pipeline batch-style: `rtetl stream --until-caught-up --brokers B --topic T
+   --group G --cassandra C --keyspace K` writes what the topic holds to Cassandra, commits and
+   exits. A non-zero exit fails the task and the run.
 
-Params (a run's conf overrides them, e.g. `{"duration": "5s", "api_url": ""}`); defaults come
-from `RTETL_DURATION`, `RTETL_BROKERS`, `RTETL_TOPIC`, `RTETL_API_URL`,
-`RTETL_STREAM_HEALTH_URL`; the binary from `RTETL_BIN`. Values are pattern-checked and passed
-as arguments, never through a shell.
+Params (a run's conf overrides them, e.g. `{"duration": "5s", "api_url": ""}` or
+`{"until_caught_up": true}`); defaults come from `RTETL_DURATION`, `RTETL_BROKERS`,
+`RTETL_TOPIC`, `RTETL_API_URL`, `RTETL_STREAM_HEALTH_URL`, `RTETL_CASSANDRA`, `RTETL_KEYSPACE`,
+`RTETL_GROUP`; the binary from `RTETL_BIN`. Values are pattern-checked and passed as arguments,
+never through a shell.
 """
 
 with DAG(
@@ -261,35 +332,42 @@ with DAG(
         "retry_delay": timedelta(seconds=30),
     },
     params={
-        "duration": Param(
-            _env("RTETL_DURATION", "60s"),
-            type="string",
-            pattern=DURATION_RE,
-            description="How long rtetl ingest produces (60s, 5m, 1h, 500ms).",
+        "duration": _text_param(
+            "RTETL_DURATION", "60s", DURATION_RE,
+            "How long rtetl ingest produces (60s, 5m, 1h, 500ms).",
         ),
-        "brokers": Param(
-            _env("RTETL_BROKERS", "127.0.0.1:9092"),
-            type="string",
-            pattern=BROKERS_RE,
-            description="Kafka bootstrap servers, HOST:PORT[,HOST:PORT...].",
+        "brokers": _text_param(
+            "RTETL_BROKERS", "127.0.0.1:9092", BROKERS_RE,
+            "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...].",
         ),
-        "topic": Param(
-            _env("RTETL_TOPIC", "data_kafka_topic"),
-            type="string",
-            pattern=TOPIC_RE,
-            description="Destination Kafka topic.",
+        "topic": _text_param(
+            "RTETL_TOPIC", "data_kafka_topic", TOPIC_RE, "Destination Kafka topic."
         ),
-        "api_url": Param(
-            _env("RTETL_API_URL", ""),
-            type="string",
-            pattern=URL_RE,
-            description="randomuser-compatible API URL; empty: rtetl's builtin generator.",
+        "api_url": _text_param(
+            "RTETL_API_URL", "", URL_RE,
+            "randomuser-compatible API URL; empty: rtetl's builtin generator.",
         ),
-        "stream_health_url": Param(
-            _env("RTETL_STREAM_HEALTH_URL", "http://127.0.0.1:9108/healthz"),
-            type="string",
-            pattern=URL_RE,
-            description="rtetl stream's /healthz, checked before ingest; empty: no check.",
+        "stream_health_url": _text_param(
+            "RTETL_STREAM_HEALTH_URL", "http://127.0.0.1:9108/healthz", URL_RE,
+            "rtetl stream's /healthz, checked before ingest; empty: no check.",
+        ),
+        "until_caught_up": Param(
+            False,
+            type="boolean",
+            description="Batch-style: after ingest, rtetl stream --until-caught-up writes the "
+            "topic to Cassandra and exits (no service needed; the health check is skipped).",
+        ),
+        "cassandra": _text_param(
+            "RTETL_CASSANDRA", "127.0.0.1:9042", CASSANDRA_RE,
+            "until_caught_up: Cassandra contact points, HOST[:PORT][,...].",
+        ),
+        "keyspace": _text_param(
+            "RTETL_KEYSPACE", "dados_usuarios", KEYSPACE_RE,
+            "until_caught_up: the keyspace of table tb_usuarios (created if missing).",
+        ),
+        "group": _text_param(
+            "RTETL_GROUP", "rtetl-stream", TOPIC_RE,
+            "until_caught_up: the consumer group (the service's: go on from its commits).",
         ),
     },
 ) as dag:
@@ -297,7 +375,8 @@ with DAG(
         task_id="check_stream_health",
         python_callable=check_stream_health,
         execution_timeout=timedelta(minutes=1),
-        doc_md="GET rtetl stream's /healthz; fail unless 200; skipped when the URL is empty.",
+        doc_md="GET rtetl stream's /healthz; fail unless 200; skipped when the URL is empty "
+        "or until_caught_up is on.",
     )
     ingest = PythonOperator(
         task_id="stream_from_api",
@@ -307,4 +386,13 @@ with DAG(
         execution_timeout=timedelta(hours=2),
         doc_md="`rtetl ingest` for `duration`; fails when rtetl exits non-zero.",
     )
-    health >> ingest
+    catch_up = PythonOperator(
+        task_id="stream_until_caught_up",
+        # The graph says the task is conditional; off, it shows as skipped.
+        task_display_name="stream_until_caught_up (if until_caught_up)",
+        python_callable=stream_until_caught_up,
+        execution_timeout=timedelta(hours=2),
+        doc_md="Only with the param `until_caught_up` on (else skipped): `rtetl stream "
+        "--until-caught-up` writes the topic to Cassandra, commits, exits; non-zero fails the run.",
+    )
+    health >> ingest >> catch_up

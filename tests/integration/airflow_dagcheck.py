@@ -2,10 +2,13 @@
 
 Run with the Airflow venv's python, AIRFLOW_HOME set to a scratch directory:
     python airflow_dagcheck.py <dag folder>
-Checks: no import errors; DAG real-time-etl-stack with its two tasks in order, daily, no catch-up,
-retries; the params and their defaults; the rtetl command it builds (builtin vs API source); that
-values that could smuggle options or shell syntax are refused; that the health check is skipped
-on an empty URL, passes on 200 and fails on 503 or a closed port (never through http_proxy).
+Checks: no import errors; DAG real-time-etl-stack with its three tasks in order, daily, no
+catch-up, retries; the params and their defaults (until_caught_up off); the rtetl commands it
+builds (ingest: builtin vs API source; stream --until-caught-up); that values that could smuggle
+options or shell syntax are refused; that the health check is skipped on an empty URL or with
+until_caught_up, passes on 200 and fails on 503 or a closed port (never through http_proxy); that
+stream_until_caught_up skips itself when the param is off, runs rtetl when on and fails on a
+non-zero exit (a stand-in binary).
 Prints PASS/FAIL lines; exits 1 on any failure.
 """
 import importlib.util
@@ -42,6 +45,42 @@ def dagbag_cls():
     return DagBag
 
 
+def check_catch_up_task(mod, batch):
+    """stream_until_caught_up with a stand-in rtetl (a shell script that logs its arguments and
+    exits with RTETL_FAKE_RC): off, it skips without running rtetl; on, it runs it with the
+    built command; a non-zero exit raises."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="rtetl-dagcheck-")
+    fake, argv = os.path.join(tmp, "rtetl"), os.path.join(tmp, "argv")
+    with open(fake, "w") as f:
+        f.write(f'#!/bin/sh\necho "$@" >>{argv}\necho "fake rtetl $1"\nexit $(cat {tmp}/rc)\n')
+    os.chmod(fake, 0o755)
+    os.environ["RTETL_BIN"] = fake
+
+    def run(params, rc):
+        with open(os.path.join(tmp, "rc"), "w") as f:
+            f.write(str(rc))
+        return raises(lambda: mod.stream_until_caught_up(params=params),
+                      {"AirflowSkipException", "AirflowException"})
+
+    def calls():
+        return open(argv).read().splitlines() if os.path.exists(argv) else []
+
+    check("catch-up off: skipped", "AirflowSkipException",
+          run({**batch, "until_caught_up": False}, 0))
+    check("catch-up off: rtetl not run", [], calls())
+    check("catch-up on, exit 0: passes", "no exception", run(batch, 0))
+    check("catch-up on: rtetl stream --until-caught-up run", True,
+          calls()[-1:] == [" ".join(mod.stream_command(batch)[1:])])
+    check("catch-up on, exit 1: fails", "AirflowException", run(batch, 1))
+    check("catch-up on, exit 2: fails", "AirflowException", run(batch, 2))
+    os.environ["RTETL_BIN"] = "/x/rtetl"
+    for p in ("rtetl", "argv", "rc"):
+        if os.path.exists(os.path.join(tmp, p)):
+            os.unlink(os.path.join(tmp, p))
+    os.rmdir(tmp)
+
+
 def main(folder):
     print(f"Airflow {airflow.__version__}, DAG folder {folder}", flush=True)
     cls = dagbag_cls()
@@ -56,12 +95,20 @@ def main(folder):
     check("DAG real-time-etl-stack is loaded", True, dag is not None)
     if dag is None:
         return
-    check("task ids", ["check_stream_health", "stream_from_api"], sorted(dag.task_ids))
+    check("task ids", ["check_stream_health", "stream_from_api", "stream_until_caught_up"],
+          sorted(dag.task_ids))
     ingest = dag.get_task("stream_from_api")
-    health = dag.get_task("check_stream_health")
+    catch_up = dag.get_task("stream_until_caught_up")
     check("health check runs before ingest", {"check_stream_health"}, set(ingest.upstream_task_ids))
     check("ingest runs after a skipped check", "none_failed",
           getattr(ingest.trigger_rule, "value", ingest.trigger_rule))
+    check("catch-up runs after ingest", {"stream_from_api"}, set(catch_up.upstream_task_ids))
+    check("catch-up only after a successful ingest", "all_success",
+          getattr(catch_up.trigger_rule, "value", catch_up.trigger_rule))
+    check("catch-up is a leaf (its failure fails the run)", set(),
+          set(catch_up.downstream_task_ids))
+    check("the graph names the catch-up's condition", True,
+          "until_caught_up" in str(getattr(catch_up, "task_display_name", "")))
     check("catchup off", False, dag.catchup)
     sched = getattr(dag, "schedule_interval", None)
     if sched is None or not isinstance(sched, str):
@@ -72,8 +119,9 @@ def main(folder):
     check("tags", True, {"rtetl", "kafka"} <= set(dag.tags))
     check("doc_md present", True, bool(dag.doc_md) and "rtetl ingest" in dag.doc_md)
     defaults = {k: dag.params[k] for k in dag.params}
-    check("param names",
-          ["api_url", "brokers", "duration", "stream_health_url", "topic"], sorted(defaults))
+    check("param names", ["api_url", "brokers", "cassandra", "duration", "group", "keyspace",
+                          "stream_health_url", "topic", "until_caught_up"], sorted(defaults))
+    check("until_caught_up is off by default", False, defaults.get("until_caught_up"))
     if not os.environ.get("RTETL_DURATION"):
         check("default duration", "60s", defaults.get("duration"))
     if "RTETL_STREAM_HEALTH_URL" not in os.environ:
@@ -95,6 +143,11 @@ def main(folder):
     check("two brokers accepted", "a:1,b.example:9092",
           mod.ingest_command({**base, "brokers": "a:1,b.example:9092"})[5])
     check("duration seconds", 300.0, mod.duration_seconds("5m"))
+    batch = {**base, "until_caught_up": True, "group": "g1", "cassandra": "c1,10.0.0.2:9043",
+             "keyspace": "ks_1"}
+    check("stream command", ["/x/rtetl", "stream", "--until-caught-up", "--brokers",
+                             "127.0.0.1:9092", "--topic", "t1", "--group", "g1", "--cassandra",
+                             "c1,10.0.0.2:9043", "--keyspace", "ks_1"], mod.stream_command(batch))
     bad = {
         "duration": ["5s --count 1", "-5s", "0", "5 s", "60x", "$(id)", ""],
         "brokers": ["-X", "host", "h:1;id", "h:1 --topic x", "h:1,", ""],
@@ -105,11 +158,29 @@ def main(folder):
         for v in values:
             check(f"{key}={v[:30]!r} refused", "AirflowException",
                   raises(lambda: mod.ingest_command({**base, key: v}), {"AirflowException"}))
+    bad_stream = {
+        "cassandra": ["-X", "h:1;id", "h 1", "h:1,", ""],
+        "keyspace": ["-k", "1ks", "ks;drop", "ks.tb", "a" * 49, ""],
+        "group": ["-g", "a b", "$(id)", ""],
+        "topic": ["-t"], "brokers": ["h:1 --x"],
+    }
+    for key, values in bad_stream.items():
+        for v in values:
+            check(f"stream {key}={v[:30]!r} refused", "AirflowException",
+                  raises(lambda: mod.stream_command({**batch, key: v}), {"AirflowException"}))
+    for v in ["true", 1, None]:
+        check(f"until_caught_up={v!r} refused", "AirflowException",
+              raises(lambda: mod.until_caught_up({"until_caught_up": v}), {"AirflowException"}))
     check("env RTETL_* are not passed to rtetl", [],
           [k for k in mod._child_env() if k.startswith("RTETL_") and k != "RTETL_LOG_LEVEL"])
     check("empty health URL skips", "AirflowSkipException",
           raises(lambda: mod.check_stream_health(params={"stream_health_url": ""}),
                  {"AirflowSkipException"}))
+    check("until_caught_up skips the health check", "AirflowSkipException",
+          raises(lambda: mod.check_stream_health(params={
+              "stream_health_url": "http://127.0.0.1:1/healthz", "until_caught_up": True}),
+              {"AirflowSkipException"}))
+    check_catch_up_task(mod, batch)
     check("closed health port fails", "AirflowException",
           raises(lambda: mod.check_stream_health(params={"stream_health_url":
                                                          "http://127.0.0.1:1/healthz"}),
