@@ -121,6 +121,8 @@ void stream_catchup_check(stream_engine *e)
     int pct = total > 0 ? (int)(done * 100 / total) : 100;
     if (!all && pct == 100) pct = 99; /* 100 means caught up, nothing less */
     e->catchup_pct = unknown && total == 0 ? -1 : pct;
+    e->catchup_left = total - done;
+    e->catchup_total = total;
     if (!all) return;
     log_info("stream", "caught up: every assigned partition reached its mark", "records=%" PRId64,
              total);

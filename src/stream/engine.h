@@ -170,9 +170,10 @@ struct stream_engine {
     int signals;
 
     /* --until-caught-up (catchup.c) */
-    bool catchup_armed;        /* partitions were assigned at least once */
-    int catchup_pct;           /* progress to the marks, as last computed; -1 unknown */
-    uint64_t catchup_retry_us; /* when a failed watermark query was last retried */
+    bool catchup_armed;                  /* partitions were assigned at least once */
+    int catchup_pct;                     /* progress to the marks, as last computed; -1 unknown */
+    int64_t catchup_left, catchup_total; /* records to the marks left, and in all */
+    uint64_t catchup_retry_us;           /* when a failed watermark query was last retried */
     metrics_server *metrics;
 
     /* /healthz and /readyz (run.c with health.c) */

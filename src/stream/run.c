@@ -330,10 +330,19 @@ static void log_status(stream_engine *e, bool final)
     cql_session_stats(e->session, &st);
     size_t by_state[SLOT_DLQ + 1] = {0};
     for (size_t i = 0; i < e->nslots; i++) by_state[e->slots[i].state]++;
-    char caught[32] = "";
-    if (e->o->until_caught_up && e->catchup_pct >= 0)
-        snprintf(caught, sizeof caught, " caught_up=%d%%", e->catchup_pct);
-    else if (e->o->until_caught_up)
+    char caught[64] = "";
+    if (e->o->until_caught_up && e->catchup_pct >= 0) {
+        /* ETA from the rate of this status interval; unknown (-1) while nothing is written. */
+        double eta = rate > 0 ? (double)e->catchup_left / rate : -1;
+        snprintf(caught, sizeof caught, " caught_up=%d%% eta_s=%.0f", e->catchup_pct, eta);
+        if (!final && isatty(STDERR_FILENO)) {
+            char when[32] = "unknown";
+            if (eta >= 0) snprintf(when, sizeof when, "%d:%02d", (int)(eta / 60), (int)eta % 60);
+            fprintf(stderr,
+                    "catching up: %d%% (%" PRId64 " of %" PRId64 " records left) %.0f/s ETA %s\n",
+                    e->catchup_pct, e->catchup_left, e->catchup_total, rate, when);
+        }
+    } else if (e->o->until_caught_up)
         snprintf(caught, sizeof caught, " caught_up=unknown");
     log_info("stream", final ? "final" : "status",
              "consumed=%" PRIu64 " written=%" PRIu64 " filtered=%" PRIu64 " dead_lettered=%" PRIu64

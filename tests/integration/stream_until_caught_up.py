@@ -81,6 +81,9 @@ def first_run(procs, topic, group, keyspace):
     check_true("run 1 says it caught up", 'reason="caught up"' in out, out[-1500:])
     check_true("run 1's final line says caught_up=100%",
                re.search(r"msg=final .*caught_up=100%", out) is not None, out[-1500:])
+    check_true("run 1's status lines carry an ETA (eta_s=N, -1 while unknown)",
+               re.search(r"msg=(status|final) .*caught_up=\d+% eta_s=-?\d+", out) is not None,
+               out[-1500:])
     mk = marks(out)
     check("run 1 noted a mark for each partition", list(range(PARTS)), sorted(mk))
     total = sum(m - f for f, m in mk.values())
