@@ -37,8 +37,10 @@ PARTS = 3
 RATE = 200
 WIDTH, HEIGHT = 1280, 560
 
-# null until the page (about:blank before it) has its elements.
-PAGE_STATE = """document.getElementById('rate-window') && JSON.stringify({
+# null until the page (about:blank before it) is parsed whole: while it loads, the elements near
+# its top can exist before those further down (seen under ASan, where the server is slower).
+PAGE_STATE = """document.readyState === 'complete' && document.getElementById('rate-window') &&
+JSON.stringify({
   polls: +(document.body.getAttribute('data-polls') || 0),
   rate_window: document.getElementById('rate-window').textContent,
   conc_title: document.getElementById('conc-title').textContent,
