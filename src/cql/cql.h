@@ -388,10 +388,18 @@ cql_batch *cql_batch_new(void);
 void cql_batch_free(cql_batch *b);
 /* Empties b, keeping its memory. */
 void cql_batch_clear(cql_batch *b);
+/* A statement's partition token, computed once for grouping (cql_session_replicas_key) and
+ * routing (cql_batch_add). */
+typedef struct cql_token {
+    bool known; /* false: not token-aware, or a null key component */
+    int64_t value;
+} cql_token;
 /* Appends prepared statement p with its n values (n must equal the bind count). The first
- * statement's partition key routes the batch. CQL_E_INVAL, CQL_E_NOMEM (b unchanged then). */
+ * statement's partition key routes the batch: its token is *tok when given (from
+ * cql_session_replicas_key for the same values), else computed here. CQL_E_INVAL, CQL_E_NOMEM
+ * (b unchanged then). */
 int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql_value *values,
-                  size_t n);
+                  size_t n, const cql_token *tok);
 size_t cql_batch_count(const cql_batch *b);
 /* Encoded bytes of the statements (what the frame carries; close to the server's batch size). */
 size_t cql_batch_bytes(const cql_batch *b);
@@ -404,8 +412,10 @@ int cql_session_send_batch(cql_session *s, const cql_batch *b, cql_batch_type ty
  * (where a handle of the caller's may run after the session's). */
 void cql_session_flush(cql_session *s);
 /* A key that is equal for statements whose partition keys have the same replica hosts: a bit per
- * replica host (host index modulo 64). 0 when unknown (not token-aware, no ring, null key). */
-uint64_t cql_session_replicas_key(cql_session *s, const cql_prepared *p, const cql_value *values);
+ * replica host (host index modulo 64). 0 when unknown (not token-aware, no ring, null key).
+ * *tok (may be NULL) receives the statement's token, for cql_batch_add. */
+uint64_t cql_session_replicas_key(cql_session *s, const cql_prepared *p, const cql_value *values,
+                                  cql_token *tok);
 
 /* Prepared statement metadata; pointers are owned by p. */
 const char *cql_prepared_query(const cql_prepared *p);

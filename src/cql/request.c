@@ -474,8 +474,16 @@ size_t cql_batch_bytes(const cql_batch *b)
     return b->stmts.len;
 }
 
+/* The token of p's partition key for values; false when unknown. */
+static bool stmt_token(cql_session *s, const cql_prepared *p, const cql_value *values, int64_t *tok)
+{
+    if (!s->cfg.token_aware || !routing_key(s, p, values)) return false;
+    *tok = cql_murmur3_token(s->keybuf.data, s->keybuf.len);
+    return true;
+}
+
 int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql_value *values,
-                  size_t n)
+                  size_t n, const cql_token *tok)
 {
     if (!p || (int)n != p->meta->nbind || b->n >= 0xFFFF) return CQL_E_INVAL;
     cql_batch_item it = {p->id, p->idlen, NULL, values, n};
@@ -487,10 +495,14 @@ int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql
         b->stmts.len = mark;
         return CQL_E_NOMEM;
     }
-    if (b->n++ == 0 && s->cfg.token_aware && routing_key(s, p, values)) {
-        b->routed = true;
-        b->token = cql_murmur3_token(s->keybuf.data, s->keybuf.len);
-        b->ks = p->meta->bind[p->meta->pk[0]].keyspace;
+    if (b->n++ == 0) {
+        if (tok) {
+            b->routed = tok->known;
+            b->token = tok->value;
+        } else {
+            b->routed = stmt_token(s, p, values, &b->token);
+        }
+        if (b->routed) b->ks = p->meta->bind[p->meta->pk[0]].keyspace;
     }
     return 0;
 }
@@ -511,13 +523,16 @@ int cql_session_send_batch(cql_session *s, const cql_batch *b, cql_batch_type ty
     return 0;
 }
 
-uint64_t cql_session_replicas_key(cql_session *s, const cql_prepared *p, const cql_value *values)
+uint64_t cql_session_replicas_key(cql_session *s, const cql_prepared *p, const cql_value *values,
+                                  cql_token *tok)
 {
-    if (!s->cfg.token_aware || !p || !routing_key(s, p, values)) return 0;
+    int64_t t = 0;
+    bool known = p && stmt_token(s, p, values, &t);
+    if (tok) *tok = (cql_token){known, t};
+    if (!known) return 0;
     const cql_result *m = p->meta;
     cql_host *reps[MAX_REPLICAS];
-    int n = cql_ring_replicas(s, cql_murmur3_token(s->keybuf.data, s->keybuf.len),
-                              m->bind[m->pk[0]].keyspace, reps, MAX_REPLICAS);
+    int n = cql_ring_replicas(s, t, m->bind[m->pk[0]].keyspace, reps, MAX_REPLICAS);
     uint64_t key = 0;
     for (int i = 0; i < n; i++)
         for (int h = 0; h < s->nhosts; h++)

@@ -391,8 +391,7 @@ void stream_engine_unblock(stream_engine *e)
 {
     while (e->blocked_head && e->state != ENGINE_DONE) {
         stream_slot *s = e->blocked_head;
-        e->blocked_head = s->next;
-        if (!e->blocked_head) e->blocked_tail = NULL;
+        STREAM_FIFO_DROP_HEAD(e->blocked_head, e->blocked_tail);
         write_slot(e, s);
         if (s->state == SLOT_BLOCKED) break; /* still full: it went back in line */
     }
@@ -412,6 +411,20 @@ void stream_write_retry(stream_engine *e, stream_slot *s, const char *why)
     schedule_retry(e, s, why);
 }
 
+void stream_note_write_error(stream_engine *e, const cql_error *err)
+{
+    snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code), err->message);
+}
+
+bool stream_send_unavailable(stream_engine *e, stream_slot *s, int rc)
+{
+    if (rc != CQL_E_NO_HOST && rc != CQL_E_CLOSED && rc != CQL_E_NOMEM) return false;
+    if (rc == CQL_E_NO_HOST)
+        snprintf(e->last_error, sizeof e->last_error, "no Cassandra host is up");
+    schedule_retry(e, s, cql_strerror(rc));
+    return true;
+}
+
 void stream_write_failed(stream_engine *e, stream_slot *s, const cql_error *err)
 {
     e->write_errors++;
@@ -419,8 +432,7 @@ void stream_write_failed(stream_engine *e, stream_slot *s, const cql_error *err)
      * on every time would hold its partition for ever: after a few, it is dead-lettered. */
     bool poison = err->code == CQL_ERR_SERVER && ++s->server_errors >= STREAM_SERVER_ERRORS_MAX;
     if (cql_error_retriable(err) && !poison) {
-        snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code),
-                 err->message);
+        stream_note_write_error(e, err);
         schedule_retry(e, s, err->message);
         return;
     }
@@ -462,17 +474,8 @@ static void send_record(stream_engine *e, stream_slot *s)
     if (rc == CQL_E_BACKPRESSURE) {
         /* Every connection is full: wait in line for the next completed write, no backoff. */
         s->state = SLOT_BLOCKED;
-        s->next = NULL;
-        if (e->blocked_tail)
-            e->blocked_tail->next = s;
-        else
-            e->blocked_head = s;
-        e->blocked_tail = s;
-    } else if (rc == CQL_E_NO_HOST || rc == CQL_E_CLOSED || rc == CQL_E_NOMEM) {
-        if (rc == CQL_E_NO_HOST)
-            snprintf(e->last_error, sizeof e->last_error, "no Cassandra host is up");
-        schedule_retry(e, s, cql_strerror(rc));
-    } else if (rc != 0) {
+        STREAM_FIFO_PUSH(e->blocked_head, e->blocked_tail, s);
+    } else if (rc != 0 && !stream_send_unavailable(e, s, rc)) {
         char detail[600];
         snprintf(detail, sizeof detail, "cannot bind record: %s (%s)", cql_strerror(rc),
                  e->bind_error);

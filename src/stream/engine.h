@@ -28,6 +28,29 @@ typedef enum { SLOT_FREE = 0, SLOT_WRITING, SLOT_BLOCKED, SLOT_BACKOFF, SLOT_DLQ
 typedef struct stream_engine stream_engine;
 typedef struct stream_batch stream_batch; /* sink.c */
 
+/* Intrusive FIFO queues of nodes linked through their `next` member: slots waiting for room on
+ * a connection (engine.c), batches waiting for the concurrency limit (sink.c). */
+#define STREAM_FIFO_PUSH(head, tail, node) \
+    do {                                   \
+        (node)->next = NULL;               \
+        if (tail)                          \
+            (tail)->next = (node);         \
+        else                               \
+            (head) = (node);               \
+        (tail) = (node);                   \
+    } while (0)
+#define STREAM_FIFO_PUSH_FRONT(head, tail, node) \
+    do {                                         \
+        (node)->next = (head);                   \
+        (head) = (node);                         \
+        if (!(tail)) (tail) = (node);            \
+    } while (0)
+#define STREAM_FIFO_DROP_HEAD(head, tail) \
+    do {                                  \
+        (head) = (head)->next;            \
+        if (!(head)) (tail) = NULL;       \
+    } while (0)
+
 /* One record in flight. */
 typedef struct stream_slot {
     struct stream_slot *next; /* free list */
@@ -209,6 +232,11 @@ void stream_write_done(stream_engine *e, stream_slot *s);
 void stream_write_failed(stream_engine *e, stream_slot *s, const cql_error *err);
 void stream_write_retry(stream_engine *e, stream_slot *s, const char *why);
 void stream_write_again(stream_engine *e, stream_slot *s);
+/* Keeps a retriable error as the last write error (status line, /healthz detail). */
+void stream_note_write_error(stream_engine *e, const cql_error *err);
+/* A send of s that could not start: CQL_E_NO_HOST, CQL_E_CLOSED or CQL_E_NOMEM put s in
+ * backoff (true); any other code leaves s to the caller (false). */
+bool stream_send_unavailable(stream_engine *e, stream_slot *s, int rc);
 
 /* sink.c: batches and the concurrency limit (see its DESIGN). add encodes the record of s
  * (its n values) into the open batch of its replica set; 0, or CQL_E_NOMEM / CQL_E_INVAL. */

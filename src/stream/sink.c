@@ -112,10 +112,9 @@ void stream_sink_stop(stream_engine *e)
     e->nopen = 0;
     while (e->ready_head) {
         stream_batch *b = e->ready_head;
-        e->ready_head = b->next;
+        STREAM_FIFO_DROP_HEAD(e->ready_head, e->ready_tail);
         batch_put(e, b);
     }
-    e->ready_tail = NULL;
 }
 
 bool stream_sink_has_room(const stream_engine *e)
@@ -164,8 +163,7 @@ static void on_batch(void *ud, const cql_error *err, const cql_result *res)
         for (size_t i = 0; i < b->n; i++) stream_write_done(e, b->slots[i]);
     } else if (cql_error_retriable(err) && err->code != CQL_ERR_SERVER) {
         e->write_errors++;
-        snprintf(e->last_error, sizeof e->last_error, "%s: %s", cql_strerror(err->code),
-                 err->message);
+        stream_note_write_error(e, err);
         for (size_t i = 0; i < b->n; i++) stream_write_retry(e, b->slots[i], err->message);
     } else {
         /* Maybe one record's fault: each goes again alone (as a plain INSERT, which a batch of
@@ -199,11 +197,7 @@ static bool batch_send(stream_engine *e, stream_batch *b)
     if (rc == CQL_E_BACKPRESSURE) return false;
     for (size_t i = 0; i < b->n; i++) {
         stream_slot *s = b->slots[i];
-        if (rc == CQL_E_NO_HOST || rc == CQL_E_CLOSED || rc == CQL_E_NOMEM) {
-            if (rc == CQL_E_NO_HOST)
-                snprintf(e->last_error, sizeof e->last_error, "no Cassandra host is up");
-            stream_write_retry(e, s, cql_strerror(rc));
-        } else {
+        if (!stream_send_unavailable(e, s, rc)) {
             s->solo = true; /* e.g. too large as one frame: alone, each fits */
             stream_write_again(e, s);
         }
@@ -212,29 +206,13 @@ static bool batch_send(stream_engine *e, stream_batch *b)
     return true;
 }
 
-static void ready_push(stream_engine *e, stream_batch *b, bool front)
-{
-    if (front) {
-        b->next = e->ready_head;
-        e->ready_head = b;
-        if (!e->ready_tail) e->ready_tail = b;
-        return;
-    }
-    b->next = NULL;
-    if (e->ready_tail)
-        e->ready_tail->next = b;
-    else
-        e->ready_head = b;
-    e->ready_tail = b;
-}
-
 /* Closes open batch i: sent now when the limit has room and nothing waits ahead, else queued. */
 static void seal(stream_engine *e, size_t i)
 {
     stream_batch *b = e->open[i];
     e->open[i] = e->open[--e->nopen];
     if (!e->ready_head && stream_sink_has_room(e) && batch_send(e, b)) return;
-    ready_push(e, b, false);
+    STREAM_FIFO_PUSH(e->ready_head, e->ready_tail, b);
 }
 
 /* Sends what the limit allows: queued full batches first, then the open ones. */
@@ -242,10 +220,9 @@ void stream_sink_pump(stream_engine *e)
 {
     while (e->ready_head && stream_sink_has_room(e)) {
         stream_batch *b = e->ready_head;
-        e->ready_head = b->next;
-        if (!e->ready_head) e->ready_tail = NULL;
+        STREAM_FIFO_DROP_HEAD(e->ready_head, e->ready_tail);
         if (!batch_send(e, b)) {
-            ready_push(e, b, true);
+            STREAM_FIFO_PUSH_FRONT(e->ready_head, e->ready_tail, b);
             return;
         }
     }
@@ -254,7 +231,7 @@ void stream_sink_pump(stream_engine *e)
         stream_batch *b = e->open[e->nopen - 1];
         e->nopen--;
         if (!batch_send(e, b)) {
-            ready_push(e, b, false);
+            STREAM_FIFO_PUSH(e->ready_head, e->ready_tail, b);
             return;
         }
     }
@@ -276,7 +253,8 @@ void stream_sink_start(stream_engine *e)
 
 int stream_sink_add(stream_engine *e, stream_slot *s, const cql_value *values, size_t n)
 {
-    uint64_t key = cql_session_replicas_key(e->session, e->insert, values);
+    cql_token tok;
+    uint64_t key = cql_session_replicas_key(e->session, e->insert, values, &tok);
     size_t i = 0;
     while (i < e->nopen && e->open[i]->key != key) i++;
     if (i == e->nopen) {
@@ -294,7 +272,7 @@ int stream_sink_add(stream_engine *e, stream_slot *s, const cql_value *values, s
         e->open[i] = b;
     }
     stream_batch *b = e->open[i];
-    int rc = cql_batch_add(e->session, b->stmts, e->insert, values, n);
+    int rc = cql_batch_add(e->session, b->stmts, e->insert, values, n, &tok);
     if (rc) {
         if (b->n == 0) {
             e->open[i] = e->open[--e->nopen];

@@ -108,6 +108,17 @@ wait_for() {
   done
 }
 
+# Waits up to SECS seconds for the child PID to exit (kill -9 after that) and reaps it: REAP_RC
+# holds its exit status; returns 1 when it had to be killed. For checks of a stop after SIGTERM.
+reap_within() {
+  local secs="$1" pid="$2" rc=0
+  wait_for "$secs" "process $pid to exit" bash -c "! kill -0 $pid 2>/dev/null" || rc=1
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null; fi
+  REAP_RC=0
+  wait "$pid" || REAP_RC=$?
+  return "$rc"
+}
+
 # A name unique to this run, valid as a Kafka topic and as an unquoted CQL identifier
 # (lower case, [a-z0-9_], starts with a letter, under 48 characters).
 unique_name() {

@@ -21,7 +21,7 @@ ks="$(unique_name ks_dlqstop)"
 
 # scenario NAME ARGS...: one bad record on a fresh topic; SIGTERM once it waits as a dead letter.
 scenario() {
-  local name="$1" topic group rc=0
+  local name="$1" topic group
   shift
   topic="$(unique_name "dlqstop_$name")"
   group="$(unique_name "g_$name")"
@@ -35,13 +35,10 @@ scenario() {
   wait_for 120 "the record to wait as a dead letter" waiting
   assert_eq 0 $? "$name: the record waits as a dead letter"
   kill -TERM "$spid"
-  wait_for 10 "rtetl to exit" bash -c "! kill -0 $spid 2>/dev/null"
+  reap_within 10 "$spid"
   assert_eq 0 $? "$name: exits within 10 s of SIGTERM"
-  wait_for 30 "rtetl to exit" bash -c "! kill -0 $spid 2>/dev/null"
-  kill -9 "$spid" 2>/dev/null
-  wait "$spid" || rc=$?
   spid=""
-  assert_eq 0 "$rc" "$name: exit status 0"
+  assert_eq 0 "$REAP_RC" "$name: exit status 0"
   if grep -q 'Sanitizer' "$tmp/$name.log"; then
     fail "$name: no sanitizer report"
     grep -A12 'ERROR: .*Sanitizer' "$tmp/$name.log" | head -30

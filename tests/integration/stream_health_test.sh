@@ -138,13 +138,10 @@ kill -TERM "$spid"
 wait_for 8 "/readyz: stopping" probe_is /readyz "503 stopping"
 assert_eq 0 $? "/readyz: 503 stopping while draining"
 assert_eq "200 ok" "$(probe /healthz)" "/healthz: 200 while draining (bounded by --drain-timeout)"
-wait_for 90 "rtetl to exit" bash -c "! kill -0 $spid 2>/dev/null"
+reap_within 90 "$spid"
 assert_eq 0 $? "exits after the drain"
-rc=0
-if kill -0 "$spid" 2>/dev/null; then kill -9 "$spid"; fi
-wait "$spid" || rc=$?
 spid=""
-assert_eq 0 "$rc" "exit status 0 after SIGTERM"
+assert_eq 0 "$REAP_RC" "exit status 0 after SIGTERM"
 proxy_thaw
 
 if [ "$_it_failed" != 0 ]; then tail -40 "$tmp/s.log"; fi
