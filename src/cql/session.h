@@ -86,6 +86,7 @@ struct cql_session {
     int nring;
     ks_rf *rfs;
     int nrfs;
+    int rf_hint; /* index in rfs of the last keyspace looked up (the same one, row after row) */
     dc_stat *dcs;
     int ndcs;
     /* The data center of the first host that answered (its system.local row): the local one

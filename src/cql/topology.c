@@ -327,9 +327,16 @@ static int nts_replicas(const cql_session *s, const ks_rf *k, int lo, cql_host *
 int cql_ring_replicas(cql_session *s, int64_t token, const char *ks, cql_host **out, int max)
 {
     if (s->nring == 0 || max <= 0) return 0;
+    /* A session on a shared cluster may see hundreds of keyspaces; rows of one statement ask
+     * for the same one, so the last match is tried first. */
     const ks_rf *k = NULL;
+    if (ks && s->rf_hint < s->nrfs && strcmp(s->rfs[s->rf_hint].name, ks) == 0)
+        k = &s->rfs[s->rf_hint];
     for (int i = 0; ks && i < s->nrfs && !k; i++)
-        if (strcmp(s->rfs[i].name, ks) == 0) k = &s->rfs[i];
+        if (strcmp(s->rfs[i].name, ks) == 0) {
+            k = &s->rfs[i];
+            s->rf_hint = i;
+        }
     int lo = ring_start(s, token);
     if (k && k->nts) return nts_replicas(s, k, lo, out, max);
     int rf = k ? k->rf : 1, n = 0;

@@ -52,6 +52,16 @@ uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+void stream_engine_sync_clock(stream_engine *e)
+{
+    e->real_offset_us = (int64_t)now_us() - (int64_t)mono_us();
+}
+
+uint64_t stream_real_us(const stream_engine *e, uint64_t mono)
+{
+    return (uint64_t)((int64_t)mono + e->real_offset_us);
+}
+
 /* ---- partitions ------------------------------------------------------------------------- */
 
 static stream_part *part_get(stream_engine *e, int32_t p, bool create)
@@ -397,9 +407,8 @@ void stream_engine_unblock(stream_engine *e)
     }
 }
 
-void stream_write_done(stream_engine *e, stream_slot *s)
+void stream_write_done(stream_engine *e, stream_slot *s, uint64_t t)
 {
-    uint64_t t = now_us();
     if (s->produced_ms > 0 && t / 1000 >= (uint64_t)s->produced_ms)
         hist_record(&e->e2e_lat, t - (uint64_t)s->produced_ms * 1000);
     e->written++;
@@ -454,12 +463,12 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
     (void)res;
     e->requests--;
     if (e->state == ENGINE_DONE) return stream_slot_abandon(e, s);
-    uint64_t lat = mono_us() - s->sent_us;
+    uint64_t mono = mono_us(), lat = mono - s->sent_us;
     stream_sink_feedback(e, err, s->sent_us, lat);
     if (!err) {
         hist_record(&e->write_lat, lat);
         hist_record(&e->window_lat, lat);
-        stream_write_done(e, s);
+        stream_write_done(e, s, stream_real_us(e, mono));
     } else {
         stream_write_failed(e, s, err);
     }
@@ -612,6 +621,9 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     s->generation = sp->generation;
     rd_kafka_timestamp_type_t tstype;
     s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
+    uint64_t now = e->take_real_us;
+    if (s->produced_ms > 0 && now / 1000 >= (uint64_t)s->produced_ms)
+        hist_record(&e->consume_lat, now - (uint64_t)s->produced_ms * 1000);
     s->wts = wts_next(sp, s->produced_ms);
     pipe_retry_reset(&s->retry);
     s->dlq_cut = 0;
@@ -620,7 +632,6 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     s->solo = false;
     sp->position = m->offset + 1;
     e->consumed++;
-    e->last_message_us = mono_us();
 
     pipe_decode_error derr;
     pipe_decode_err rc = pipe_decode(e->schema, m->payload, m->len, e->arena, e->rec, &derr);
@@ -639,9 +650,17 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     send_record(e, s);
 }
 
+/* Notes the time of a batch of messages taken now (one clock read for all of them). */
+static void taking(stream_engine *e)
+{
+    e->last_message_us = mono_us();
+    e->take_real_us = stream_real_us(e, e->last_message_us);
+}
+
 static void drain_pending(stream_engine *e)
 {
     if (e->npending == 0) return;
+    taking(e);
     while (e->npending > 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
         rd_kafka_message_t *m = e->pending[e->pending_head];
         e->pending_head = (e->pending_head + 1) % e->pending_cap;
@@ -692,6 +711,7 @@ void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
 {
     stream_engine *e = ud;
     pipe_arena_reset(e->arena);
+    taking(e);
     for (size_t i = 0; i < n; i++) {
         if (records_left(e) == 0) {
             /* Past --max-records (the first batch can be larger than the capacity asked for):

@@ -170,9 +170,13 @@ struct stream_engine {
     size_t span_limit;     /* records a partition tracks at most before it is held */
     int64_t fail_track_at; /* test-only fault injection (RTETL_TEST_FAIL_TRACK_AT), -1 off */
     uint64_t last_message_us;
+    int64_t real_offset_us; /* CLOCK_REALTIME - CLOCK_MONOTONIC, refreshed every 100 ms: one clock
+                               read serves both (latencies against Kafka's wall-clock stamps) */
+    uint64_t take_real_us;  /* wall clock of the batch of messages being taken */
     uint64_t started_us;
     uint64_t drain_deadline_us;
     hist write_lat, e2e_lat; /* microseconds, since start */
+    hist consume_lat;        /* Kafka timestamp -> taken by the engine, µs, since start */
     hist window_lat;         /* write latency since the last status line */
     uint64_t status_written;
     uint64_t status_us;
@@ -225,10 +229,14 @@ void stream_engine_stop(stream_engine *e, const char *why);
 
 void stream_slot_abandon(stream_engine *e, stream_slot *s);
 uint64_t mono_us(void);
+/* Re-reads the offset of the wall clock from the monotonic one (after a clock step). */
+void stream_engine_sync_clock(stream_engine *e);
+/* The wall clock (µs since the epoch) at monotonic time mono. */
+uint64_t stream_real_us(const stream_engine *e, uint64_t mono);
 
-/* engine.c, for the sink: a write of s was acknowledged; failed for good or for now (err);
- * retry it after backoff; decode and send it again now. */
-void stream_write_done(stream_engine *e, stream_slot *s);
+/* engine.c, for the sink: a write of s was acknowledged (at wall-clock time real_us); failed
+ * for good or for now (err); retry it after backoff; decode and send it again now. */
+void stream_write_done(stream_engine *e, stream_slot *s, uint64_t real_us);
 void stream_write_failed(stream_engine *e, stream_slot *s, const cql_error *err);
 void stream_write_retry(stream_engine *e, stream_slot *s, const char *why);
 void stream_write_again(stream_engine *e, stream_slot *s);

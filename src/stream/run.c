@@ -127,6 +127,7 @@ static void start_consuming(stream_engine *e)
     /* The consumer's first batch must not exceed the slots (or --max-records). */
     stream_engine_update_capacity(e);
     e->started_us = e->last_message_us = e->status_us = mono_us();
+    stream_engine_sync_clock(e);
     log_info("stream", "consuming", "topic=%s group=%s mode=%s dlq=%s table=%s.%s",
              e->o->pipe->topic, e->o->pipe->group, pipe_mode_name(e->o->pipe->mode),
              e->o->pipe->dlq_topic, e->o->pipe->keyspace, e->o->pipe->table);
@@ -300,6 +301,7 @@ static void idle_check(stream_engine *e, uint64_t idle_us)
 static void on_store_timer(uv_timer_t *t)
 {
     stream_engine *e = t->data;
+    stream_engine_sync_clock(e);
     if (e->state == ENGINE_RUNNING || e->state == ENGINE_DRAINING)
         stream_engine_store_all(e, false);
     if (e->state == ENGINE_RUNNING) {
@@ -465,6 +467,10 @@ static void render_metrics(stream_engine *e, const stream_health_snapshot *h,
     prom_counter(b, "rtetl_stream_batch_splits_total",
                  "Batches that failed for a non-retriable reason and were written row by row.", "",
                  e->batch_splits);
+    prom_summary(b, "rtetl_stream_consume_delay_seconds",
+                 "Latency from the Kafka message timestamp to the message reaching the stream "
+                 "(producer linger, broker, fetch).",
+                 &e->consume_lat, 1e-6);
     prom_summary(b, "rtetl_stream_end_to_end_seconds",
                  "Latency from the Kafka message timestamp to the write acknowledgement.",
                  &e->e2e_lat, 1e-6);

@@ -155,12 +155,13 @@ static void on_batch(void *ud, const cql_error *err, const cql_result *res)
         for (size_t i = 0; i < b->n; i++) stream_slot_abandon(e, b->slots[i]);
         return batch_put(e, b);
     }
-    uint64_t lat = mono_us() - b->sent_us;
+    uint64_t mono = mono_us(), lat = mono - b->sent_us;
     stream_sink_feedback(e, err, b->sent_us, lat);
     if (!err) {
         hist_record(&e->write_lat, lat);
         hist_record(&e->window_lat, lat);
-        for (size_t i = 0; i < b->n; i++) stream_write_done(e, b->slots[i]);
+        uint64_t real = stream_real_us(e, mono);
+        for (size_t i = 0; i < b->n; i++) stream_write_done(e, b->slots[i], real);
     } else if (cql_error_retriable(err) && err->code != CQL_ERR_SERVER) {
         e->write_errors++;
         stream_note_write_error(e, err);

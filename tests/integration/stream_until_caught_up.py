@@ -148,7 +148,15 @@ def rebalance_run(procs, keyspace):
                "partitions revoked" in outs[0].split("caught up: every")[0], outs[0][-2000:])
     check_true("both members caught up", all('reason="caught up"' in o for o in outs))
     consumed = [status_counts(o).get("consumed", 0) for o in outs]
-    check("together they consumed every record exactly once", n, sum(consumed))
+    # A revocation waits (bounded, 10 s) for the partition's records in flight; on a loaded box
+    # the bound can pass, and then the next owner reads the unfinished ones again: at least once,
+    # as designed. Without that warning nothing may be read twice.
+    if any("did not drain in time" in o for o in outs):
+        print("informational: a revocation drain passed its bound; duplicates are allowed")
+        check_true("together they consumed every record at least once", sum(consumed) >= n,
+                   f"consumed {consumed}")
+    else:
+        check("together they consumed every record exactly once", n, sum(consumed))
     check("the group committed the high watermarks", watermarks(topic), committed(group, topic))
     subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete", "--if-exists",
                     "--topic", topic], capture_output=True, timeout=180)
