@@ -131,7 +131,7 @@ static void put_params(cql_buf *b, const cql_value *values, size_t n, int cl,
     cql_buf_u8(b, flags);
     if (n) {
         cql_buf_u16(b, (uint16_t)n);
-        for (size_t i = 0; i < n; i++) cql_buf_value(b, values[i]);
+        cql_buf_values(b, values, n);
     }
     if (flags & 0x04) cql_buf_u32(b, (uint32_t)o->page_size);
     if (flags & 0x08) cql_buf_value(b, o->paging_state);
@@ -177,7 +177,7 @@ void cql_enc_batch_stmt(cql_buf *b, const cql_batch_item *it)
     else
         cql_buf_long_string(b, it->query, strlen(it->query));
     cql_buf_u16(b, (uint16_t)it->n);
-    for (size_t j = 0; j < it->n; j++) cql_buf_value(b, it->values[j]);
+    cql_buf_values(b, it->values, it->n);
 }
 
 /* <consistency><flags>[<serial_consistency>][<timestamp>] after a batch's statements. */

@@ -92,12 +92,27 @@ void cql_buf_short_bytes(cql_buf *b, const uint8_t *p, size_t n)
 
 void cql_buf_value(cql_buf *b, cql_value v)
 {
-    if (v.len < 0) {
-        cql_buf_u32(b, (uint32_t)(v.len == CQL_UNSET ? -2 : -1));
-        return;
+    cql_buf_values(b, &v, 1);
+}
+
+void cql_buf_values(cql_buf *b, const cql_value *v, size_t n)
+{
+    size_t need = 4 * n;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].len > 0) need += (size_t)v[i].len;
+    if (!cql_buf_reserve(b, need)) return;
+    uint8_t *p = b->data + b->len;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].len < 0) {
+            cql_put_be32(p, (uint32_t)(v[i].len == CQL_UNSET ? -2 : -1));
+            p += 4;
+            continue;
+        }
+        cql_put_be32(p, (uint32_t)v[i].len);
+        if (v[i].len > 0) memcpy(p + 4, v[i].ptr, (size_t)v[i].len);
+        p += 4 + (size_t)v[i].len;
     }
-    cql_buf_u32(b, (uint32_t)v.len);
-    cql_buf_put(b, v.ptr, (size_t)v.len);
+    b->len = (size_t)(p - b->data);
 }
 
 /* ---- arena -------------------------------------------------------------------------------- */

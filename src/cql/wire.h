@@ -29,6 +29,7 @@ void cql_buf_string(cql_buf *b, const char *s, size_t n);      /* [string] */
 void cql_buf_long_string(cql_buf *b, const char *s, size_t n); /* [long string] */
 void cql_buf_short_bytes(cql_buf *b, const uint8_t *p, size_t n);
 void cql_buf_value(cql_buf *b, cql_value v); /* [value]: [int] n, -1 null, -2 unset */
+void cql_buf_values(cql_buf *b, const cql_value *v, size_t n); /* n [value]s, one reservation */
 
 static inline void cql_put_be16(uint8_t *p, uint16_t v)
 {
