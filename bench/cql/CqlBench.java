@@ -2,10 +2,11 @@
 // Apache Cassandra Java driver 4.x, executeAsync with a semaphore bounding the requests in flight
 // (the driver's documented pattern for bulk writes).
 //
-// Usage: java -cp 'lib/*:classes' CqlBench HOST PORT KEYSPACE TABLE ROWS POOL_TSV IN_FLIGHT
+// Usage: java -cp 'lib/*:classes' CqlBench HOST PORT KEYSPACE TABLE ROWS POOL_TSV IN_FLIGHT [V4|V5]
 // Same protocol as cql_bench --handshake: READY (connected, prepared) / a line on stdin / inserts /
 // DONE + a result line / waits for stdin to close. Row i is POOL_TSV line i % lines with a fresh
-// random 32-hex id, like the other contenders. Protocol v4, LOCAL_ONE: the same as theirs.
+// random 32-hex id, like the other contenders. Protocol v4 (V5: the checksummed framing of
+// Cassandra 4.0+, many messages per frame, to measure what it is worth), LOCAL_ONE.
 import com.datastax.oss.driver.api.core.ConsistencyLevel;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.config.DefaultDriverOption;
@@ -49,13 +50,14 @@ public final class CqlBench {
     int port = Integer.parseInt(args[1]);
     long rows = Long.parseLong(args[4]);
     int inFlight = Integer.parseInt(args[6]);
+    String protocol = args.length > 7 ? args[7] : "V4";
     List<String> lines = Files.readAllLines(Paths.get(args[5]), StandardCharsets.UTF_8);
     Object[][] pool = new Object[lines.size()][];
     for (int i = 0; i < pool.length; i++) pool[i] = lines.get(i).split("\t", -1);
 
     DriverConfigLoader config =
         DriverConfigLoader.programmaticBuilder()
-            .withString(DefaultDriverOption.PROTOCOL_VERSION, "V4")
+            .withString(DefaultDriverOption.PROTOCOL_VERSION, protocol)
             .withDuration(DefaultDriverOption.REQUEST_TIMEOUT, Duration.ofSeconds(30))
             .withDuration(DefaultDriverOption.CONNECTION_CONNECT_TIMEOUT, Duration.ofSeconds(30))
             .withDuration(DefaultDriverOption.CONNECTION_INIT_QUERY_TIMEOUT, Duration.ofSeconds(30))
@@ -104,9 +106,11 @@ public final class CqlBench {
       double secs = (System.nanoTime() - t0) / 1e9;
       System.out.println("DONE");
       System.out.printf(
-          "rows=%d seconds=%.3f rows_per_s=%.0f errors=%d driver=java-driver-core-%s java=%s%n",
+          "rows=%d seconds=%.3f rows_per_s=%.0f errors=%d driver=java-driver-core-%s java=%s"
+              + " protocol=%s%n",
           ok.get(), secs, ok.get() / secs, failed.get(),
-          Session.OSS_DRIVER_COORDINATES.getVersion(), System.getProperty("java.version"));
+          Session.OSS_DRIVER_COORDINATES.getVersion(), System.getProperty("java.version"),
+          session.getContext().getProtocolVersion());
       System.out.flush();
       if (failed.get() > 0) System.err.println("CqlBench: " + failed.get() + " failed; last: " + last.get());
       in.readLine();

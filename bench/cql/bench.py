@@ -29,7 +29,10 @@ WORK = os.environ.get("BENCH_WORK") or os.path.join(ROOT, "bench", ".work")
 CLK = os.sysconf("SC_CLK_TCK")
 COLUMNS = ["id", "first_name", "last_name", "gender", "address", "post_code", "email",
            "username", "dob", "registered_date", "phone", "picture"]
-ALL = ["rtetl", "java", "python"]
+ALL = ["rtetl", "java", "python", "java-v5", "python-v5"]
+DEFAULT = ["rtetl", "java", "python"]
+# java-v5 / python-v5: the same drivers speaking protocol v5 (Cassandra 4.0+: checksummed frames
+# that carry many messages each), to measure what v5 framing is worth on this node against v4.
 
 
 def log(msg):
@@ -39,7 +42,8 @@ def log(msg):
 def parse_args():
     p = argparse.ArgumentParser(prog="bench/cql/run", description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", "--count", type=int, default=1_000_000, help="inserts per client [1000000]")
-    p.add_argument("--only", default=",".join(ALL), help="clients, comma-separated [rtetl,java,python]")
+    p.add_argument("--only", default=",".join(DEFAULT),
+                   help="clients, comma-separated, of %s [rtetl,java,python]" % ",".join(ALL))
     p.add_argument("--host", default=None, help="the node [the local stack's]")
     p.add_argument("--port", type=int, default=None, help="its CQL port [the local stack's]")
     p.add_argument("--bench-keyspace", default="bench_cql", help="keyspace of the runs [bench_cql]")
@@ -204,13 +208,14 @@ class Bench:
             return [self.cbin, "--host", self.host, "--port", str(self.port), "--keyspace", self.ks,
                     "--table", self.table, "--rows", str(rows), "--window", str(a.window),
                     "--connections", str(a.connections), "--handshake"]
-        if name == "python":
+        v5 = name.endswith("-v5")
+        if name.startswith("python"):
             return [sys.executable, os.path.join(ROOT, "bench", "cql", "py_client.py"), self.host,
                     str(self.port), self.ks, self.table, str(rows), self.pool,
-                    str(a.py_concurrency)]
+                    str(a.py_concurrency), "5" if v5 else "4"]
         return [os.environ["BENCH_CQL_JAVA"], "-cp", os.environ["BENCH_CQL_JAVA_CP"], "CqlBench",
                 self.host, str(self.port), self.ks, self.table, str(rows), self.pool,
-                str(a.java_inflight)]
+                str(a.java_inflight), "V5" if v5 else "V4"]
 
     def run_one(self, name, rows, verify=True, tag=None):
         self.fresh_table()
@@ -267,15 +272,17 @@ LABELS = {"rtetl": "rtetl C client (libuv, async, token-aware)",
 
 def label(r, b):
     res = r["result"]
-    if r["client"] == "java":
-        return LABELS["java"] % res.get("driver", "").replace("java-driver-core-", "")
-    if r["client"] == "python":
-        return LABELS["python"] % b.py_driver_version
+    proto = ", protocol %s" % res["protocol"].lower() if "protocol" in res else ""
+    if r["client"].startswith("java"):
+        return LABELS["java"] % res.get("driver", "").replace("java-driver-core-", "") + proto
+    if r["client"].startswith("python"):
+        return LABELS["python"] % b.py_driver_version + proto
     return LABELS["rtetl"]
 
 
 def inflight(r, a):
-    return {"rtetl": a.window, "java": a.java_inflight, "python": a.py_concurrency}[r["client"]]
+    return {"rtetl": a.window, "java": a.java_inflight,
+            "python": a.py_concurrency}[r["client"].split("-")[0]]
 
 
 def report(b, results, argv, load_before, load_after, warmup):
@@ -291,7 +298,7 @@ def report(b, results, argv, load_before, load_after, warmup):
     lines.append("N = %d prepared INSERTs per client of the reference row (12 `text` columns, "
                  "`id` a random 32-hex primary key, the other 11 from a pool of 4,096 "
                  "randomuser-like users made by rtetl's builtin generator, %s bytes each on average) "
-                 "into Cassandra %s at %s:%d (1 node), protocol v4, LOCAL_ONE, each client "
+                 "into Cassandra %s at %s:%d (1 node), protocol v4 (v5 where marked), LOCAL_ONE, each client "
                  "into a fresh table; %d rows written by rtetl first as a server warm-up, not "
                  "measured." % (a.rows, avg or "?", b.cassandra_version, b.host, b.port, warmup))
     lines.append("")
@@ -342,8 +349,9 @@ def report(b, results, argv, load_before, load_after, warmup):
                  "table: count(*) over 64 token ranges after the run. Python and Java connection "
                  "pools and concurrency are the drivers' documented bulk-write patterns "
                  "(execute_concurrent_with_args, executeAsync + Semaphore), at the in-flight "
-                 "bounds shown; all three speak protocol v4 (the Java and Python drivers would "
-                 "negotiate v5 with Cassandra 5, which adds checksummed framing) and the drivers' "
+                 "bounds shown; all speak protocol v4 (the Java and Python drivers would "
+                 "negotiate v5 with Cassandra 5, which adds checksummed framing) except the "
+                 "-v5 rows, and the drivers' "
                  "token-aware routing is on (one node here). Logs: %s." % os.path.relpath(
                      b.run_dir, ROOT))
     for n in a.note:
@@ -357,7 +365,7 @@ def main():
     names = [n.strip() for n in a.only.split(",") if n.strip()]
     bad = [n for n in names if n not in ALL]
     if bad:
-        sys.exit("bench/cql/run: unknown client %s (rtetl, java, python)" % ",".join(bad))
+        sys.exit("bench/cql/run: unknown client %s (%s)" % (",".join(bad), ", ".join(ALL)))
     load_before = os.getloadavg()
     # The source the C client was built from, read before the runs (the tree may move on).
     a.rev = sh("git -C %s rev-parse --short HEAD" % shlex.quote(ROOT))

@@ -23,10 +23,11 @@ COLUMNS = ["id", "first_name", "last_name", "gender", "address", "post_code", "e
 
 def main():
     host, port, ks, table, rows, pool_file, conc = sys.argv[1:8]
+    protocol = int(sys.argv[8]) if len(sys.argv) > 8 else 4
     rows, conc = int(rows), int(conc)
     with open(pool_file, encoding="utf-8") as f:
         pool = [tuple(line.rstrip("\n").split("\t")) for line in f]
-    cluster = Cluster([host], port=int(port), protocol_version=4, connect_timeout=30)
+    cluster = Cluster([host], port=int(port), protocol_version=protocol, connect_timeout=30)
     session = cluster.connect()
     session.default_timeout = 30
     ps = session.prepare("INSERT INTO %s.%s (%s) VALUES (%s)" % (
@@ -50,8 +51,9 @@ def main():
     secs = time.monotonic() - t0
     print("DONE", flush=True)
     print("rows=%d seconds=%.3f rows_per_s=%.0f errors=%d driver=cassandra-driver-%s "
-          "connection=%s" % (ok, secs, ok / secs, failed, cassandra.__version__,
-                             cluster.connection_class.__name__), flush=True)
+          "connection=%s protocol=v%d" % (ok, secs, ok / secs, failed, cassandra.__version__,
+                                          cluster.connection_class.__name__,
+                                          cluster.protocol_version), flush=True)
     if failed:
         print("py_client: %d failed; last: %s" % (failed, last), file=sys.stderr)
     sys.stdin.readline()
