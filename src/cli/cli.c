@@ -1,8 +1,10 @@
 /* Shared command glue: option parsing with help and one-line errors (see cli.h). */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int cli_parse(const char *cmd, const char *usage, const char *summary, const char *extra,
               const opt_spec *specs, size_t n, int argc, char **argv, void *cfg, opt_result *res,
@@ -42,4 +44,31 @@ int cli_fail(const char *cmd, const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return RT_EXIT_FAILURE;
+}
+
+int cli_password(const char *password, const char *file, char *buf, size_t buflen, const char **out,
+                 char *err, size_t errlen)
+{
+    *out = password;
+    if (!file || !*file) return 0;
+    if (password) return snprintf(err, errlen, "give --password or --password-file, not both"), -1;
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return snprintf(err, errlen, "cannot read --password-file %s: %s", file, strerror(errno)),
+               -1;
+    size_t n = fread(buf, 1, buflen, f);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad) return snprintf(err, errlen, "cannot read --password-file %s", file), -1;
+    size_t line = 0;
+    while (line < n && buf[line] != '\n' && buf[line] != '\r') line++;
+    if (line == n && n == buflen) {
+        memset(buf, 0, buflen);
+        return snprintf(err, errlen, "--password-file %s: longer than %zu bytes", file, buflen - 1),
+               -1;
+    }
+    buf[line] = '\0';
+    if (line == 0) return snprintf(err, errlen, "--password-file %s: empty first line", file), -1;
+    *out = buf;
+    return 0;
 }

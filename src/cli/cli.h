@@ -42,4 +42,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Prints "rtetl <cmd>: error: <message>" and returns RT_EXIT_FAILURE. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The Cassandra password of a command: `password` (--password or RTETL_PASSWORD) or the first
+ * line of the file `file` (--password-file or RTETL_PASSWORD_FILE; its line end is not part of
+ * it), never both. On success *out is password, buf (holding the file's secret), or NULL for
+ * none; 0. Else -1 with one line in err that names the file but never shows its content. */
+int cli_password(const char *password, const char *file, char *buf, size_t buflen, const char **out,
+                 char *err, size_t errlen);
+
 #endif

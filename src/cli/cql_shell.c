@@ -18,6 +18,9 @@ typedef struct shell_cfg {
     long long port;
     const char *user;
     const char *password;
+    const char *password_file;
+    const char *cert_file;
+    const char *key_file;
     const char *keyspace;
     bool tls;
     const char *ca_file;
@@ -44,12 +47,18 @@ static const opt_spec specs[] = {
     {"user", 'u', OPT_STR, O(user), NULL, "NAME", "User name (PasswordAuthenticator)", 0, 0, 0},
     {"password", 0, OPT_STR, O(password), NULL, "SECRET", "Password (better: env RTETL_PASSWORD)",
      OPT_SECRET, 0, 0},
+    {"password-file", 0, OPT_STR, O(password_file), NULL, "FILE",
+     "Read the password from the first line of FILE", 0, 0, 0},
     {"keyspace", 'k', OPT_STR, O(keyspace), NULL, "KS", "Keyspace to USE", 0, 0, 0},
     {"tls", 0, OPT_BOOL, O(tls), "false", NULL, "Connect with TLS", 0, 0, 0},
     {"ca-file", 0, OPT_STR, O(ca_file), NULL, "PEM", "CA bundle to verify the server with", 0, 0,
      0},
     {"tls-verify", 0, OPT_BOOL, O(tls_verify), "true", NULL, "Verify the server certificate", 0, 0,
      0},
+    {"cert-file", 0, OPT_STR, O(cert_file), NULL, "PEM",
+     "Client certificate chain for mutual TLS (servers with require_client_auth)", 0, 0, 0},
+    {"key-file", 0, OPT_STR, O(key_file), NULL, "PEM",
+     "Private key of --cert-file [default: in the certificate file]", 0, 0, 0},
     {"compression", 0, OPT_BOOL, O(compression), "false", NULL, "Ask for lz4 frame compression", 0,
      0, 0},
     {"consistency", 0, OPT_STR, O(consistency), "local_one", "CL", "Consistency level", 0, 0, 0},
@@ -68,6 +77,8 @@ typedef struct shell {
     shell_cfg cfg;
     out_format fmt;
     int cl;
+    const char *password; /* --password, or the secret read from --password-file */
+    char password_buf[1024];
 } shell;
 
 /* ---- cell text ---------------------------------------------------------------------------- */
@@ -410,7 +421,8 @@ static int setup(shell *sh, char *err, size_t errlen)
     sh->cl = cql_consistency_parse(c->consistency);
     if (sh->cl < 0) return snprintf(err, errlen, "unknown --consistency '%s'", c->consistency), -1;
     if (c->execute && c->file) return snprintf(err, errlen, "give -e or -f, not both"), -1;
-    return 0;
+    return cli_password(c->password, c->password_file, sh->password_buf, sizeof sh->password_buf,
+                        &sh->password, err, errlen);
 }
 
 static int connect_db(shell *sh)
@@ -421,11 +433,13 @@ static int connect_db(shell *sh)
     cc.contact_points = c->host;
     cc.port = (int)c->port;
     cc.username = c->user;
-    cc.password = c->password;
+    cc.password = sh->password;
     cc.keyspace = c->keyspace;
     cc.tls = c->tls;
     cc.tls_ca_file = c->ca_file;
     cc.tls_verify = c->tls_verify;
+    cc.tls_cert_file = c->cert_file;
+    cc.tls_key_file = c->key_file;
     cc.compression_lz4 = c->compression;
     cc.connections_per_host = 1;
     cc.request_timeout_ms = (int)(c->request_timeout * 1000);

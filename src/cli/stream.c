@@ -11,7 +11,7 @@
 typedef struct stream_cli {
     const char *config, *brokers, *topic, *group, *mode, *dlq_topic, *cassandra, *keyspace, *table,
         *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file,
-        *local_dc;
+        *local_dc, *password_file, *cert_file, *key_file;
     long long max_inflight, max_records, metrics_port, cql_connections, batch_rows, batch_bytes;
     double idle_exit, status_interval, drain_timeout, request_timeout, latency_target,
         stall_timeout, unreachable_timeout, unassigned_timeout;
@@ -47,6 +47,8 @@ static const opt_spec specs[] = {
     {"user", 'u', OPT_STR, F(user), NULL, "NAME", "Cassandra user (PasswordAuthenticator)", 0, 0,
      0},
     {"password", 'p', OPT_STR, F(password), NULL, "SECRET", "Cassandra password", OPT_SECRET, 0, 0},
+    {"password-file", 0, OPT_STR, F(password_file), NULL, "FILE",
+     "Read the Cassandra password from the first line of FILE", 0, 0, 0},
     {"consistency", 0, OPT_STR, F(consistency), NULL, "LEVEL",
      "Write consistency: one, quorum, local_quorum, ... [pipeline: one]", 0, 0, 0},
     {"write-timestamp", 0, OPT_STR, F(write_timestamp), NULL, "kafka|server",
@@ -60,6 +62,10 @@ static const opt_spec specs[] = {
     {"ca-file", 0, OPT_STR, F(ca_file), NULL, "PEM", "CA bundle to verify Cassandra with", 0, 0, 0},
     {"no-verify", 0, OPT_BOOL, F(no_verify), "false", NULL,
      "Do not verify Cassandra's certificate (testing only)", 0, 0, 0},
+    {"cert-file", 0, OPT_STR, F(cert_file), NULL, "PEM",
+     "Client certificate chain for mutual TLS to Cassandra (require_client_auth)", 0, 0, 0},
+    {"key-file", 0, OPT_STR, F(key_file), NULL, "PEM",
+     "Private key of --cert-file [default: in the certificate file]", 0, 0, 0},
     {"lz4", 0, OPT_BOOL, F(lz4), "false", NULL, "LZ4 compression of CQL frames", 0, 0, 0},
     {"cql-connections", 0, OPT_INT, F(cql_connections), "2", "N", "Connections per Cassandra host",
      0, 1, 64},
@@ -214,6 +220,13 @@ int cmd_stream(int argc, char **argv)
         code = cli_usage_error("stream", "%s", err);
         goto out;
     }
+    const char *password = NULL;
+    char password_buf[1024];
+    if (cli_password(c.password, c.password_file, password_buf, sizeof password_buf, &password, err,
+                     sizeof err)) {
+        code = cli_usage_error("stream", "%s", err);
+        goto out;
+    }
     if (strcmp(c.sink, "cassandra") != 0 && strcmp(c.sink, "null") != 0) {
         code = cli_usage_error("stream", "option --sink: expected cassandra or null");
         goto out;
@@ -248,10 +261,12 @@ int cmd_stream(int argc, char **argv)
     o.cql.contact_points = c.cassandra;
     o.cql.local_dc = c.local_dc;
     o.cql.username = c.user;
-    o.cql.password = c.password;
+    o.cql.password = password;
     o.cql.tls = c.tls;
     o.cql.tls_ca_file = c.ca_file;
     o.cql.tls_verify = !c.no_verify;
+    o.cql.tls_cert_file = c.cert_file;
+    o.cql.tls_key_file = c.key_file;
     o.cql.compression_lz4 = c.lz4;
     o.cql.connections_per_host = (int)c.cql_connections;
     o.cql.request_timeout_ms = (int)(c.request_timeout * 1000);

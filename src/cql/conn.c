@@ -150,7 +150,15 @@ static void close_with(cql_conn *c, const cql_error *err)
 void cql_conn_close(cql_conn *c, int code, const char *why)
 {
     cql_error err;
-    cql_error_set(&err, code, "%s: %s", c->addr[0] ? c->addr : "connection", why);
+    /* A server that requires client certificates (require_client_auth) drops a client without
+     * one, or with one it does not trust, once the TLS handshake is through: the first read or
+     * write of the CQL handshake fails (a reset, an alert). Say what is likely wrong. */
+    const char *hint = c->tls && c->tls_done && c->state == CONN_HANDSHAKE &&
+                               (code == CQL_E_CONN_LOST || code == CQL_E_TLS)
+                           ? " (during the CQL handshake, just after TLS: does the server require "
+                             "a client certificate that it trusts? see --cert-file)"
+                           : "";
+    cql_error_set(&err, code, "%s: %s%s", c->addr[0] ? c->addr : "connection", why, hint);
     close_with(c, &err);
 }
 

@@ -287,6 +287,10 @@ typedef struct cql_config {
      * certificate will do); peers found through system.peers are known by IP only and are
      * verified against their IP, which their certificates must then carry (an IP SAN). */
     bool tls_verify;
+    /* Mutual TLS: the client certificate chain (PEM) and its private key (PEM; NULL: in the
+     * certificate file), presented to servers that ask (require_client_auth). */
+    const char *tls_cert_file;
+    const char *tls_key_file;
     bool compression_lz4;     /* ask for lz4 frame compression; default false */
     int connections_per_host; /* default 2 */
     int max_inflight;         /* requests in flight per connection; default 1024, <= 32000 */

@@ -188,8 +188,10 @@ cql_session *cql_session_new(uv_loop_t *loop, const cql_config *cfg, char *err, 
     s->cfg.tls_ca_file = s->ca_file;
     s->cfg.keyspace = s->keyspace;
     if (!s->contact_points || resolve_contacts(s, err, errlen)) goto fail;
-    if (cfg->tls && !(s->tls = cql_tls_ctx_new(s->ca_file, cfg->tls_verify, err, errlen)))
+    if (cfg->tls && !(s->tls = cql_tls_ctx_new(s->ca_file, cfg->tls_cert_file, cfg->tls_key_file,
+                                               cfg->tls_verify, err, errlen)))
         goto fail;
+    s->cfg.tls_cert_file = s->cfg.tls_key_file = NULL; /* used above only; borrowed */
     return s;
 fail:
     cql_session_free(s);

@@ -32,7 +32,35 @@ static void ssl_message(char *out, size_t n, const char *what)
     ERR_clear_error();
 }
 
-cql_tls_ctx *cql_tls_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen)
+/* Loads the client's certificate chain and key; false with a message in err. */
+static bool load_identity(SSL_CTX *ctx, const char *cert_file, const char *key_file, char *err,
+                          size_t errlen)
+{
+    char m[256];
+    if (!key_file || !*key_file) key_file = cert_file;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        ssl_message(m, sizeof m, "cannot load client certificate");
+        snprintf(err, errlen, "%s (%s)", m, cert_file);
+        return false;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+        ssl_message(m, sizeof m,
+                    mismatch ? "client key does not match the certificate"
+                             : "cannot load client key");
+        snprintf(err, errlen, "%s (%s)", m, key_file);
+        return false;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        ssl_message(m, sizeof m, "client key does not match the certificate");
+        snprintf(err, errlen, "%s (%s, %s)", m, cert_file, key_file);
+        return false;
+    }
+    return true;
+}
+
+cql_tls_ctx *cql_tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+                             bool verify, char *err, size_t errlen)
 {
     cql_tls_ctx *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -51,6 +79,15 @@ cql_tls_ctx *cql_tls_ctx_new(const char *ca_file, bool verify, char *err, size_t
         }
     } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
         goto fail;
+    }
+    if (cert_file && *cert_file && !load_identity(c->ctx, cert_file, key_file, err, errlen)) {
+        cql_tls_ctx_free(c);
+        return NULL;
+    }
+    if ((!cert_file || !*cert_file) && key_file && *key_file) {
+        snprintf(err, errlen, "a client key (%s) needs its certificate", key_file);
+        cql_tls_ctx_free(c);
+        return NULL;
     }
     return c;
 fail:

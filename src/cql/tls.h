@@ -9,8 +9,12 @@ typedef struct cql_tls_ctx cql_tls_ctx;
 typedef struct cql_tls cql_tls;
 
 /* A client context: TLS 1.2+, peer verification unless verify is false, trust from ca_file
- * (PEM) or the system store. NULL with a message in err on failure. */
-cql_tls_ctx *cql_tls_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen);
+ * (PEM) or the system store; with cert_file (a PEM chain, leaf first) and key_file (its PEM
+ * private key; NULL: the key is in cert_file) the client presents that certificate to a server
+ * that asks for one (mutual TLS). NULL with a message in err on failure, e.g. an unreadable
+ * file or a key that does not match the certificate. */
+cql_tls_ctx *cql_tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+                             bool verify, char *err, size_t errlen);
 void cql_tls_ctx_free(cql_tls_ctx *ctx);
 
 /* Whether name is an IPv4 or IPv6 address literal (verified as an IP, sent without SNI). */

@@ -30,6 +30,8 @@ static cql_config config(void)
     c.password = env("CQL_PASSWORD", NULL);
     c.tls = strcmp(env("CQL_TLS", "0"), "1") == 0;
     c.tls_ca_file = env("CQL_CA_FILE", NULL);
+    c.tls_cert_file = env("CQL_CERT_FILE", NULL);
+    c.tls_key_file = env("CQL_KEY_FILE", NULL);
     c.compression_lz4 = strcmp(env("CQL_LZ4", "0"), "1") == 0;
     c.connect_timeout_ms = 20000; /* a loaded CI box: the TLS handshake is slow on a busy JVM */
     c.request_timeout_ms = 60000;

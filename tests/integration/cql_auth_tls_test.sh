@@ -8,7 +8,12 @@
 # the CA, without it, with another CA, for another name, plain to TLS and TLS to plain), the
 # async API's error codes, many large writes over TLS (and TLS + lz4) read back by our client and
 # by the official Python driver, and the server's view of our connections (system_views.clients).
-# One JVM for both subjects: a Cassandra start is the slow part. Slow tier.
+# The TLS port requires client certificates (require_client_auth, a truststore with the test CA):
+# every TLS client presents one (--cert-file/--key-file), none or one of another CA is refused.
+# Then `rtetl stream` runs the whole path through it: records from the shared stack's Kafka into
+# the secured node over mutual TLS with the password from --password-file, read back by the
+# Python driver; the password appears in no log line and no --print-config output.
+# One JVM for all subjects: a Cassandra start is the slow part. Slow tier.
 #
 # Env: RTETL_AUTH_TLS_PORT [9142] (the TLS port is +1), RTETL_AUTH_TLS_STORAGE_PORT [7100] (+1 for
 # SSL storage), RTETL_AUTH_TLS_JMX_PORT [7299], RTETL_AUTH_TLS_DIR (state; default a new temp
@@ -36,6 +41,12 @@ fi
 pki="$work/pki"
 ks="it_auth_tls_$$"
 ks2="${ks}_lz4"
+ks3="${ks}_stream"
+# The shared stack's Kafka (the stream section), read before RTETL_STACK_DIR points elsewhere.
+shared_stack_dir="${RTETL_STACK_DIR:-$src/.stack}"
+kafka="$("$stack" env 2>/dev/null | sed -n 's/^STACK_KAFKA_BOOTSTRAP=//p')"
+kafka="${kafka:-127.0.0.1:9092}"
+topic="it_auth_tls_$$_$RANDOM"
 
 # The second node: only Cassandra, other ports, auth on, the TLS settings appended to its yaml.
 export RTETL_STACK_DIR="$work/stack" RTETL_STACK_SERVERS=cassandra RTETL_CQL_PORT="$port"
@@ -89,7 +100,8 @@ expect_ok() {
 
 auth=(--user cassandra --password cassandra)
 cql_plain=("$bin" cql --port "$port")
-cql_tls=("$bin" cql --port "$tls_port" --tls --ca-file "$pki/ca.pem" "${auth[@]}")
+client_id=(--cert-file "$pki/client.pem" --key-file "$pki/client.key")
+cql_tls=("$bin" cql --port "$tls_port" --tls --ca-file "$pki/ca.pem" "${client_id[@]}" "${auth[@]}")
 
 cleanup() {
   local rc=$?
@@ -99,10 +111,13 @@ cleanup() {
     [ "$rc" = 0 ] && rc=1
   fi
   if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then kill "$up_pid" 2>/dev/null; fi
+  RTETL_STACK_DIR="$shared_stack_dir" "$stack" topics --delete --if-exists --topic "$topic" \
+    >/dev/null 2>&1
   if [ "$keep" != 1 ]; then
     if [ -f "$RTETL_STACK_DIR/cassandra.pid" ]; then
       timeout 60 "$bin" cql --port "$port" "${auth[@]}" -e "DROP KEYSPACE IF EXISTS $ks;
-        DROP KEYSPACE IF EXISTS $ks2; DROP ROLE IF EXISTS ${ks}_reader" >/dev/null 2>&1
+        DROP KEYSPACE IF EXISTS $ks2; DROP KEYSPACE IF EXISTS $ks3;
+        DROP ROLE IF EXISTS ${ks}_reader; DROP ROLE IF EXISTS ${ks}_stream" >/dev/null 2>&1
       log "stopping the second node"
       "$stack" down >&2 || rc=1
     fi
@@ -136,6 +151,18 @@ make_pki() {
     "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >server.ext
   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
     -extfile server.ext -out server.pem 2>/dev/null
+  # Client certificates for mutual TLS: one from the CA, one from the other CA.
+  local who
+  for who in client:ca other-client:other-ca; do
+    openssl req -newkey rsa:2048 -nodes -keyout "${who%%:*}.key" -out "${who%%:*}.csr" \
+      -subj "/CN=rtetl ${who%%:*}" 2>/dev/null
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=clientAuth" >client.ext
+    openssl x509 -req -in "${who%%:*}.csr" -CA "${who#*:}.pem" -CAkey "${who#*:}.key" \
+      -CAcreateserial -days 2 -extfile client.ext -out "${who%%:*}.pem" 2>/dev/null
+  done
+  keytool -importcert -noprompt -alias rtetl-test-ca -file ca.pem -keystore truststore.p12 \
+    -storetype PKCS12 -storepass rtetl-test-pw >/dev/null 2>&1
   openssl pkcs12 -export -in server.pem -inkey server.key -certfile ca.pem -name cassandra \
     -out server-openssl.p12 -passout pass:rtetl-test-pw
   # keytool rewrites the store in Java's own PKCS12 form, which proves Java can read it.
@@ -151,13 +178,18 @@ client_encryption_options:
   keystore: $pki/keystore.p12
   keystore_password: rtetl-test-pw
   store_type: PKCS12
+  require_client_auth: true
+  truststore: $pki/truststore.p12
+  truststore_password: rtetl-test-pw
 EOF
 }
 make_pki
-if openssl verify -CAfile "$pki/ca.pem" "$pki/server.pem" >/dev/null &&
+if openssl verify -CAfile "$pki/ca.pem" "$pki/server.pem" "$pki/client.pem" >/dev/null &&
+  keytool -list -keystore "$pki/truststore.p12" -storepass rtetl-test-pw 2>/dev/null |
+  grep -q trustedCertEntry &&
   keytool -list -keystore "$pki/keystore.p12" -storepass rtetl-test-pw 2>/dev/null |
   grep -q PrivateKeyEntry; then
-  pass "CA, server certificate (IP:127.0.0.1) and keystore made"
+  pass "CA, server and client certificates, keystore and truststore made"
 else
   fail "certificate or keystore generation"
   exit 1
@@ -223,7 +255,18 @@ expect_rc 1 "tls: a missing CA file fails" \
   "$bin" cql --port "$tls_port" --tls --ca-file "$work/nonexistent.pem" "${auth[@]}" -e "$q"
 expect_err 'cannot load CA file.*nonexistent' "tls: missing CA file, one line"
 expect_rc 0 "tls: --tls-verify=false connects without a CA (insecure mode)" \
-  "$bin" cql --port "$tls_port" --tls --tls-verify=false "${auth[@]}" -e "$q"
+  "$bin" cql --port "$tls_port" --tls --tls-verify=false "${client_id[@]}" "${auth[@]}" -e "$q"
+expect_rc 1 "mtls: without a client certificate the server refuses (no hang)" \
+  "$bin" cql --port "$tls_port" --tls --ca-file "$pki/ca.pem" "${auth[@]}" -e "$q"
+expect_err "127.0.0.1:$tls_port: .*client certificate" "mtls: no client certificate, one line with a hint"
+expect_rc 1 "mtls: a client certificate of another CA is refused" \
+  "$bin" cql --port "$tls_port" --tls --ca-file "$pki/ca.pem" --cert-file "$pki/other-client.pem" \
+  --key-file "$pki/other-client.key" "${auth[@]}" -e "$q"
+expect_err "127.0.0.1:$tls_port: .*client certificate" "mtls: untrusted client certificate, one line with a hint"
+expect_rc 1 "mtls: a key that is not the certificate's fails before connecting" \
+  "$bin" cql --port "$tls_port" --tls --ca-file "$pki/ca.pem" --cert-file "$pki/client.pem" \
+  --key-file "$pki/other-client.key" "${auth[@]}" -e "$q"
+expect_err "client key does not match the certificate" "mtls: mismatched key, one line"
 expect_rc 1 "tls: plain CQL to the TLS-only port fails (no hang)" \
   "$bin" cql --port "$tls_port" "${auth[@]}" -e "$q"
 expect_err "127.0.0.1:$tls_port: .*does the server require TLS" "tls: plain to TLS port, one line with a hint"
@@ -236,7 +279,7 @@ expect_ok "tls: async connect without the CA -> CQL_E_TLS, not retriable" \
 
 # Data over TLS: many large writes in flight, read back by us and by the Python driver.
 tls_env=(CQL_PORT="$tls_port" CQL_TLS=1 CQL_CA_FILE="$pki/ca.pem" CQL_USER=cassandra
-  CQL_PASSWORD=cassandra)
+  CQL_PASSWORD=cassandra CQL_CERT_FILE="$pki/client.pem" CQL_KEY_FILE="$pki/client.key")
 rows=300
 expect_ok "tls: $rows rows (blobs up to 1 MiB) written async over TLS and read back" \
   env "${tls_env[@]}" "$driver" write "$ks" "$rows"
@@ -244,8 +287,60 @@ expect_ok "tls+lz4: $rows rows written async over TLS with lz4 and read back" \
   env "${tls_env[@]}" CQL_LZ4=1 "$driver" write "$ks2" "$rows"
 expect_rc 0 "tls: rtetl cql inserts a row over TLS" "${cql_tls[@]}" \
   -e "INSERT INTO $ks.cli (k, v) VALUES ('k1', 'written over TLS ✓')"
-expect_ok "tls: the Python driver (ssl_context, CA, host name check) reads what we wrote" \
-  "$py" "$src/tests/integration/cql_auth_tls_check.py" "$tls_port" "$pki/ca.pem" "$ks" "$rows"
+
+# ---- rtetl stream through the secured node: mutual TLS, password from a file ------------------
+stream_rows=400
+# A role of its own with a password that can be searched for in every output.
+secret="Str3am-S3cret-$$-$RANDOM"
+pwfile="$work/stream.password"
+printf '%s\n' "$secret" >"$pwfile"
+chmod 600 "$pwfile"
+expect_rc 0 "stream: a login role for the stream" "${cql_plain[@]}" "${auth[@]}" -e "
+  CREATE ROLE ${ks}_stream WITH PASSWORD = '$secret' AND LOGIN = true AND SUPERUSER = true"
+stream_tls=(--cassandra "127.0.0.1:$tls_port" --tls --ca-file "$pki/ca.pem" "${client_id[@]}"
+  --user "${ks}_stream" --password-file "$pwfile")
+expect_rc 0 "stream: $stream_rows records produced to the shared Kafka ($kafka)" \
+  "$bin" ingest --source builtin --count "$stream_rows" --seed 11 --topic "$topic" \
+  --partitions 2 --brokers "$kafka" --quiet
+expect_rc 0 "stream: --print-config with --password-file" "$bin" stream --topic "$topic" \
+  --keyspace "$ks3" "${stream_tls[@]}" --print-config
+if grep -qF "$secret" "$work/out" "$work/err"; then fail "stream: --print-config shows the password"; else
+  pass "stream: --print-config does not show the password"
+fi
+rc=0
+timeout 300 "$bin" --log-level debug stream --topic "$topic" --group "g_$topic" --keyspace "$ks3" \
+  --until-caught-up --brokers "$kafka" "${stream_tls[@]}" >"$work/stream.log" 2>&1 || rc=$?
+if [ "$rc" = 0 ]; then pass "stream: --until-caught-up over mutual TLS exits 0"; else
+  fail "stream: exit $rc"
+  tail -20 "$work/stream.log" | sed 's/^/  | /'
+fi
+written="$(sed -n 's/.*msg=final .* written=\([0-9]*\).*/\1/p' "$work/stream.log")"
+assert_eq "$stream_rows" "$written" "stream: every record written"
+if grep -qF "$secret" "$work/stream.log"; then fail "stream: the password appears in its debug log"; else
+  pass "stream: the password appears in no line of its debug log"
+fi
+printf 'wrong-password\n' >"$work/wrong.password"
+expect_rc 1 "stream: a wrong password in --password-file fails fast (no hang)" \
+  "$bin" stream --topic "$topic" --group "g2_$topic" --keyspace "$ks3" --until-caught-up \
+  --brokers "$kafka" --cassandra "127.0.0.1:$tls_port" --tls --ca-file "$pki/ca.pem" \
+  "${client_id[@]}" --user "${ks}_stream" --password-file "$work/wrong.password"
+if grep -q "Provided username ${ks}_stream and/or password are incorrect" "$work/err" &&
+  ! grep -q wrong-password "$work/err" "$work/out"; then
+  pass "stream: wrong password: the server's message, the secret not echoed"
+else
+  fail "stream: wrong password: expected the server's message without the secret"
+  sed 's/^/  | /' "$work/err" | tail -5
+fi
+expect_rc 2 "stream: --password and --password-file together are a usage error" \
+  "$bin" stream --topic "$topic" --password x --password-file "$pwfile" --print-config
+expect_rc 2 "stream: an unreadable --password-file is a usage error" \
+  "$bin" stream --topic "$topic" --password-file "$work/nonexistent" --print-config
+expect_err "cannot read --password-file .*nonexistent" "stream: unreadable password file, one line"
+
+expect_ok "tls: the Python driver (ssl_context, CA, client certificate, host name check) reads what we and rtetl stream wrote" \
+  env CQL_CERT_FILE="$pki/client.pem" CQL_KEY_FILE="$pki/client.key" \
+  "$py" "$src/tests/integration/cql_auth_tls_check.py" "$tls_port" "$pki/ca.pem" "$ks" "$rows" \
+  "$ks3" "$stream_rows"
 expect_rc 0 "tls: the server's view of our connections" "${cql_tls[@]}" --format csv \
   -e "SELECT ssl_enabled, ssl_protocol, username, driver_name FROM system_views.clients"
 # Only the rows of our own connections are asserted: others may still be closing.

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -29,9 +30,12 @@
 /* ---- a CA, another CA, server certificates for IP 127.0.0.1 and for DNS name localhost ------ */
 
 typedef struct pki {
-    EVP_PKEY *ca_key, *other_key, *srv_key;
-    X509 *ca, *other, *srv, *srv_dns;
+    EVP_PKEY *ca_key, *other_key, *srv_key, *cli_key;
+    X509 *ca, *other, *srv, *srv_dns, *cli, *cli_other;
     char ca_file[64], other_file[64];
+    /* mutual TLS: a client certificate from the CA and one from the other CA, the client's key,
+     * and a key of someone else's (the server's) */
+    char cli_file[64], cli_other_file[64], cli_key_file[64], wrong_key_file[64];
 } pki;
 
 static pki P;
@@ -82,6 +86,17 @@ static void write_pem(X509 *x, char *path)
     fclose(f);
 }
 
+static void write_key(EVP_PKEY *k, char *path)
+{
+    strcpy(path, "/tmp/rtetl-test-tls-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    assert_true(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL));
+    fclose(f);
+}
+
 static int setup_pki(void **state)
 {
     (void)state;
@@ -92,8 +107,15 @@ static int setup_pki(void **state)
     P.other = make_cert(P.other_key, "rtetl other CA", NULL, NULL, NULL);
     P.srv = make_cert(P.srv_key, "127.0.0.1", P.ca, P.ca_key, "IP:127.0.0.1");
     P.srv_dns = make_cert(P.srv_key, "localhost", P.ca, P.ca_key, "DNS:localhost");
+    P.cli_key = EVP_EC_gen("P-256");
+    P.cli = make_cert(P.cli_key, "rtetl client", P.ca, P.ca_key, "DNS:rtetl-client");
+    P.cli_other = make_cert(P.cli_key, "rtetl client", P.other, P.other_key, "DNS:rtetl-client");
     write_pem(P.ca, P.ca_file);
     write_pem(P.other, P.other_file);
+    write_pem(P.cli, P.cli_file);
+    write_pem(P.cli_other, P.cli_other_file);
+    write_key(P.cli_key, P.cli_key_file);
+    write_key(P.srv_key, P.wrong_key_file);
     return 0;
 }
 
@@ -102,6 +124,13 @@ static int teardown_pki(void **state)
     (void)state;
     unlink(P.ca_file);
     unlink(P.other_file);
+    unlink(P.cli_file);
+    unlink(P.cli_other_file);
+    unlink(P.cli_key_file);
+    unlink(P.wrong_key_file);
+    X509_free(P.cli);
+    X509_free(P.cli_other);
+    EVP_PKEY_free(P.cli_key);
     X509_free(P.ca);
     X509_free(P.other);
     X509_free(P.srv);
@@ -128,7 +157,7 @@ static void pair_open(pair *p, const char *ca_file, bool verify, const char *nam
 {
     memset(p, 0, sizeof *p);
     char err[256] = "";
-    p->cctx = cql_tls_ctx_new(ca_file, verify, err, sizeof err);
+    p->cctx = cql_tls_ctx_new(ca_file, NULL, NULL, verify, err, sizeof err);
     assert_non_null(p->cctx);
     p->c = cql_tls_new(p->cctx, name);
     assert_non_null(p->c);
@@ -256,6 +285,76 @@ static void test_verify_failures(void **state)
     expect_failure(P.other_file, "127.0.0.1", "certificate verify failed");
     expect_failure(P.ca_file, "127.0.0.2", "IP address mismatch");
     expect_failure(P.ca_file, "db.example", "hostname mismatch");
+}
+
+/* A server that requires a client certificate signed by P.ca; the client presents cert_file
+ * (NULL: none). Returns the server's handshake result after the exchange (1: accepted). */
+static int mtls_server_result(const char *cert_file, X509 **peer)
+{
+    pair p;
+    memset(&p, 0, sizeof p);
+    char err[256] = "";
+    p.cctx = cql_tls_ctx_new(P.ca_file, cert_file, cert_file ? P.cli_key_file : NULL, true, err,
+                             sizeof err);
+    if (!p.cctx) fail_msg("client context: %s", err);
+    p.c = cql_tls_new(p.cctx, "127.0.0.1");
+    p.sctx = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate(p.sctx, P.srv), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(p.sctx, P.srv_key), 1);
+    assert_int_equal(X509_STORE_add_cert(SSL_CTX_get_cert_store(p.sctx), P.ca), 1);
+    SSL_CTX_set_verify(p.sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    p.s = SSL_new(p.sctx);
+    p.s_in = BIO_new(BIO_s_mem());
+    p.s_out = BIO_new(BIO_s_mem());
+    SSL_set_bio(p.s, p.s_in, p.s_out);
+    SSL_set_accept_state(p.s);
+    int srv = 0, cli = cql_tls_handshake(p.c);
+    for (int round = 0; round < 20 && srv != 1 && cli >= 0; round++) {
+        to_server(&p);
+        srv = SSL_do_handshake(p.s);
+        if (srv != 1 && SSL_get_error(p.s, srv) != SSL_ERROR_WANT_READ) {
+            if (getenv("TLS_DEBUG")) ERR_print_errors_fp(stderr);
+            break;
+        }
+        int r = to_client(&p, 4096, step_handshake);
+        if (r) cli = r;
+    }
+    if (peer) *peer = srv == 1 ? SSL_get1_peer_certificate(p.s) : NULL;
+    pair_close(&p);
+    return srv;
+}
+
+static void test_client_certificate(void **state)
+{
+    (void)state;
+    X509 *peer = NULL;
+    assert_int_equal(mtls_server_result(P.cli_file, &peer), 1);
+    assert_non_null(peer);
+    char cn[64] = "";
+    X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+    assert_string_equal(cn, "rtetl client");
+    X509_free(peer);
+    /* No certificate, or one from a CA the server does not trust: refused by the server. */
+    assert_int_not_equal(mtls_server_result(NULL, NULL), 1);
+    assert_int_not_equal(mtls_server_result(P.cli_other_file, NULL), 1);
+}
+
+static void expect_ctx_error(const char *cert, const char *key, const char *needle)
+{
+    char err[512] = "";
+    cql_tls_ctx *c = cql_tls_ctx_new(P.ca_file, cert, key, true, err, sizeof err);
+    assert_null(c);
+    if (!strstr(err, needle)) fail_msg("message '%s' lacks '%s'", err, needle);
+}
+
+static void test_client_identity_errors(void **state)
+{
+    (void)state;
+    expect_ctx_error(P.cli_file, P.wrong_key_file, "client key does not match the certificate");
+    expect_ctx_error("/nonexistent/cert.pem", P.cli_key_file, "cannot load client certificate");
+    expect_ctx_error(P.cli_file, "/nonexistent/key.pem", "cannot load client key");
+    expect_ctx_error(NULL, P.cli_key_file, "needs its certificate");
+    expect_ctx_error(P.cli_file, NULL, "cannot load client key"); /* no key in the cert file */
 }
 
 static void test_insecure_mode(void **state)
@@ -429,7 +528,7 @@ static cql_conn *tls_client(test_conn *tc, uv_loop_t *loop, cql_tls_ctx **ctx, c
                             const struct sockaddr_in *sa)
 {
     char err[256];
-    *ctx = cql_tls_ctx_new(P.ca_file, true, err, sizeof err);
+    *ctx = cql_tls_ctx_new(P.ca_file, NULL, NULL, true, err, sizeof err);
     assert_non_null(*ctx);
     cql_conn_opts o = {
         .tls = *ctx, .tls_name = name, .nslots = 8, .max_user = 4, .connect_timeout_ms = 10000};
@@ -745,6 +844,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_fragmented),
         cmocka_unit_test(test_verify_failures),
         cmocka_unit_test(test_insecure_mode),
+        cmocka_unit_test(test_client_certificate),
+        cmocka_unit_test(test_client_identity_errors),
         cmocka_unit_test(test_plain_server_hint),
         cmocka_unit_test(test_data_then_close_notify),
         cmocka_unit_test(test_conn_last_response_with_close_notify),
