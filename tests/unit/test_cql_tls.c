@@ -75,24 +75,27 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
     return x;
 }
 
-static void write_pem(X509 *x, char *path)
+/* A new temporary file, its name in path (64 bytes). */
+static FILE *tmp_file(char *path)
 {
     strcpy(path, "/tmp/rtetl-test-tls-XXXXXX");
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
     assert_non_null(f);
+    return f;
+}
+
+static void write_pem(X509 *x, char *path)
+{
+    FILE *f = tmp_file(path);
     assert_true(PEM_write_X509(f, x));
     fclose(f);
 }
 
 static void write_key(EVP_PKEY *k, char *path)
 {
-    strcpy(path, "/tmp/rtetl-test-tls-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    assert_non_null(f);
+    FILE *f = tmp_file(path);
     assert_true(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL));
     fclose(f);
 }
