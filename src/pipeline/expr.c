@@ -336,7 +336,7 @@ static int add_literal(parser *ps, int64_t id)
         if (!l) return error_tk(ps, "out of memory");
         x->lits = l, x->lits_cap = cap;
     }
-    memcpy(x->lits + x->lits_len, ps->text, ps->text_len);
+    if (ps->text_len) memcpy(x->lits + x->lits_len, ps->text, ps->text_len);
     NODE(ps, id)->lit = (uint32_t)x->lits_len;
     NODE(ps, id)->lit_len = (uint32_t)ps->text_len;
     x->lits_len += ps->text_len;

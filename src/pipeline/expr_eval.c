@@ -415,7 +415,8 @@ static int fn_substr(const pipe_xctx *c, const pipe_xval *a, int k, pipe_xval *o
     if (text_of(c, &a[0], &s, &n)) return -1;
     int64_t len = utf8_count(s, n), start = a[1].i, want = k > 2 ? a[2].i : INT64_MAX;
     int64_t from = start > 0 ? start - 1 : start < 0 ? len + start : 0;
-    int64_t to = want <= 0 ? from : (want > INT64_MAX - from ? INT64_MAX : from + want);
+    /* The end counts from the unclamped start; only a start >= 0 can overflow it. */
+    int64_t to = want <= 0 ? from : from < 0 || want <= INT64_MAX - from ? from + want : INT64_MAX;
     if (from < 0) from = 0;
     if (to > len) to = len;
     if (to <= from) return set_str(out, s, 0), 0;

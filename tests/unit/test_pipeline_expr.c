@@ -107,6 +107,7 @@ static void test_literals_fields(void **state)
 {
     fx *f = *state;
     EQ("'it\\'s'", "it's");
+    EQ("''", ""); /* regression (fuzz, UBSan): an empty first literal copied from NULL */
     EQ("42", "int:42");
     EQ("-7", "int:-7");
     EQ("2.5e1", "double:25");
@@ -156,6 +157,10 @@ static void test_strings(void **state)
     EQ("substr('hello', 4, 100)", "lo");
     EQ("substr('hello', 9)", "");
     EQ("substr('hello', 2, -1)", "");
+    /* Regressions (fuzz, UBSan): a start before the beginning with a huge length overflowed. */
+    EQ("substr('hello', -3, 9223372036854775807)", "llo");
+    EQ("substr('hello', -10, 3)", ""); /* Spark: the end is counted from the unclamped start */
+    EQ("substr('hello', -6, 3)", "he");
     EQ("substr('S\xc3\xa3o Paulo', 2, 2)", "\xc3\xa3o"); /* code points, not bytes */
     EQ("coalesce(null, name, 'x')", "Ana");
     assert_string_equal(run(f, "coalesce(name, last, 'none')", "{}"), "none");
