@@ -494,7 +494,10 @@ static int64_t parse_call(parser *ps, const char *name, int line, int col)
     }
     int t = call_type(ps, id, line, col);
     if (t < 0 || call_literals(ps, id, line, col)) return -1;
-    NODE(ps, id)->type = (uint8_t)t;
+    xnode *n = NODE(ps, id);
+    n->type = (uint8_t)t;
+    n->fast = (f == FN_CONTAINS || f == FN_STARTS || f == FN_ENDS || f == FN_NOT_EMPTY) &&
+              ps->x->nodes[n->kid].op == X_FIELD;
     return next(ps) ? -1 : id;
 }
 
@@ -603,6 +606,9 @@ static int64_t parse_compare(parser *ps, bool want_bool)
         adopt(ps, id, r, &last);
     }
     if (is_in && expect(ps, TK_RPAREN, "')'")) return -1;
+    xnode *n = NODE(ps, id), *r = NODE(ps, last);
+    n->fast = !is_in && (n->aux == C_EQ || n->aux == C_NE) && NODE(ps, left)->op == X_FIELD &&
+              r->op == X_LIT && r->type == PIPE_X_STRING;
     return id;
 }
 

@@ -52,6 +52,7 @@ typedef struct xnode {
     uint8_t op;            /* xop */
     uint8_t type;          /* static pipe_xtype of the result */
     uint8_t aux;           /* xcmp, xkafka or xfn */
+    uint8_t fast;          /* a test of a field's text against a literal (expr_eval.c fast_test) */
     uint32_t nkids;        /* children */
     int32_t field;         /* X_FIELD: schema index; X_CALL matches: regex index */
     uint32_t kid, next;    /* first child, next sibling; X_NONE when absent */

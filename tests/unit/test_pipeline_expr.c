@@ -269,6 +269,30 @@ static void test_three_valued(void **state)
     assert_string_equal(run(f, "null or true", none), "boolean:true");
 }
 
+/* The filter's classic tests on a field take a direct path; wrapping the field in coalesce()
+ * takes the general one: both agree on every field type, null and absent included. */
+static void test_fast_path_agrees(void **state)
+{
+    fx *f = *state;
+    static const char *const tests[] = {
+        "%s == 'Ana'",   "%s != 'Ana'",       "%s == '42'",           "%s == 'true'",
+        "%s == ''",      "contains(%s, 'n')", "starts_with(%s, '4')", "ends_with(%s, 'e')",
+        "not_empty(%s)", "contains(%s, '')",  "%s == '2.5'"};
+    static const char *const fields[] = {"name", "age", "ok", "score", "email", "last"};
+    static const char *const recs[] = {J, "{}", "{\"name\":null,\"last\":\"\"}",
+                                       "{\"name\":\"An\",\"ok\":false,\"age\":-4}"};
+    for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++)
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+            for (size_t r = 0; r < sizeof recs / sizeof recs[0]; r++) {
+                char fast[128], wrapped[128], field[32], want[64];
+                snprintf(field, sizeof field, "coalesce(%s)", fields[i]);
+                snprintf(fast, sizeof fast, tests[t], fields[i]);
+                snprintf(wrapped, sizeof wrapped, tests[t], field);
+                snprintf(want, sizeof want, "%s", run(f, wrapped, recs[r]));
+                assert_string_equal(run(f, fast, recs[r]), want);
+            }
+}
+
 /* Evaluation allocates only from the scratch arena, and in steady state not even there. */
 static void test_no_allocation(void **state)
 {
@@ -394,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_uuid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_three_valued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_path_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_allocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_roundtrip, setup, teardown),
