@@ -1,6 +1,7 @@
 /* Text to serialized value for binding: parses the text forms cqlsh prints and the forms JSON
  * sources produce (numbers, ISO-8601 timestamps ...) straight into caller storage. */
 #include "cql/wire.h"
+#include "util/isotime.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,37 +31,6 @@ static int parse_int(const char *s, size_t len, int64_t lo, int64_t hi, int64_t 
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (era-based civil-day arithmetic). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* Reads min..max decimal digits at *p into *out and advances; false (nothing consumed) when
- * fewer than min are there. More digits than max are left for the caller to reject. */
-static bool digits(const char **p, int min, int max, int64_t *out)
-{
-    int n = 0;
-    int64_t v = 0;
-    while (n < max && (*p)[n] >= '0' && (*p)[n] <= '9') v = v * 10 + ((*p)[n++] - '0');
-    if (n < min) return false;
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static bool eat(const char **p, char c)
-{
-    if (**p != c) return false;
-    (*p)++;
-    return true;
-}
-
 static bool all_digits(const char *t)
 {
     if (*t == '-') t++;
@@ -70,83 +40,10 @@ static bool all_digits(const char *t)
     return true;
 }
 
-static int days_in_month(int64_t y, int64_t m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* "[-]yyyy-mm-dd" with a day that exists in its month (Cassandra's date type rejects 02-30; its
- * timestamp parser moves it to the month's last day, which would store a value nobody wrote). */
-static int parse_date(const char **p, int64_t *days)
-{
-    int64_t y, m, d;
-    bool neg = eat(p, '-');
-    if (!digits(p, 4, 4, &y) || !eat(p, '-') || !digits(p, 2, 2, &m) || !eat(p, '-') ||
-        !digits(p, 2, 2, &d) || m < 1 || m > 12 || d < 1 || d > days_in_month(neg ? -y : y, m))
-        return CQL_E_INVAL;
-    *days = days_from_civil(neg ? -y : y, (int)m, (int)d);
-    return 0;
-}
-
-/* "H[H]:M[M][:S[S][.fffffffff]]" -> nanoseconds since midnight. The time type needs the seconds
- * and a digit after a point; a timestamp takes neither and also "24:00[:00[.000]]" (the next
- * midnight), as Cassandra does. */
-static int parse_clock(const char **p, bool timestamp, int64_t *ns)
-{
-    int64_t h, mi, sec = 0, frac = 0, scale = 100000000;
-    if (!digits(p, 1, 2, &h) || !eat(p, ':') || !digits(p, 1, 2, &mi)) return CQL_E_INVAL;
-    if (eat(p, ':')) {
-        if (!digits(p, 1, 2, &sec)) return CQL_E_INVAL;
-        if (eat(p, '.')) {
-            int n = 0;
-            for (; **p >= '0' && **p <= '9'; (*p)++, n++, scale /= 10)
-                if (n < 9) frac += (**p - '0') * scale;
-            if (n > 9 || (n == 0 && !timestamp)) return CQL_E_INVAL;
-        }
-    } else if (!timestamp) {
-        return CQL_E_INVAL;
-    }
-    bool midnight = timestamp && h == 24 && mi == 0 && sec == 0 && frac == 0;
-    if ((h > 23 && !midnight) || mi > 59 || sec > 59) return CQL_E_INVAL;
-    *ns = (h * 3600 + mi * 60 + sec) * 1000000000LL + frac;
-    return 0;
-}
-
-/* The zone of a timestamp, optionally after one space: "Z", "+hh", "+hhmm", "+hh:mm" (at most
- * 18:00 either way), or after a space "UTC"/"GMT"; nothing means UTC. Must end the text. Cassandra
- * also takes region names ("Europe/Paris") after a space, which need a zone database: refused. */
-static int parse_zone(const char *t, int64_t *minutes)
-{
-    *minutes = 0;
-    if (!*t) return 0;
-    bool space = eat(&t, ' ');
-    if (space && (strcmp(t, "UTC") == 0 || strcmp(t, "GMT") == 0)) return 0;
-    if (strcmp(t, "Z") == 0) return 0;
-    int64_t h, m = 0;
-    int sign = *t == '-' ? -1 : 1;
-    if ((!eat(&t, '+') && !eat(&t, '-')) || !digits(&t, 2, 2, &h)) return CQL_E_INVAL;
-    if (*t && (eat(&t, ':'), !digits(&t, 2, 2, &m))) return CQL_E_INVAL;
-    if (*t || m > 59 || h * 60 + m > 18 * 60) return CQL_E_INVAL;
-    *minutes = sign * (h * 60 + m);
-    return 0;
-}
-
 static int parse_timestamp(const char *s, size_t len, int64_t *ms)
 {
-    char t[64];
-    const char *p = t;
-    int64_t days, ns = 0, zone = 0;
     if (parse_int(s, len, INT64_MIN, INT64_MAX, ms) == 0) return 0;
-    if (!token(s, len, t, sizeof t) || parse_date(&p, &days)) return CQL_E_INVAL;
-    if (*p == 'T' || (*p == ' ' && p[1] >= '0' && p[1] <= '9')) {
-        p++;
-        if (parse_clock(&p, true, &ns)) return CQL_E_INVAL;
-    }
-    if (parse_zone(p, &zone)) return CQL_E_INVAL;
-    *ms = days * 86400000LL + ns / 1000000 - zone * 60000;
-    return 0;
+    return iso_parse_timestamp(s, len, ms) ? CQL_E_INVAL : 0;
 }
 
 /* A date: "[-]yyyy-mm-dd", or digits giving the serialized unsigned day number as Cassandra
@@ -162,7 +59,7 @@ static int parse_date_value(const char *s, size_t len, uint8_t *out)
         cql_put_be32(out, (uint32_t)v);
         return 0;
     }
-    if (parse_date(&p, &v) || *p) return CQL_E_INVAL;
+    if (iso_parse_date(&p, &v) || *p) return CQL_E_INVAL;
     cql_value_date(out, (int32_t)v);
     return 0;
 }
@@ -178,7 +75,7 @@ static int parse_time_value(const char *s, size_t len, int64_t *ns)
     /* Blanks (as Java's trim sees them: controls and space) go from clock text only. */
     while (*p && (unsigned char)*p <= ' ') p++;
     while (len && (unsigned char)t[len - 1] <= ' ') t[--len] = '\0';
-    return parse_clock(&p, false, ns) || *p ? CQL_E_INVAL : 0;
+    return iso_parse_clock(&p, false, ns) || *p ? CQL_E_INVAL : 0;
 }
 
 static int hexval(int c)

@@ -185,22 +185,51 @@ static int identity_mapping(pipe_config *c)
     return 0;
 }
 
+/* A mapping's text: the name of a field (the fast path, bound as decoded), an identifier that
+ * names no field (an error, as before expressions), or an expression compiled against s. */
+static int check_column(checker *k, const pipe_schema *s, pipe_column *col, int line)
+{
+    pipe_config *c = k->c;
+    const char *t = col->field ? col->field : "";
+    if ((col->field_index = field_index(c, t)) >= 0) return 0;
+    int ident = (*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || *t == '_';
+    for (const char *p = t; *p && ident; p++)
+        ident = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+                (*p >= '0' && *p <= '9');
+    if (ident || !*t)
+        return failf(k, line, "unknown field '%s' in mapping (column '%s')", t, col->name);
+    char what[300], msg[512];
+    snprintf(what, sizeof what, "mapping '%s'", col->name);
+    pipe_xopts o = {.what = what};
+    pipe_expr *x = pipe_expr_compile(t, s, &o, msg, sizeof msg);
+    if (!x) return failf(k, line, "%s", msg);
+    col->field_index = pipe_expr_field(x); /* `name` back-quoted is still the field */
+    pipe_expr_free(x);
+    return 0;
+}
+
 static int check_columns(checker *k)
 {
     pipe_config *c = k->c;
+    char msg[256];
     if (c->ncolumns == 0 && identity_mapping(c)) return failf(k, 0, "out of memory");
-    for (size_t i = 0; i < c->ncolumns; i++) {
+    pipe_schema *s = pipe_schema_new(c->fields, c->nfields, c->max_message_bytes, msg, sizeof msg);
+    if (!s) return failf(k, LINE(k, schema), "%s", msg);
+    int rc = 0;
+    for (size_t i = 0; i < c->ncolumns && rc == 0; i++) {
         pipe_column *col = &c->columns[i];
         int line = LINE_AT(k, columns, i);
-        if (!col->name || !*col->name) return failf(k, line, "empty column name in mapping");
-        if (!col->field || (col->field_index = field_index(c, col->field)) < 0)
-            return failf(k, line, "unknown field '%s' in mapping (column '%s')",
-                         col->field ? col->field : "", col->name);
-        for (size_t j = 0; j < i; j++)
+        if (!col->name || !*col->name) {
+            rc = failf(k, line, "empty column name in mapping");
+            break;
+        }
+        rc = check_column(k, s, col, line);
+        for (size_t j = 0; j < i && rc == 0; j++)
             if (strcmp(c->columns[j].name, col->name) == 0)
-                return failf(k, line, "column '%s' mapped twice", col->name);
+                rc = failf(k, line, "column '%s' mapped twice", col->name);
     }
-    return 0;
+    pipe_schema_free(s);
+    return rc;
 }
 
 static int check_primary_key(checker *k)
@@ -226,9 +255,12 @@ static int check_primary_key(checker *k)
         if (found < 0)
             return failf(k, line, "primary key column '%s' is not a mapped column",
                          c->primary_key[i]);
-        const pipe_field *f = &c->fields[c->columns[found].field_index];
-        if (!line) line = LINE_AT(k, fields, c->columns[found].field_index);
-        if (!f->required)
+        /* An expression column may be a key (a derived key); a null key is the server's to
+         * refuse, and the record is dead-lettered with its message. */
+        int fi = c->columns[found].field_index;
+        const pipe_field *f = fi >= 0 ? &c->fields[fi] : NULL;
+        if (!line && f) line = LINE_AT(k, fields, fi);
+        if (f && !f->required)
             return failf(k, line,
                          "primary key column '%s' is bound to field '%s', which must be "
                          "required: true",
@@ -311,6 +343,34 @@ int pipe_config_compile(const pipe_config *c, pipe_schema **schema, pipe_filter 
         return -1;
     }
     return 0;
+}
+
+pipe_expr **pipe_config_compile_columns(const pipe_config *c, const pipe_schema *s, char *err,
+                                        size_t errlen)
+{
+    pipe_expr **cols = calloc(c->ncolumns ? c->ncolumns : 1, sizeof *cols);
+    if (!cols) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < c->ncolumns; i++) {
+        if (c->columns[i].field_index >= 0) continue;
+        char what[300];
+        snprintf(what, sizeof what, "mapping '%s'", c->columns[i].name);
+        pipe_xopts o = {.what = what};
+        if (!(cols[i] = pipe_expr_compile(c->columns[i].field, s, &o, err, errlen))) {
+            pipe_config_free_columns(cols, c->ncolumns);
+            return NULL;
+        }
+    }
+    return cols;
+}
+
+void pipe_config_free_columns(pipe_expr **cols, size_t n)
+{
+    if (!cols) return;
+    for (size_t i = 0; i < n; i++) pipe_expr_free(cols[i]);
+    free(cols);
 }
 
 /* ---- names -------------------------------------------------------------------------------- */

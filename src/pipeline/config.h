@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pipeline/expr.h"
 #include "pipeline/filter.h"
 #include "pipeline/retry.h"
 #include "pipeline/schema.h"
@@ -21,11 +22,14 @@ typedef enum {
     PIPE_MODE_APPEND,      /* from the latest offset: only messages produced from now on */
 } pipe_mode;
 
-/* One target column and the schema field it is bound from. */
+/* One target column and what it is bound from: a schema field, or an expression over the
+ * record (pipeline/expr.h), e.g. `email: lower(trim(email))`. */
 typedef struct pipe_column {
     char *name;      /* CQL column name (owned) */
-    char *field;     /* schema field name (owned) */
-    int field_index; /* set by pipe_config_finish: index into fields */
+    char *field;     /* the mapping's text as written (owned): a schema field name, or an
+                        expression; printed back as it is */
+    int field_index; /* set by pipe_config_finish: index into fields, or -1 for an expression
+                        (a back-quoted `name` alone is the field, not an expression) */
 } pipe_column;
 
 /* Every string is owned by the config (malloc'd; replace with pipe_config_set_str). NULL
@@ -103,6 +107,15 @@ int pipe_config_finish(pipe_config *c, char *err, size_t errlen);
  * pipe_filter_free). */
 int pipe_config_compile(const pipe_config *c, pipe_schema **schema, pipe_filter **filter, char *err,
                         size_t errlen);
+
+/* Compiles the expression columns of a finished config against schema s (from
+ * pipe_config_compile): returns an array of c->ncolumns entries, NULL for a column bound from
+ * a plain field, which the caller frees with pipe_config_free_columns. NULL with one line in err
+ * on error (or out of memory). */
+pipe_expr **pipe_config_compile_columns(const pipe_config *c, const pipe_schema *s, char *err,
+                                        size_t errlen);
+/* Frees what pipe_config_compile_columns returned (n = the config's ncolumns); NULL is allowed. */
+void pipe_config_free_columns(pipe_expr **cols, size_t n);
 
 /* Prints one line per YAML key: name, description, default (for --help). */
 void pipe_config_help(FILE *out);

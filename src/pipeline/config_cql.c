@@ -139,7 +139,9 @@ char *pipe_cql_create_table(const pipe_config *c)
     for (size_t i = 0; i < c->ncolumns; i++) {
         add_ident(&t, c->columns[i].name);
         adds(&t, " ");
-        adds(&t, pipe_type_cql(c->fields[c->columns[i].field_index].type));
+        /* An expression column is text for now: its typed CQL column is a later step. */
+        int fi = c->columns[i].field_index;
+        adds(&t, pipe_type_cql(fi >= 0 ? c->fields[fi].type : PIPE_T_STRING));
         adds(&t, ", ");
     }
     adds(&t, "PRIMARY KEY (");

@@ -1,23 +1,20 @@
-/* Compiled filter expressions over a decoded record (record path step 4).
+/* Compiled filter expressions over a decoded record (record path step 4): a boolean
+ * expression of pipeline/expr.h, whose header has the grammar, the functions and the types.
  *
- * Grammar (keywords are lower case; a field is an identifier or a `back-quoted` name):
- *   expr    := or
- *   or      := and ('or' and)*
- *   and     := unary ('and' unary)*
- *   unary   := 'not' unary | primary
- *   primary := '(' expr ')' | 'true' | 'false'
- *            | field ('==' | '!=') string
- *            | contains(field, string) | starts_with(field, string) | ends_with(field, string)
- *            | not_empty(field) | is_null(field) | present(field)
- *   string  := '...' or "..." with \\ \' \" \n \t escapes
+ * The filter's own forms are all there: field ('==' | '!=') 'text', contains/starts_with/
+ * ends_with(field, 'text'), not_empty/is_null/present(field), not/and/or, true/false and
+ * parentheses; to them the expression language adds < <= > >=, `in (...)`, matches(), literals
+ * of every type, Kafka metadata and function calls on either side, e.g.
+ *   lower(email) == 'x@y' and to_timestamp(dob) > to_timestamp('1990-01-01T00:00:00Z')
  *
  * Semantics follow SQL (and Spark's, which the reference pipeline used): an absent or null
  * field makes a comparison or a contains/starts_with/ends_with/not_empty test unknown; `not`
  * of unknown is unknown; `and`/`or` are Kleene's; a record is kept only when the whole
  * expression is true. So `email != ''` and `not_empty(email)` agree, and both drop a record
  * without an email. is_null(f) is true for absent or null; present(f) is its negation. For a
- * non-string field, comparisons use the value's JSON text ("42", "true"). An empty expression
- * keeps every record. */
+ * non-string field, comparisons with a string use the value's JSON text ("42", "true"). An
+ * evaluation error (to_timestamp of text that is no timestamp) is unknown too, as Spark's
+ * to_timestamp gives null. An empty expression keeps every record. */
 #ifndef RTETL_PIPELINE_FILTER_H
 #define RTETL_PIPELINE_FILTER_H
 
@@ -25,11 +22,12 @@
 #include <stddef.h>
 
 #include "pipeline/decode.h"
+#include "pipeline/expr.h"
 #include "pipeline/schema.h"
 
 typedef struct pipe_filter pipe_filter;
 
-enum { PIPE_FILTER_MAX_DEPTH = 64, PIPE_FILTER_MAX_NODES = 4096 };
+enum { PIPE_FILTER_MAX_DEPTH = PIPE_EXPR_MAX_DEPTH, PIPE_FILTER_MAX_NODES = PIPE_EXPR_MAX_NODES };
 
 /* Compiles expr (NUL-terminated; NULL or blank keeps everything) against schema s, resolving
  * field names to indexes. On error returns NULL and writes one line into err naming line and
@@ -40,8 +38,12 @@ pipe_filter *pipe_filter_compile(const char *expr, const pipe_schema *s, char *e
 void pipe_filter_free(pipe_filter *f);
 
 /* True when record r passes. r must come from the schema f was compiled against. Never
- * allocates; safe to call concurrently on the same filter. */
+ * allocates; safe to call concurrently on the same filter. Without Kafka metadata (kafka.* are
+ * null) and without scratch space (a function computing text, like lower(), is unknown): the
+ * stream engine calls pipe_filter_eval_ctx. */
 bool pipe_filter_eval(const pipe_filter *f, const pipe_record *r);
+/* The same with the metadata and scratch arena of ctx (see pipe_xctx; err may be NULL). */
+bool pipe_filter_eval_ctx(const pipe_filter *f, const pipe_xctx *ctx);
 
 /* Writes the canonical text of f into buf (fully parenthesized, fields back-quoted when not
  * plain identifiers); returns the length it needed, like snprintf. Compiling that text gives

@@ -514,10 +514,81 @@ static void write_slot(stream_engine *e, stream_slot *s)
     send_record(e, s);
 }
 
+/* kafka.header('x') of a mapping or filter: the last header x of message ud. */
+static bool meta_header(const void *ud, const char *name, const void **val, size_t *len)
+{
+    rd_kafka_headers_t *hdrs;
+    rd_kafka_message_t *m = (rd_kafka_message_t *)ud;
+    return rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           rd_kafka_header_get_last(hdrs, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* The Kafka metadata expressions see (pipeline/expr.h). */
+static void record_meta(const rd_kafka_message_t *m, int64_t produced_ms, pipe_kafka_meta *meta)
+{
+    *meta = (pipe_kafka_meta){.topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
+                              .partition = m->partition,
+                              .offset = m->offset,
+                              .timestamp_ms = produced_ms,
+                              .key = m->key,
+                              .key_len = m->key_len,
+                              .header = meta_header,
+                              .header_ud = m};
+}
+
+/* Binds column c from its mapping expression: a timestamp or date into a column of that type
+ * as is, anything else as its text, parsed for the column's type as a field's text is. An
+ * expression that fails (a bad to_timestamp) fails the bind with the reason in bind_error. */
+static int map_expr(stream_engine *e, const pipe_xctx *ctx, size_t c)
+{
+    const pipe_config *pc = e->o->pipe;
+    const cql_column *col = cql_prepared_bind_column(e->insert, (int)c);
+    pipe_xval v;
+    if (pipe_expr_eval(e->col_exprs[c], ctx, &v) != 0) {
+        char why[160];
+        snprintf(why, sizeof why, "%s", ctx->err);
+        snprintf(e->bind_error, sizeof e->bind_error, "column %s = %s: %s", pc->columns[c].name,
+                 pc->columns[c].field, why);
+        return CQL_E_INVAL;
+    }
+    if (v.type == PIPE_X_NULL) return e->values[c] = cql_value_null(), 0;
+    if (v.type == PIPE_X_TIMESTAMP && col->type.id == CQL_TYPE_TIMESTAMP)
+        return e->values[c] = cql_value_bigint(e->scratch[c], v.i), 0;
+    if (v.type == PIPE_X_DATE && col->type.id == CQL_TYPE_DATE && v.i >= INT32_MIN &&
+        v.i <= INT32_MAX)
+        return e->values[c] = cql_value_date(e->scratch[c], (int32_t)v.i), 0;
+    const char *text = v.s;
+    size_t len = v.n;
+    if (v.type != PIPE_X_STRING && !v.text_ok) {
+        /* The bound value may borrow its text: format it where it outlives this call. */
+        char *buf = pipe_arena_alloc(e->map_arena, 48);
+        if (!buf) return CQL_E_NOMEM;
+        pipe_xval_text(&v, buf, 48, &text, &len);
+    }
+    int rc = cql_value_from_text(&col->type, text ? text : "", len, e->scratch[c],
+                                 sizeof e->scratch[c], &e->values[c]);
+    if (rc != 0)
+        snprintf(e->bind_error, sizeof e->bind_error, "column %s = %s", pc->columns[c].name,
+                 pc->columns[c].field);
+    return rc;
+}
+
 int stream_map_send(stream_engine *e, stream_slot *s)
 {
     const pipe_config *pc = e->o->pipe;
+    pipe_kafka_meta meta;
+    char why[160];
+    pipe_xctx ctx = {
+        .rec = e->rec, .meta = &meta, .scratch = e->map_arena, .err = why, .errlen = sizeof why};
+    bool have_meta = false;
+    pipe_arena_reset(e->map_arena);
     for (size_t c = 0; c < pc->ncolumns; c++) {
+        if (e->col_exprs[c]) {
+            if (!have_meta) record_meta(s->msg, s->produced_ms, &meta), have_meta = true;
+            int rc = map_expr(e, &ctx, c);
+            if (rc != 0) return rc;
+            continue;
+        }
         const pipe_value *v = &e->rec->v[pc->columns[c].field_index];
         if (!v->present || v->json_type == PIPE_JSON_NULL) {
             e->values[c] = cql_value_null();
@@ -604,6 +675,16 @@ static void part_unstall(stream_engine *e, stream_part *sp)
         kafka_consumer_seek(e->consumer, sp->id, sp->stall_offset, false);
 }
 
+/* The filter's verdict on the decoded record of s, with its Kafka metadata. */
+static bool filter_keeps(stream_engine *e, const stream_slot *s)
+{
+    pipe_kafka_meta meta;
+    record_meta(s->msg, s->produced_ms, &meta);
+    pipe_arena_reset(e->map_arena);
+    pipe_xctx ctx = {.rec = e->rec, .meta = &meta, .scratch = e->map_arena};
+    return pipe_filter_eval_ctx(e->filter, &ctx);
+}
+
 /* Takes one message through decode, validate and filter into a write, a dead letter or done. */
 static void process(stream_engine *e, rd_kafka_message_t *m)
 {
@@ -642,7 +723,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
         dead_letter(e, s, pipe_decode_reason(rc), detail);
         return;
     }
-    if (e->filter && !pipe_filter_eval(e->filter, e->rec)) {
+    if (e->filter && !filter_keeps(e, s)) {
         e->filtered++;
         slot_done(e, s);
         return;

@@ -122,6 +122,8 @@ struct stream_engine {
     pipe_record *rec;
     pipe_arena *arena;       /* per consumed batch */
     pipe_arena *retry_arena; /* per retried record */
+    pipe_expr **col_exprs;   /* per column: its mapping expression, NULL for a plain field */
+    pipe_arena *map_arena;   /* text the filter and the mapping compute, per record */
 
     /* kafka */
     kafka_consumer *consumer;

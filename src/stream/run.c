@@ -641,6 +641,7 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
         pipe_filter_free(e->filter);
         e->filter = NULL;
     }
+    if (!(e->col_exprs = pipe_config_compile_columns(pc, e->schema, err, errlen))) return -1;
     int cl = pipe_consistency_parse(pc->consistency);
     e->consistency = cl < 0 ? CQL_ONE : (cql_consistency)cl;
     cql_query_opts_init(&e->write_opts);
@@ -648,12 +649,14 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->rec = pipe_record_new(e->schema);
     e->arena = pipe_arena_new(0);
     e->retry_arena = pipe_arena_new(0);
+    e->map_arena = pipe_arena_new(0);
     e->values = calloc(pc->ncolumns + 1, sizeof *e->values);
     e->scratch = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->scratch);
     e->nslots = e->nfree = o->max_inflight;
     e->span_limit = o->max_inflight * 64 > 1024 ? o->max_inflight * 64 : 1024;
     e->slots = calloc(e->nslots, sizeof *e->slots);
-    if (!e->rec || !e->arena || !e->retry_arena || !e->values || !e->scratch || !e->slots) {
+    if (!e->rec || !e->arena || !e->retry_arena || !e->map_arena || !e->values || !e->scratch ||
+        !e->slots) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -704,6 +707,8 @@ static void engine_free(stream_engine *e)
     free(e->ddl_stmt);
     pipe_arena_free(e->arena);
     pipe_arena_free(e->retry_arena);
+    pipe_arena_free(e->map_arena);
+    pipe_config_free_columns(e->col_exprs, e->o->pipe->ncolumns);
     pipe_record_free(e->rec);
     pipe_filter_free(e->filter);
     pipe_schema_free(e->schema);

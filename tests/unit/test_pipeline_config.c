@@ -463,6 +463,60 @@ static void test_write_timestamp(void **state)
     assert_int_equal(pipe_wts_parse(""), -1);
 }
 
+/* Mapping values are field names (bound as decoded) or expressions (compiled per pipeline). */
+static void test_mapping_expressions(void **state)
+{
+    (void)state;
+    static const char yaml[] = "schema:\n  - {name: id, required: true}\n  - email\n  - first\n"
+                               "  - last\n  - dob\n"
+                               "target:\n  mapping:\n    id: id\n    email: lower(trim(email))\n"
+                               "    name: concat(first, ' ', last)\n    dob: to_timestamp(dob)\n"
+                               "    src: \"`last`\"\n    part: kafka.partition\n";
+    char err[256];
+    pipe_config *c = load(yaml, err);
+    if (!c) fail_msg("%s", err);
+    assert_int_equal(c->ncolumns, 6);
+    assert_int_equal(c->columns[0].field_index, 0);
+    assert_int_equal(c->columns[1].field_index, -1);
+    assert_string_equal(c->columns[1].field, "lower(trim(email))");
+    assert_int_equal(c->columns[4].field_index, 3); /* a back-quoted name is the field */
+    char *tb = pipe_cql_create_table(c);
+    assert_string_equal(tb, "CREATE TABLE IF NOT EXISTS dados_usuarios.tb_usuarios (id text, email "
+                            "text, name text, dob text, src text, part text, PRIMARY KEY (id))");
+    free(tb);
+    pipe_schema *s;
+    pipe_filter *f;
+    assert_int_equal(pipe_config_compile(c, &s, &f, err, sizeof err), 0);
+    pipe_expr **cols = pipe_config_compile_columns(c, s, err, sizeof err);
+    assert_non_null(cols);
+    assert_null(cols[0]);
+    assert_non_null(cols[1]);
+    assert_null(cols[4]);
+    assert_int_equal(pipe_expr_type(cols[3]), PIPE_X_TIMESTAMP);
+    pipe_config_free_columns(cols, c->ncolumns);
+    pipe_filter_free(f);
+    pipe_schema_free(s);
+    /* --print-config prints each mapping as written, and it loads back the same. */
+    char *a = dump(c);
+    assert_non_null(strstr(a, "\"name\": \"concat(first, ' ', last)\"\n"));
+    pipe_config *c2 = pipe_config_load_buffer(a, strlen(a), "p.yaml", err, sizeof err);
+    if (!c2) fail_msg("%s", err);
+    char *b = dump(c2);
+    assert_string_equal(a, b);
+    free(a), free(b);
+    pipe_config_free(c2);
+    pipe_config_free(c);
+
+    expect_error("target:\n  mapping:\n    id: id\n    e: lower(emial)\n",
+                 "p.yaml:4: mapping 'e':1:7: unknown field 'emial'");
+    expect_error("target:\n  mapping:\n    id: id\n    e: concat(email,\n",
+                 "p.yaml:4: mapping 'e':1:14: expected an expression");
+    expect_error("target:\n  mapping:\n    id: id\n    e: emial\n",
+                 "p.yaml:4: unknown field 'emial' in mapping (column 'e')");
+    expect_error("target:\n  mapping:\n    id: id\n    e: email == 1 +\n",
+                 "p.yaml:4: mapping 'e':1:12: unexpected character '+'");
+}
+
 static void test_load_missing_file(void **state)
 {
     (void)state;
@@ -479,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_example_file_is_default),
         cmocka_unit_test(test_custom),
         cmocka_unit_test(test_dump_roundtrip),
+        cmocka_unit_test(test_mapping_expressions),
         cmocka_unit_test(test_dump_key_not_escaped),
         cmocka_unit_test(test_schema_strict),
         cmocka_unit_test(test_interpolation),

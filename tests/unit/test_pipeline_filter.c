@@ -1,5 +1,5 @@
 /* Unit tests for pipeline/filter: grammar, precedence, three-valued logic, errors with
- * columns, canonical printing. */
+ * columns, canonical printing, and the operators of the expression language. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,6 +219,43 @@ static void test_print_roundtrip(void **state)
     pipe_filter_free(t);
 }
 
+/* The expression language's operators and functions in filters (pipeline/expr.h). */
+static void test_new_operators(void **state)
+{
+    fx *f = *state;
+    const char *j = "{\"email\":\" X@Y \",\"name\":\"1985-03-01T00:00:00Z\",\"age\":42}";
+    assert_true(keep(f, "age > 40 and age <= 42 and not age < 42 and age >= 42", j));
+    assert_false(keep(f, "age > 42", j));
+    assert_true(keep(f, "age in (1, 42)", j));
+    assert_false(keep(f, "email in ('a', null)", j)); /* unknown */
+    assert_true(keep(f, "matches(email, '^ X@')", j));
+    assert_true(keep(f, "name < '1990'", j));
+    assert_true(keep(f, "to_timestamp(name) < to_timestamp('1990-01-01T00:00:00Z')", j));
+    assert_true(keep(f, "to_date(name) == '1985-03-01'", j));
+    /* An evaluation error (no timestamp) is unknown: not kept, and not kept negated either. */
+    assert_false(keep(f, "to_timestamp(email) < '1990-01-01'", j));
+    assert_false(keep(f, "not to_timestamp(email) < '1990-01-01'", j));
+    /* A function computing text needs scratch space: pipe_filter_eval_ctx. */
+    char err[160];
+    pipe_filter *flt = pipe_filter_compile("lower(trim(email)) == 'x@y' and kafka.partition == 7",
+                                           f->s, err, sizeof err);
+    assert_non_null(flt);
+    assert_int_equal(pipe_decode(f->s, j, strlen(j), f->a, f->r, NULL), PIPE_DEC_OK);
+    assert_false(pipe_filter_eval(flt, f->r));
+    pipe_arena *scratch = pipe_arena_new(0);
+    pipe_kafka_meta meta = {.topic = "t", .partition = 7, .timestamp_ms = -1};
+    pipe_xctx ctx = {.rec = f->r, .meta = &meta, .scratch = scratch};
+    assert_true(pipe_filter_eval_ctx(flt, &ctx));
+    meta.partition = 8;
+    assert_false(pipe_filter_eval_ctx(flt, &ctx));
+    pipe_arena_free(scratch);
+    pipe_filter_free(flt);
+    expect_error(f, "lower(email)", "filter:1:13: expected '==' or '!='");
+    expect_error(f, "age < true", "filter:1:5: cannot compare int with boolean");
+    expect_error(f, "contains(email, 'x') < 3", "filter:1:22: cannot compare boolean with int");
+    expect_error(f, "name and true", "filter:1:6: expected '==' or '!='");
+}
+
 static void test_long_chain(void **state)
 {
     fx *f = *state;
@@ -242,6 +279,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_operators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
