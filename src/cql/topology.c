@@ -472,6 +472,64 @@ void cql_topology_refresh(cql_session *s)
     if (rc) refresh_fail(s->control, (cql_error_set(&e, rc, "cannot query system.local"), &e));
 }
 
+/* ---- schema agreement --------------------------------------------------------------------- */
+
+static void schema_done(cql_session *s, const cql_error *err, bool agreed)
+{
+    cql_schema_cb cb = s->schema_cb;
+    s->schema_cb = NULL;
+    if (cb) cb(s->schema_ud, err, agreed);
+}
+
+static void on_schema_peers(cql_conn *c, const cql_error *err, const cql_result *res)
+{
+    cql_session *s = cql_session_of(c);
+    if (err) return schema_done(s, err, false);
+    int vi = col_index(res, "schema_version");
+    bool agreed = vi >= 0;
+    for (int32_t i = 0; agreed && i < res->nrows; i++) {
+        /* A peer known down does not hold the agreement up (as the drivers do). */
+        char ip[48];
+        cell_ip(res, i, "peer", ip, sizeof ip);
+        bool down = false;
+        for (int h = 0; ip[0] && h < s->nhosts; h++)
+            if (strcmp(s->hosts[h]->ip, ip) == 0 && s->hosts[h]->ever_up && !s->hosts[h]->up)
+                down = true;
+        if (down) continue;
+        cql_value v = cql_result_cell(res, i, vi);
+        agreed = v.len == s->schema_local_len && memcmp(v.ptr, s->schema_local, (size_t)v.len) == 0;
+    }
+    schema_done(s, NULL, agreed);
+}
+
+static void on_schema_local(cql_conn *c, const cql_error *err, const cql_result *res)
+{
+    cql_session *s = cql_session_of(c);
+    cql_error e;
+    if (err) return schema_done(s, err, false);
+    int vi = col_index(res, "schema_version");
+    cql_value v = vi >= 0 && res->nrows > 0 ? cql_result_cell(res, 0, vi) : cql_value_null();
+    if (v.len != 16)
+        return schema_done(s, (cql_error_set(&e, CQL_E_PROTOCOL, "no schema_version"), &e), false);
+    memcpy(s->schema_local, v.ptr, 16);
+    s->schema_local_len = 16;
+    int rc =
+        cql_internal_query(c, "SELECT peer, schema_version FROM system.peers", on_schema_peers);
+    if (rc) schema_done(s, (cql_error_set(&e, rc, "cannot query system.peers"), &e), false);
+}
+
+int cql_session_check_schema(cql_session *s, cql_schema_cb cb, void *ud)
+{
+    if (!cb || s->schema_cb) return CQL_E_INVAL;
+    if (!s->control || s->control->state != CONN_READY) return CQL_E_NO_HOST;
+    s->schema_cb = cb;
+    s->schema_ud = ud;
+    int rc = cql_internal_query(
+        s->control, "SELECT schema_version FROM system.local WHERE key = 'local'", on_schema_local);
+    if (rc) s->schema_cb = NULL;
+    return rc;
+}
+
 /* ---- events ------------------------------------------------------------------------------- */
 
 void cql_topology_event(cql_session *s, const cql_event *ev)

@@ -189,6 +189,7 @@ struct stream_engine {
     const char *ddl_what;
     void (*ddl_next)(stream_engine *e);
     int ddl_attempts;
+    uint64_t schema_deadline_us; /* start-up: bound on the wait for schema agreement */
     uv_timer_t ddl_timer;
 
     /* timers, signals, metrics */

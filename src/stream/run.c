@@ -168,7 +168,42 @@ static void prepare_insert(stream_engine *e)
 #define DDL_TIMEOUT_MS 60000
 #define DDL_ATTEMPTS   5
 
+/* After a schema change, the next statement may reach a coordinator that has not applied it
+ * yet (a keyspace or table unknown there): wait until every up host agrees on the schema
+ * version, as the drivers do, polling every 200 ms for at most 10 s, then go on (with a
+ * warning when they still disagree: the retries of the next step cover a late node). */
+#define SCHEMA_AGREE_MS 10000
+
 static void ddl_send(stream_engine *e);
+static void schema_poll(stream_engine *e);
+
+static void on_schema_timer(uv_timer_t *t)
+{
+    schema_poll(t->data);
+}
+
+static void on_schema(void *ud, const cql_error *err, bool agreed)
+{
+    stream_engine *e = ud;
+    if (e->state == ENGINE_DONE) return;
+    if (agreed) return e->ddl_next(e);
+    if (mono_us() >= e->schema_deadline_us) {
+        log_warn("stream", "no schema agreement; going on", "waited_ms=%d error=\"%s\"",
+                 SCHEMA_AGREE_MS, err ? err->message : "versions differ");
+        return e->ddl_next(e);
+    }
+    uv_timer_start(&e->ddl_timer, on_schema_timer, 200, 0);
+}
+
+static void schema_poll(stream_engine *e)
+{
+    int rc = cql_session_check_schema(e->session, on_schema, e);
+    if (rc) {
+        cql_error ce;
+        cql_error_set(&ce, rc, "%s", cql_strerror(rc));
+        on_schema(e, &ce, false);
+    }
+}
 
 static void on_ddl_timer(uv_timer_t *t)
 {
@@ -182,7 +217,8 @@ static void on_ddl(void *ud, const cql_error *err, const cql_result *res)
     if (!err) {
         free(e->ddl_stmt);
         e->ddl_stmt = NULL;
-        return e->ddl_next(e);
+        e->schema_deadline_us = mono_us() + (uint64_t)SCHEMA_AGREE_MS * 1000;
+        return schema_poll(e);
     }
     if (cql_error_retriable(err) && ++e->ddl_attempts < DDL_ATTEMPTS) {
         log_warn("stream", "schema statement failed; retrying", "what=\"%s\" error=\"%s\"",
