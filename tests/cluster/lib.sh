@@ -32,7 +32,11 @@ cluster_ensure_up() {
   if "$CLUSTER_STACK" status >/dev/null 2>&1; then
     echo "cluster: already up in $RTETL_STACK_DIR; it will be left up" >&2
   else
-    if "$CLUSTER_STACK" status 2>/dev/null | awk 'NR > 1 && $2 ~ /^[0-9]+$/ {f = 1} END {exit !f}'; then
+    # status exits non-zero here: read its output first (under pipefail a pipeline from it
+    # would fail whatever awk says, and the cluster would wrongly count as ours).
+    local st
+    st="$("$CLUSTER_STACK" status 2>/dev/null || true)"
+    if awk 'NR > 1 && $2 ~ /^[0-9]+$/ {f = 1} END {exit !f}' <<<"$st"; then
       echo "cluster: runs but is not ready yet; waiting for it (it will be left up)" >&2
     else
       _cluster_started=1
