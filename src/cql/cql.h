@@ -344,11 +344,11 @@ typedef struct cql_query_opts {
 #define CQL_NO_TIMESTAMP INT64_MIN
 void cql_query_opts_init(cql_query_opts *o);
 
-/* Schema agreement: one check, on the control connection, of whether every host that is up
- * reports the schema version of that connection's node (system.local against system.peers), as
- * after a schema change before the next statement that depends on it (another coordinator may
- * not know the new table yet). cb gets agreed, or an error (no control connection, a failed
- * query). One check at a time per session (CQL_E_INVAL otherwise). Callers poll it. */
+/* Schema agreement: one check of whether every host that is up (and connected) reports the same
+ * schema version, each asked for its own (system.local), as after a schema change before the
+ * next statement that depends on it (another coordinator may not know the new table yet). cb
+ * gets agreed, or an error (a failed query); CQL_E_NO_HOST when no host is connected. One check
+ * at a time per session (CQL_E_INVAL otherwise). Callers poll it. */
 typedef void (*cql_schema_cb)(void *ud, const cql_error *err, bool agreed);
 int cql_session_check_schema(cql_session *s, cql_schema_cb cb, void *ud);
 

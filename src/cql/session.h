@@ -99,11 +99,14 @@ struct cql_session {
     uint64_t control_next_attempt;
     int control_failures;
     bool topology_busy, topology_again;
-    /* cql_session_check_schema in progress: its callback and the control node's version. */
+    /* cql_session_check_schema in progress: its callback, the first version heard, the answers
+     * still awaited, and whether any differed or failed. */
     cql_schema_cb schema_cb;
     void *schema_ud;
     uint8_t schema_local[16];
-    int schema_local_len;
+    int schema_local_len, schema_pending;
+    bool schema_differs, schema_failed;
+    cql_error schema_err;
     /* Handles. */
     uv_timer_t sweep;
     uv_prepare_t flusher;

@@ -474,6 +474,11 @@ void cql_topology_refresh(cql_session *s)
 
 /* ---- schema agreement --------------------------------------------------------------------- */
 
+/* Each host is asked for its own schema version (system.local on a connection to it): asking
+ * one node for its peers' versions can report agreement on the version from before the change,
+ * while that node's gossip has not heard of it yet. The node that ran the change has the new
+ * version, so equal versions everywhere mean every node has it. */
+
 static void schema_done(cql_session *s, const cql_error *err, bool agreed)
 {
     cql_schema_cb cb = s->schema_cb;
@@ -481,53 +486,62 @@ static void schema_done(cql_session *s, const cql_error *err, bool agreed)
     if (cb) cb(s->schema_ud, err, agreed);
 }
 
-static void on_schema_peers(cql_conn *c, const cql_error *err, const cql_result *res)
+static void on_schema_version(cql_conn *c, const cql_error *err, const cql_result *res)
 {
     cql_session *s = cql_session_of(c);
-    if (err) return schema_done(s, err, false);
-    int vi = col_index(res, "schema_version");
-    bool agreed = vi >= 0;
-    for (int32_t i = 0; agreed && i < res->nrows; i++) {
-        /* A peer known down does not hold the agreement up (as the drivers do). */
-        char ip[48];
-        cell_ip(res, i, "peer", ip, sizeof ip);
-        bool down = false;
-        for (int h = 0; ip[0] && h < s->nhosts; h++)
-            if (strcmp(s->hosts[h]->ip, ip) == 0 && s->hosts[h]->ever_up && !s->hosts[h]->up)
-                down = true;
-        if (down) continue;
-        cql_value v = cql_result_cell(res, i, vi);
-        agreed = v.len == s->schema_local_len && memcmp(v.ptr, s->schema_local, (size_t)v.len) == 0;
+    if (err) {
+        if (!s->schema_failed) s->schema_err = *err;
+        s->schema_failed = true;
+    } else {
+        int vi = col_index(res, "schema_version");
+        cql_value v = vi >= 0 && res->nrows > 0 ? cql_result_cell(res, 0, vi) : cql_value_null();
+        if (v.len != 16) {
+            s->schema_differs = true;
+        } else if (s->schema_local_len == 0) {
+            memcpy(s->schema_local, v.ptr, 16);
+            s->schema_local_len = 16;
+        } else if (memcmp(s->schema_local, v.ptr, 16) != 0) {
+            s->schema_differs = true;
+        }
     }
-    schema_done(s, NULL, agreed);
-}
-
-static void on_schema_local(cql_conn *c, const cql_error *err, const cql_result *res)
-{
-    cql_session *s = cql_session_of(c);
-    cql_error e;
-    if (err) return schema_done(s, err, false);
-    int vi = col_index(res, "schema_version");
-    cql_value v = vi >= 0 && res->nrows > 0 ? cql_result_cell(res, 0, vi) : cql_value_null();
-    if (v.len != 16)
-        return schema_done(s, (cql_error_set(&e, CQL_E_PROTOCOL, "no schema_version"), &e), false);
-    memcpy(s->schema_local, v.ptr, 16);
-    s->schema_local_len = 16;
-    int rc =
-        cql_internal_query(c, "SELECT peer, schema_version FROM system.peers", on_schema_peers);
-    if (rc) schema_done(s, (cql_error_set(&e, rc, "cannot query system.peers"), &e), false);
+    if (--s->schema_pending > 0) return;
+    if (s->schema_failed) return schema_done(s, &s->schema_err, false);
+    schema_done(s, NULL, !s->schema_differs);
 }
 
 int cql_session_check_schema(cql_session *s, cql_schema_cb cb, void *ud)
 {
     if (!cb || s->schema_cb) return CQL_E_INVAL;
-    if (!s->control || s->control->state != CONN_READY) return CQL_E_NO_HOST;
+    s->schema_local_len = 0;
+    s->schema_pending = 0;
+    s->schema_differs = s->schema_failed = false;
+    /* One ready connection per up host; the queries are counted before any can answer. */
+    cql_conn *ask[256];
+    int n = 0;
+    for (int i = 0; i < s->nhosts && n < (int)(sizeof ask / sizeof ask[0]); i++) {
+        cql_host *h = s->hosts[i];
+        if (!h->up || h->removed || !h->conns) continue;
+        for (int k = 0; k < s->cfg.connections_per_host; k++)
+            if (h->conns[k] && h->conns[k]->state == CONN_READY) {
+                ask[n++] = h->conns[k];
+                break;
+            }
+    }
+    if (n == 0) return CQL_E_NO_HOST;
     s->schema_cb = cb;
     s->schema_ud = ud;
-    int rc = cql_internal_query(
-        s->control, "SELECT schema_version FROM system.local WHERE key = 'local'", on_schema_local);
-    if (rc) s->schema_cb = NULL;
-    return rc;
+    s->schema_pending = n;
+    for (int i = 0; i < n; i++) {
+        int rc = cql_internal_query(ask[i],
+                                    "SELECT schema_version FROM system.local WHERE key = 'local'",
+                                    on_schema_version);
+        if (rc) { /* counts as a failed answer; the last answer reports */
+            cql_error e;
+            cql_error_set(&e, rc, "%s: cannot ask for the schema version", ask[i]->addr);
+            on_schema_version(ask[i], &e, NULL);
+        }
+    }
+    return 0;
 }
 
 /* ---- events ------------------------------------------------------------------------------- */

@@ -186,7 +186,11 @@ static void on_schema(void *ud, const cql_error *err, bool agreed)
 {
     stream_engine *e = ud;
     if (e->state == ENGINE_DONE) return;
-    if (agreed) return e->ddl_next(e);
+    if (agreed) {
+        log_debug("stream", "schema agreement", "after_ms=%" PRIu64,
+                  (mono_us() + (uint64_t)SCHEMA_AGREE_MS * 1000 - e->schema_deadline_us) / 1000);
+        return e->ddl_next(e);
+    }
     if (mono_us() >= e->schema_deadline_us) {
         log_warn("stream", "no schema agreement; going on", "waited_ms=%d error=\"%s\"",
                  SCHEMA_AGREE_MS, err ? err->message : "versions differ");

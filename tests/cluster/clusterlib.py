@@ -8,10 +8,9 @@ import rtetl_testlib as tl  # noqa: E402
 
 def create_table(cluster, session, ks, table):
     """Creates ks.table with the reference pipeline's columns (id text key, 11 text columns) and
-    waits for schema agreement. The cluster tests create it themselves rather than through
-    rtetl stream's create_if_missing: rtetl sends its CREATE TABLE to one node and its PREPARE
-    to any node, without waiting for schema agreement, so the PREPARE can reach a node that has
-    not applied the new table yet ("table ... does not exist"; see the cluster tier's notes)."""
+    waits for schema agreement (the routing test's tables: it counts each node's writes from
+    before the stream starts). kafka_failover leaves its table to rtetl stream's
+    create_if_missing, which waits for schema agreement after its DDL."""
     cols = ", ".join(f"{c} text" for c in tl.FIELDS if c != "id")
     session.execute(f"CREATE TABLE {ks}.{table} (id text PRIMARY KEY, {cols})")
     tl.wait_for("schema agreement", lambda: cluster.control_connection.wait_for_schema_agreement(),

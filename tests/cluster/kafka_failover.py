@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import rtetl_testlib as tl  # noqa: E402
-from clusterlib import cleanup, create_table  # noqa: E402
+from clusterlib import cleanup  # noqa: E402
 
 N_INGEST = int(os.environ.get("RTETL_FAILOVER_ROWS", "15000"))
 RATE = 1000  # records/s of ingest: the run lasts ~N_INGEST/RATE s, the kill lands inside it
@@ -101,7 +101,9 @@ def main():
     cluster = Cluster([c.split(":")[0] for c in CONTACTS.split(",")], port=tl.CQL_PORT)
     s = cluster.connect()
     s.execute(f"CREATE KEYSPACE {KS} WITH replication = {{'class': 'NetworkTopologyStrategy', 'dc1': 1}}")
-    create_table(cluster, s, KS, TABLE)
+    # The table is rtetl stream's to create (create_if_missing): its CREATE TABLE reaches one
+    # node and its PREPARE may reach the other, which must know the table by then (the stream
+    # waits for schema agreement in between).
     try:
         with tl.Procs() as procs:
             stream = procs.start("stream", [tl.BIN, "stream", "--brokers", tl.BROKERS, "--topic", TOPIC,

@@ -16,8 +16,9 @@
 # One JVM for all subjects: a Cassandra start is the slow part. Slow tier.
 #
 # Env: RTETL_AUTH_TLS_PORT [9142] (the TLS port is +1), RTETL_AUTH_TLS_STORAGE_PORT [7100] (+1 for
-# SSL storage), RTETL_AUTH_TLS_JMX_PORT [7299], RTETL_AUTH_TLS_DIR (state; default a new temp
-# dir, removed at exit), RTETL_AUTH_TLS_KEEP=1 leaves the node up and the dir in place.
+# SSL storage), RTETL_AUTH_TLS_JMX_PORT [7699] (the cluster tier has 7299 and 7399),
+# RTETL_AUTH_TLS_DIR (state; default a new temp dir, removed at exit), RTETL_AUTH_TLS_KEEP=1
+# leaves the node up and the dir in place.
 set -euo pipefail
 
 src="${RTETL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -51,7 +52,7 @@ topic="it_auth_tls_$$_$RANDOM"
 # The second node: only Cassandra, other ports, auth on, the TLS settings appended to its yaml.
 export RTETL_STACK_DIR="$work/stack" RTETL_STACK_SERVERS=cassandra RTETL_CQL_PORT="$port"
 export RTETL_STORAGE_PORT="$storage" RTETL_SSL_STORAGE_PORT=$((storage + 1))
-export RTETL_JMX_PORT="${RTETL_AUTH_TLS_JMX_PORT:-7299}" RTETL_CASSANDRA_AUTH=1
+export RTETL_JMX_PORT="${RTETL_AUTH_TLS_JMX_PORT:-7699}" RTETL_CASSANDRA_AUTH=1
 export RTETL_CASSANDRA_HEAP="${RTETL_CASSANDRA_HEAP:-768M}" RTETL_CASSANDRA_YAML_EXTRA="$work/tls.yaml"
 export RTETL_STACK_TIMEOUT="${RTETL_STACK_TIMEOUT:-420}"
 
