@@ -187,7 +187,7 @@ static void test_odd_keys(void **state)
     assert_string_equal(c->fields[0].name, "Ab\n");
     assert_string_equal(c->columns[1].name, "ab_");
     assert_string_equal(c->columns[4].name, "f_____");
-        /* the emoji key */                                   /* column names made CQL names */
+    /* the emoji key */                                       /* column names made CQL names */
     assert_string_equal(c->primary_key[0], "kafka_position"); /* no field is a key */
     pipe_config_free(c);
     free(y);
