@@ -9,6 +9,7 @@
 const rt_command rt_commands[] = {
     {"ingest", "Random users (builtin generator or HTTP API) -> Kafka", cmd_ingest},
     {"stream", "Kafka -> Cassandra, at least once (the Spark job's replacement)", cmd_stream},
+    {"init", "Sample a topic and print a pipeline YAML for it (schema inference)", cmd_init},
     {"dlq", "Dead letters of a stream: counts by reason, replay after a fix", cmd_dlq},
     {"cql", "Run CQL statements against Cassandra (a small cqlsh)", cmd_cql},
     {"fake-api", "A local randomuser-compatible HTTP API for tests and demos", cmd_fake_api},

@@ -30,6 +30,7 @@ int cmd_cql(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_fake_api(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
+int cmd_init(int argc, char **argv);
 
 /* Parses a command's options. Returns -1 when the command should return *exit_code right away
  * (help printed: 0; error printed: 2), else 0. */

@@ -12,10 +12,11 @@ typedef struct stream_cli {
     const char *config, *brokers, *topic, *group, *mode, *dlq_topic, *cassandra, *keyspace, *table,
         *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file,
         *local_dc, *password_file, *cert_file, *key_file;
-    long long max_inflight, max_records, metrics_port, cql_connections, batch_rows, batch_bytes;
+    long long max_inflight, max_records, metrics_port, cql_connections, batch_rows, batch_bytes,
+        sample;
     double idle_exit, status_interval, drain_timeout, request_timeout, latency_target,
         stall_timeout, unreachable_timeout, unassigned_timeout;
-    bool tls, no_verify, lz4, print_config, until_caught_up;
+    bool tls, no_verify, lz4, print_config, until_caught_up, dry_run;
     opt_list props;
 } stream_cli;
 
@@ -122,6 +123,13 @@ static const opt_spec specs[] = {
      "null: decode and filter but write nothing (measures the Kafka-bound ceiling)", 0, 0, 0},
     {"print-config", 0, OPT_BOOL, F(print_config), "false", NULL,
      "Print the effective pipeline as YAML and exit", OPT_NO_ENV, 0, 0},
+    {"dry-run", 0, OPT_BOOL, F(dry_run), "false", NULL,
+     "Decode, filter and map up to --sample records (from the group's committed offsets, else "
+     "the beginning) and print the row each would write, or why it would be filtered out or "
+     "dead-lettered; commits nothing, creates and writes nothing, contacts no Cassandra",
+     OPT_NO_ENV, 0, 0},
+    {"sample", 0, OPT_INT, F(sample), "10", "N", "Records of a --dry-run", OPT_NO_ENV, 1,
+     100000000},
     {"property", 'X', OPT_LIST, F(props), NULL, "KEY=VALUE",
      "librdkafka property for the consumer and the dead-letter producer (repeatable)", 0, 0, 0},
 };
@@ -235,6 +243,15 @@ int cmd_stream(int argc, char **argv)
         pipe_config_dump(pc, stdout);
         print_health(&c, stdout);
         code = RT_EXIT_OK;
+        goto out;
+    }
+    if (opt_is_set(specs, NSPECS, &res, "sample") && !c.dry_run) {
+        code = cli_usage_error("stream", "option --sample goes with --dry-run");
+        goto out;
+    }
+    if (c.dry_run) {
+        code = stream_dry_run(pc, c.brokers, &c.props, (uint64_t)c.sample, stdout, err, sizeof err);
+        if (code != 0) fprintf(stderr, "rtetl stream: error: %s\n", err);
         goto out;
     }
     stream_opts o = {

@@ -405,7 +405,7 @@ const char *pipe_mode_name(pipe_mode m)
 /* Writes s as a YAML double-quoted scalar that loads back to s: in values (not keys, which
  * are not interpolated) "${" becomes "$${", control characters and YAML's Unicode line breaks are
  * escaped. */
-static void put_quoted_as(FILE *out, const char *s, int is_key)
+void config_put_quoted(FILE *out, const char *s, int is_key)
 {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
@@ -429,7 +429,7 @@ static void put_quoted_as(FILE *out, const char *s, int is_key)
 
 static void put_quoted(FILE *out, const char *s)
 {
-    put_quoted_as(out, s, 0);
+    config_put_quoted(out, s, 0);
 }
 
 static void dump_source(const pipe_config *c, FILE *out)
@@ -480,7 +480,7 @@ static void dump_target(const pipe_config *c, FILE *out)
     fputs("]\n  mapping:\n", out);
     for (size_t i = 0; i < c->ncolumns; i++) {
         fputs("    ", out);
-        put_quoted_as(out, c->columns[i].name, 1); /* keys are not interpolated */
+        config_put_quoted(out, c->columns[i].name, 1); /* keys are not interpolated */
         fputs(": ", out);
         put_quoted(out, c->columns[i].field);
         fputc('\n', out);

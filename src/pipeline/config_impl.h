@@ -32,4 +32,9 @@ void config_one_line(char *msg);
 /* Validates a keyspace or table name: 1..48 of [A-Za-z0-9_]. */
 int config_valid_cql_name(const char *s);
 
+/* Writes s as a YAML double-quoted scalar that loads back to s: in values (is_key 0; keys are
+ * not interpolated) "${" becomes "$${", control characters and YAML's Unicode line breaks are
+ * escaped. */
+void config_put_quoted(FILE *out, const char *s, int is_key);
+
 #endif

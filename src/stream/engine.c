@@ -523,8 +523,7 @@ static bool meta_header(const void *ud, const char *name, const void **val, size
            rd_kafka_header_get_last(hdrs, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-/* The Kafka metadata expressions see (pipeline/expr.h). */
-static void record_meta(const rd_kafka_message_t *m, int64_t produced_ms, pipe_kafka_meta *meta)
+void stream_record_meta(const rd_kafka_message_t *m, int64_t produced_ms, pipe_kafka_meta *meta)
 {
     *meta = (pipe_kafka_meta){.topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
                               .partition = m->partition,
@@ -584,7 +583,7 @@ int stream_map_send(stream_engine *e, stream_slot *s)
     pipe_arena_reset(e->map_arena);
     for (size_t c = 0; c < pc->ncolumns; c++) {
         if (e->col_exprs[c]) {
-            if (!have_meta) record_meta(s->msg, s->produced_ms, &meta), have_meta = true;
+            if (!have_meta) stream_record_meta(s->msg, s->produced_ms, &meta), have_meta = true;
             int rc = map_expr(e, &ctx, c);
             if (rc != 0) return rc;
             continue;
@@ -679,7 +678,7 @@ static void part_unstall(stream_engine *e, stream_part *sp)
 static bool filter_keeps(stream_engine *e, const stream_slot *s)
 {
     pipe_kafka_meta meta;
-    record_meta(s->msg, s->produced_ms, &meta);
+    stream_record_meta(s->msg, s->produced_ms, &meta);
     pipe_arena_reset(e->map_arena);
     pipe_xctx ctx = {.rec = e->rec, .meta = &meta, .scratch = e->map_arena};
     return pipe_filter_eval_ctx(e->filter, &ctx);

@@ -227,6 +227,9 @@ void stream_engine_on_defer(uv_timer_t *t);
 void stream_engine_unblock(stream_engine *e);
 void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err);
 int stream_map_send(stream_engine *e, stream_slot *s);
+/* The Kafka metadata expressions see for message m (pipeline/expr.h); meta borrows from m.
+ * Shared with the dry run (dryrun.c). */
+void stream_record_meta(const rd_kafka_message_t *m, int64_t produced_ms, pipe_kafka_meta *meta);
 /* Begins a graceful stop: no more consumption; finish when every slot is free. */
 void stream_engine_stop(stream_engine *e, const char *why);
 

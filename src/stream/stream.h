@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cql/cql.h"
 #include "pipeline/config.h"
@@ -47,5 +48,15 @@ int stream_check_kafka_props(const opt_list *props, char *err, size_t errlen);
  * after a clean drain, 1 on a runtime failure (with one line in err), e.g. Cassandra unreachable at
  * start. */
 int stream_run(const stream_opts *o, char *err, size_t errlen);
+
+/* `rtetl stream --dry-run`: reads up to `sample` records of pipe's topic (each partition from
+ * the group's committed offset, else the beginning, up to its end at start), takes each through
+ * decode, filter and mapping as the engine does, and prints one line per record to out: the
+ * row it would write (columns in mapping order, values as CQL literals) or why it would be
+ * filtered out or dead-lettered (the engine's reason and detail), then a summary line. Commits
+ * nothing, contacts no Cassandra, produces nothing. Returns 0, or 1 with one line in err
+ * (Kafka unreachable, the topic missing). */
+int stream_dry_run(const pipe_config *pipe, const char *brokers, const opt_list *kafka_props,
+                   uint64_t sample, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -364,6 +364,27 @@ def spark_text(v):
         _jackson_string(x) if isinstance(x, str) else spark_text(x)) for k, x in v.items()) + "}"
 
 
+def reference_record(res):
+    """The reference producer's flattening of one randomuser API user into the 12-field record
+    (post_code exactly as the API gives it: a JSON number for some countries)."""
+    location = res["location"]
+    return {
+        "id": str(uuid.uuid4()),
+        "first_name": res["name"]["first"],
+        "last_name": res["name"]["last"],
+        "gender": res["gender"],
+        "address": f"{location['street']['number']} {location['street']['name']}, "
+                   f"{location['city']}, {location['state']}, {location['country']}",
+        "post_code": location["postcode"],
+        "email": res["email"],
+        "username": res["login"]["username"],
+        "dob": res["dob"]["date"],
+        "registered_date": res["registered"]["date"],
+        "phone": res["phone"],
+        "picture": res["picture"]["medium"],
+    }
+
+
 def _no_constants(name):
     raise ValueError("not JSON: " + name)
 

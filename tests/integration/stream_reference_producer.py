@@ -15,13 +15,12 @@ import json
 import os
 import sys
 import urllib.request
-import uuid
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(__file__))
 from rtetl_testlib import (BROKERS, FIELDS, Procs, check, check_true, cqlsh, cqlsh_rows,
-                           create_topic, dead_letters, drop_keyspace, finish, log, produce, run_stream,
-                           table_rows, unique)
+                           create_topic, dead_letters, drop_keyspace, finish, log, produce,
+                           reference_record as format_data, run_stream, table_rows, unique)
 
 API = os.environ["RTETL_FAKE_API_URL"]
 PAGES, PER_PAGE = 3, 400  # 1,200 users
@@ -37,26 +36,6 @@ def get_data(results):
     """One page of users from the API, as the reference's get_data did with requests."""
     with urllib.request.urlopen(f"{API}?results={results}", timeout=30) as r:
         return json.loads(r.read().decode("utf-8"))["results"]
-
-
-def format_data(res):
-    """The reference's flattening of one API user into the 12-field record."""
-    location = res["location"]
-    return {
-        "id": str(uuid.uuid4()),
-        "first_name": res["name"]["first"],
-        "last_name": res["name"]["last"],
-        "gender": res["gender"],
-        "address": f"{location['street']['number']} {location['street']['name']}, "
-                   f"{location['city']}, {location['state']}, {location['country']}",
-        "post_code": location["postcode"],
-        "email": res["email"],
-        "username": res["login"]["username"],
-        "dob": res["dob"]["date"],
-        "registered_date": res["registered"]["date"],
-        "phone": res["phone"],
-        "picture": res["picture"]["medium"],
-    }
 
 
 def spark_string(v):

@@ -25,5 +25,8 @@ for cmd in $("$bin" --help | awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}')
   err=$("$bin" "$cmd" --no-such-option 2>&1 >/dev/null); check "$cmd bad option exit" 2 $?
   check "$cmd bad option lines" 1 "$(printf '%s\n' "$err" | wc -l)"
 done
+# rtetl init needs the topic it samples.
+err=$("$bin" init 2>&1 >/dev/null); check "init without --topic exit" 2 $?
+check "init without --topic line" "rtetl init: give the topic to sample: --topic T (see 'rtetl init --help')" "$err"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
