@@ -30,6 +30,10 @@ FIELDS = ["id", "first_name", "last_name", "gender", "address", "post_code",
 PRIVATE_STACK_ENV = {
     "RTETL_KAFKA_PORT": "19092", "RTETL_KAFKA_CONTROLLER_PORT": "19093", "RTETL_CQL_PORT": "19042",
     "RTETL_STORAGE_PORT": "17000", "RTETL_SSL_STORAGE_PORT": "17001", "RTETL_JMX_PORT": "17199",
+    # The benchmark node is tuned for writes (bench/cassandra-write-heavy.yaml); the shared
+    # test stack keeps its small defaults. --node-profile small runs the bench node like it.
+    "RTETL_CASSANDRA_HEAP": "4G",
+    "RTETL_CASSANDRA_YAML_EXTRA": os.path.join(ROOT, "bench", "cassandra-write-heavy.yaml"),
 }
 
 # rtetl-server-wts: rtetl with `--write-timestamp server` (Cassandra's clock instead of the
@@ -123,6 +127,10 @@ def parse_args(argv):
     p.add_argument("--out", help="results directory [bench/results; bench/.work/results with --quick]")
     p.add_argument("--keep", action="store_true", help="keep the topics and keyspaces made here")
     p.add_argument("--no-stack-up", action="store_true", help="do not run scripts/stack up")
+    p.add_argument("--node-profile", choices=["write-heavy", "small"], default="write-heavy",
+                   help="--private-stack: the Cassandra node's settings: write-heavy (4 GiB heap, "
+                        "bench/cassandra-write-heavy.yaml) or small (the test stack's) "
+                        "[write-heavy]")
     p.add_argument("--private-stack", action="store_true",
                    help="run on a stack of the benchmark's own (state in bench/.work/stack, Kafka "
                         "19092, CQL 19042), so tests that restart the shared stack cannot "
@@ -198,6 +206,10 @@ class Bench:
     def setup(self):
         if self.a.private_stack:
             os.environ.update(PRIVATE_STACK_ENV)
+            if self.a.node_profile == "small":
+                for k in ("RTETL_CASSANDRA_HEAP", "RTETL_CASSANDRA_YAML_EXTRA"):
+                    os.environ.pop(k, None)
+            self.results["node_profile"] = self.a.node_profile
             os.environ["RTETL_STACK_DIR"] = os.path.join(WORK, "stack")
             self.results["notes"].append("private stack: %s" % os.environ["RTETL_STACK_DIR"])
         if not self.a.no_stack_up:
