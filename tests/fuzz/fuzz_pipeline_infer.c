@@ -55,7 +55,8 @@ static void check_yaml(const pipe_infer *p)
 }
 
 /* The keys jansson sees in msg, when it parses it as an object; each must be a field, and
- * every field one of them (keys too long to be fields excepted). */
+ * every field one of them (keys that cannot be field names excepted: empty, too long, or
+ * holding a NUL). */
 static void check_keys(const char *msg, size_t len)
 {
     pipe_infer *p = pipe_infer_new();
@@ -65,12 +66,11 @@ static void check_keys(const char *msg, size_t len)
         json_t *j = json_loadb(msg, len, JSON_ALLOW_NUL, &e);
         if (j && json_is_object(j)) {
             size_t long_keys = 0;
-            const char *k;
-            json_t *v;
-            json_object_foreach(j, k, v)
-            {
-                (void)v;
-                if (strlen(k) > PIPE_FIELD_NAME_MAX) {
+            for (void *it = json_object_iter(j); it; it = json_object_iter_next(j, it)) {
+                const char *k = json_object_iter_key(it);
+                size_t klen = json_object_iter_key_len(it);
+                /* Not field names: empty, too long, or with a NUL inside. */
+                if (klen == 0 || klen > PIPE_FIELD_NAME_MAX || memchr(k, 0, klen)) {
                     long_keys++;
                     continue;
                 }
