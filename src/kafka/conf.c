@@ -1,6 +1,7 @@
 /* librdkafka configuration helpers (see conf.h). */
 #include "kafka/conf.h"
 
+#include "kafka/security.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -72,6 +73,8 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
                   : level == 4 ? LOG_WARN
                   : level <= 6 ? LOG_INFO
                                : LOG_DEBUG;
+    /* Repeats an error event that rtetl turns into the command's one error line. */
+    if (kafka_security_log_duplicate(buf)) l = LOG_DEBUG;
     if (!log_enabled(l)) return;
     char q[1024];
     log_write(l, "kafka", "librdkafka", "client=%s facility=%s detail=%s", rd_kafka_name(rk), fac,

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "kafka/conf.h"
+#include "kafka/security.h"
 
 static void get(rd_kafka_conf_t *c, const char *key, char *out, size_t len)
 {
@@ -172,12 +173,40 @@ static void test_load_file(void **state)
     assert_int_equal(kafka_conf_load_file(NULL, &props, &store, err, sizeof err), 0);
 }
 
+/* Security failures become one line naming the cause; transient errors are not among them. */
+static void test_security_error(void **state)
+{
+    (void)state;
+    char line[512];
+    assert_true(kafka_security_error(RD_KAFKA_RESP_ERR__AUTHENTICATION,
+                                     "b/bootstrap: SASL authentication error: invalid credentials",
+                                     NULL, line, sizeof line));
+    assert_non_null(strstr(line, "kafka: SASL authentication failed: b/bootstrap"));
+    assert_non_null(strstr(line, "(check sasl.username and sasl.password)"));
+    assert_true(kafka_security_error(RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, NULL, "g1", line,
+                                     sizeof line));
+    assert_non_null(strstr(line, "not authorized for consumer group g1"));
+    assert_true(kafka_security_error(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "x", "t", line,
+                                     sizeof line));
+    assert_string_equal(line, "kafka: not authorized for topic t: x (missing ACL for this user)");
+    assert_true(kafka_security_error(RD_KAFKA_RESP_ERR__SSL, "certificate verify failed", NULL,
+                                     line, sizeof line));
+    assert_false(
+        kafka_security_error(RD_KAFKA_RESP_ERR__SSL, "Connection reset", NULL, line, sizeof line));
+    assert_false(
+        kafka_security_error(RD_KAFKA_RESP_ERR__TRANSPORT, "down", NULL, line, sizeof line));
+    assert_false(
+        kafka_security_error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1", NULL, line, sizeof line));
+    assert_true(kafka_security_log_duplicate("[thrd:x]: x: SASL authentication error: y"));
+    assert_false(kafka_security_log_duplicate("Connect to ipv4#127.0.0.1:9092 failed"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_in_order), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_set_kv),          cmocka_unit_test(test_parse_props),
-        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_security_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
