@@ -120,7 +120,9 @@ static const opt_spec specs[] = {
      "running (0: never, e.g. for standby members of a group larger than the topic)",
      0, 0, 0},
     {"sink", 0, OPT_STR, F(sink), "cassandra", "cassandra|null",
-     "null: decode and filter but write nothing (measures the Kafka-bound ceiling)", 0, 0, 0},
+     "null: decode, validate and filter but write nothing and contact no Cassandra (measures "
+     "the Kafka-bound ceiling; column types are not checked)",
+     0, 0, 0},
     {"print-config", 0, OPT_BOOL, F(print_config), "false", NULL,
      "Print the effective pipeline as YAML and exit", OPT_NO_ENV, 0, 0},
     {"dry-run", 0, OPT_BOOL, F(dry_run), "false", NULL,
