@@ -72,3 +72,10 @@ int cli_password(const char *password, const char *file, char *buf, size_t bufle
     *out = buf;
     return 0;
 }
+
+int cli_kafka_config(const char *cmd, const char *file, opt_list *props, kafka_conf_text *storage)
+{
+    char err[1024];
+    if (kafka_conf_load_file(file, props, storage, err, sizeof err) == 0) return 0;
+    return cli_usage_error(cmd, "%s", err);
+}

@@ -6,6 +6,7 @@
 #ifndef RTETL_CLI_CLI_H
 #define RTETL_CLI_CLI_H
 
+#include "kafka/conf.h"
 #include "util/opt.h"
 
 enum {
@@ -49,5 +50,21 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
  * none; 0. Else -1 with one line in err that names the file but never shows its content. */
 int cli_password(const char *password, const char *file, char *buf, size_t buflen, const char **out,
                  char *err, size_t errlen);
+
+/* --kafka-config FILE of the Kafka commands (ingest, stream, dlq): a librdkafka properties file
+ * applied before -X (so -X wins). F is the command's offsetof macro; the field is a const char *
+ * kafka_config. */
+#define CLI_KAFKA_CONFIG_SPEC(F)                                                                \
+    {                                                                                           \
+        "kafka-config", 'F', OPT_STR, F(kafka_config), NULL, "FILE",                            \
+            "librdkafka properties file (key=value lines, # comments, like kcat -F), e.g. the " \
+            "security settings; -X wins over it",                                               \
+            0, 0, 0                                                                             \
+    }
+
+/* Loads the --kafka-config file `file` (may be NULL) into props ahead of the -X entries; the
+ * entries borrow from *storage (free it with kafka_conf_file_free). Returns 0, or prints one
+ * usage line and returns RT_EXIT_USAGE. */
+int cli_kafka_config(const char *cmd, const char *file, opt_list *props, kafka_conf_text *storage);
 
 #endif

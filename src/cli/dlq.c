@@ -97,7 +97,7 @@ kafka_reader *dlq_open_reader(const char *brokers, const opt_list *props, const 
 /* ---- stats ------------------------------------------------------------------------------- */
 
 typedef struct stats_cli {
-    const char *brokers, *topic, *source_topic, *format;
+    const char *brokers, *topic, *source_topic, *format, *kafka_config;
     opt_list props;
 } stats_cli;
 
@@ -105,6 +105,7 @@ typedef struct stats_cli {
 static const opt_spec stats_specs[] = {
     DLQ_TOPIC_SPECS(F),
     {"format", 0, OPT_STR, F(format), "table", "table|json", "Output format", OPT_NO_ENV, 0, 0},
+    CLI_KAFKA_CONFIG_SPEC(F),
     {"property", 'X', OPT_LIST, F(props), NULL, "KEY=VALUE",
      "librdkafka property for the consumer (repeatable)", 0, 0, 0},
 };
@@ -230,6 +231,7 @@ int dlq_stats(int argc, char **argv)
     char err[1024], topic[512];
     dlq_stats_acc a = {.oldest = -1, .newest = -1};
     kafka_reader *r = NULL;
+    kafka_conf_text kconf = {0};
     if (res.npos > 0) {
         code = cli_usage_error("dlq stats", "unexpected argument '%s'", res.pos[0]);
         goto out;
@@ -242,6 +244,7 @@ int dlq_stats(int argc, char **argv)
         code = cli_usage_error("dlq stats", "%s", err);
         goto out;
     }
+    if ((code = cli_kafka_config("dlq stats", c.kafka_config, &c.props, &kconf)) != 0) goto out;
     if (!(r = dlq_open_reader(c.brokers, &c.props, topic, NULL, err, sizeof err))) {
         code = cli_fail("dlq stats", "%s", err);
         goto out;
@@ -272,6 +275,7 @@ int dlq_stats(int argc, char **argv)
     }
 out:
     kafka_reader_free(r);
+    kafka_conf_file_free(&kconf);
     dlq_tally_free(&a.reasons);
     free(a.src);
     opt_result_free(&res);

@@ -27,7 +27,7 @@
 #include "util/log.h"
 
 typedef struct replay_cli {
-    const char *brokers, *topic, *source_topic, *to, *group, *since, *until;
+    const char *brokers, *topic, *source_topic, *to, *group, *since, *until, *kafka_config;
     long long partition, from_offset, to_offset, max_replays, max_messages, show;
     double drain_timeout;
     bool dry_run;
@@ -69,6 +69,7 @@ static const opt_spec specs[] = {
      1000000},
     {"drain-timeout", 0, OPT_DURATION, F(drain_timeout), "60s", "DURATION",
      "Bound on waiting for the last acknowledgements at the end", 0, 0, 0},
+    CLI_KAFKA_CONFIG_SPEC(F),
     {"property", 'X', OPT_LIST, F(props), NULL, "KEY=VALUE",
      "librdkafka property for the consumer and the producer (repeatable)", 0, 0, 0},
 };
@@ -393,11 +394,13 @@ int dlq_replay(int argc, char **argv)
         return code;
     char err[1024] = "";
     replay r = {.c = &c};
+    kafka_conf_text kconf = {0};
     stream_dlq_filter_init(&r.filter);
     if (res.npos > 0) {
         code = cli_usage_error("dlq replay", "unexpected argument '%s'", res.pos[0]);
         goto out;
     }
+    if ((code = cli_kafka_config("dlq replay", c.kafka_config, &c.props, &kconf)) != 0) goto out;
     if (setup(&r, &c, err, sizeof err)) {
         code = cli_usage_error("dlq replay", "%s", err);
         goto out;
@@ -425,6 +428,7 @@ int dlq_replay(int argc, char **argv)
                         r.failed, r.topic);
 out:
     replay_free(&r);
+    kafka_conf_file_free(&kconf);
     opt_result_free(&res);
     opt_free(specs, NSPECS, &c);
     return code;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 typedef struct ingest_cli {
-    const char *source, *api_url, *seed, *brokers, *topic;
+    const char *source, *api_url, *seed, *brokers, *topic, *kafka_config;
     long long results, max_retries, partitions, replication, count;
     double http_timeout, duration, rate, progress_interval, flush_timeout;
     bool create_topic, quiet;
@@ -59,6 +59,7 @@ static const opt_spec specs[] = {
      "Period of the progress line on stderr", 0, 0, 0},
     {"flush-timeout", 0, OPT_DURATION, F(flush_timeout), "60s", "DURATION",
      "How long to wait at the end for Kafka to acknowledge what was sent", 0, 0, 0},
+    CLI_KAFKA_CONFIG_SPEC(F),
     {"property", 'X', OPT_LIST, F(props), NULL, "KEY=VALUE",
      "librdkafka producer property, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN "
      "(repeatable; overrides rtetl's defaults)",
@@ -186,9 +187,11 @@ int cmd_ingest(int argc, char **argv)
                   extra, specs, NSPECS, argc, argv, &c, &res, &code))
         return code;
     ingest_config ic;
+    kafka_conf_text kconf = {0};
     if (res.npos > 0) {
         code = cli_usage_error("ingest", "unexpected argument '%s'", res.pos[0]);
-    } else if ((code = build_config(&c, &res, &ic)) == 0) {
+    } else if ((code = cli_kafka_config("ingest", c.kafka_config, &c.props, &kconf)) == 0 &&
+               (code = build_config(&c, &res, &ic)) == 0) {
         install_signals();
         char err[1024] = "";
         ingest_result r;
@@ -202,6 +205,7 @@ int cmd_ingest(int argc, char **argv)
         else
             code = cli_fail("ingest", "%s", err);
     }
+    kafka_conf_file_free(&kconf);
     opt_result_free(&res);
     opt_free(specs, NSPECS, &c);
     return code;

@@ -11,7 +11,7 @@
 typedef struct stream_cli {
     const char *config, *brokers, *topic, *group, *mode, *dlq_topic, *cassandra, *keyspace, *table,
         *user, *password, *consistency, *write_timestamp, *filter, *sink, *metrics_bind, *ca_file,
-        *local_dc, *password_file, *cert_file, *key_file;
+        *local_dc, *password_file, *cert_file, *key_file, *kafka_config;
     long long max_inflight, max_records, metrics_port, cql_connections, batch_rows, batch_bytes,
         sample;
     double idle_exit, status_interval, drain_timeout, request_timeout, latency_target,
@@ -120,7 +120,9 @@ static const opt_spec specs[] = {
      "running (0: never, e.g. for standby members of a group larger than the topic)",
      0, 0, 0},
     {"sink", 0, OPT_STR, F(sink), "cassandra", "cassandra|null",
-     "null: decode and filter but write nothing (measures the Kafka-bound ceiling)", 0, 0, 0},
+     "null: decode, validate and filter but write nothing and contact no Cassandra (measures "
+     "the Kafka-bound ceiling; column types are not checked)",
+     0, 0, 0},
     {"print-config", 0, OPT_BOOL, F(print_config), "false", NULL,
      "Print the effective pipeline as YAML and exit", OPT_NO_ENV, 0, 0},
     {"dry-run", 0, OPT_BOOL, F(dry_run), "false", NULL,
@@ -130,6 +132,7 @@ static const opt_spec specs[] = {
      OPT_NO_ENV, 0, 0},
     {"sample", 0, OPT_INT, F(sample), "10", "N", "Records of a --dry-run", OPT_NO_ENV, 1,
      100000000},
+    CLI_KAFKA_CONFIG_SPEC(F),
     {"property", 'X', OPT_LIST, F(props), NULL, "KEY=VALUE",
      "librdkafka property for the consumer and the dead-letter producer (repeatable)", 0, 0, 0},
 };
@@ -211,6 +214,7 @@ int cmd_stream(int argc, char **argv)
         return code;
     char err[1024] = "";
     pipe_config *pc = NULL;
+    kafka_conf_text kconf = {0};
     if (res.npos > 0) {
         code = cli_usage_error("stream", "unexpected argument '%s'", res.pos[0]);
         goto out;
@@ -224,6 +228,7 @@ int cmd_stream(int argc, char **argv)
         code = cli_usage_error("stream", "%s", err);
         goto out;
     }
+    if ((code = cli_kafka_config("stream", c.kafka_config, &c.props, &kconf)) != 0) goto out;
     if (stream_check_kafka_props(&c.props, err, sizeof err)) {
         code = cli_usage_error("stream", "%s", err);
         goto out;
@@ -290,6 +295,7 @@ int cmd_stream(int argc, char **argv)
     code = stream_run(&o, err, sizeof err);
     if (code != 0 && err[0]) fprintf(stderr, "rtetl stream: error: %s\n", err);
 out:
+    kafka_conf_file_free(&kconf);
     pipe_config_free(pc);
     opt_result_free(&res);
     opt_free(specs, NSPECS, &c);

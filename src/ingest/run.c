@@ -277,7 +277,10 @@ static void flush_all(run *r)
     if (left > 0)
         log_info("ingest", "flushing", "outstanding=%d timeout=%.0fs%s", left, r->c->flush_timeout,
                  stopping(r) ? " hint=\"signal again to abandon\"" : "");
-    while (left > 0 && now_mono() < end && !(r->c->stop && *r->c->stop > 1))
+    char why[8];
+    /* A fatal or security failure (kafka_producer_fatal) delivers nothing more: do not wait. */
+    while (left > 0 && now_mono() < end && !(r->c->stop && *r->c->stop > 1) &&
+           !kafka_producer_fatal(r->p, why, sizeof why))
         left = kafka_producer_flush(r->p, 100);
 }
 
@@ -339,15 +342,17 @@ ingest_err ingest_run(const ingest_config *c, ingest_result *res, char *err, siz
         r.start = r.last_progress_t = now_mono();
         r.next_progress = r.start + c->progress_interval;
         e = produce_loop(&r, err, errlen);
-        char ferr[256];
+        char ferr[600];
         flush_all(&r);
         summarize(&r, res);
-        if (e == INGEST_OK && res->undelivered) {
+        /* A fatal or security failure explains undelivered records: it is the one line. */
+        if (e == INGEST_OK && kafka_producer_fatal(r.p, ferr, sizeof ferr)) {
+            bool security = strncmp(ferr, "kafka: ", 7) == 0;
+            snprintf(err, errlen, "%s%s", security ? "" : "fatal Kafka error: ", ferr);
+            e = INGEST_ERR_KAFKA;
+        } else if (e == INGEST_OK && res->undelivered) {
             snprintf(err, errlen, "%llu of %llu records not delivered", res->undelivered,
                      res->sent);
-            e = INGEST_ERR_KAFKA;
-        } else if (e == INGEST_OK && kafka_producer_fatal(r.p, ferr, sizeof ferr)) {
-            snprintf(err, errlen, "fatal Kafka error: %s", ferr);
             e = INGEST_ERR_KAFKA;
         }
     }

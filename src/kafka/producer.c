@@ -7,6 +7,7 @@
  * rd_kafka_poll/flush, so they happen on the caller's thread and the counters need no locks. */
 #include "kafka/producer.h"
 
+#include "kafka/security.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -24,14 +25,29 @@ struct kafka_producer {
     rd_kafka_topic_t *topics[MAX_TOPICS];
     rd_kafka_resp_err_t last_dr_err;   /* for rate-limited logging of failures */
     volatile sig_atomic_t *abort_flag; /* see kafka_producer_set_abort */
+    char sec_err[512]; /* the first authentication/authorization failure (security.h) */
 };
+
+/* Latches a security failure (permanent until the configuration or ACLs change); true if
+ * err is one. */
+static bool latch_security(kafka_producer *p, rd_kafka_resp_err_t err, const char *reason,
+                           const char *what)
+{
+    char line[512];
+    if (!kafka_security_error(err, reason, what, line, sizeof line)) return false;
+    if (!p->sec_err[0]) snprintf(p->sec_err, sizeof p->sec_err, "%s", line);
+    return true;
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     kafka_producer *p = opaque;
     if (m->err) {
         p->st.failed++;
-        if (m->err != p->last_dr_err) {
+        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL;
+        if (latch_security(p, m->err, NULL, topic) || p->sec_err[0]) {
+            /* Reported once, as the command's error line (purged messages included). */
+        } else if (m->err != p->last_dr_err) {
             log_error("kafka", "message delivery failed", "topic=%s error=\"%s\"",
                       m->rkt ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err));
             p->last_dr_err = m->err;
@@ -44,7 +60,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
+    kafka_producer *p = opaque;
     char q[512];
+    if (latch_security(p, (rd_kafka_resp_err_t)err, reason, NULL)) return;
+    if (p->sec_err[0] && err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) return;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char why[512];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
@@ -82,7 +101,8 @@ kafka_producer *kafka_producer_new(rd_kafka_conf_t *conf, kafka_delivery_cb *cb,
     return p;
 }
 
-static int topic_result(rd_kafka_event_t *ev, const char *topic, char *err, size_t errlen)
+static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *topic, int timeout_ms,
+                        char *err, size_t errlen)
 {
     if (rd_kafka_event_error(ev)) {
         snprintf(err, errlen, "creating topic %s: %s", topic, rd_kafka_event_error_string(ev));
@@ -93,8 +113,18 @@ static int topic_result(rd_kafka_event_t *ev, const char *topic, char *err, size
     const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
     for (size_t i = 0; i < n; i++) {
         rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+        char line[512];
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_info("kafka", "topic created", "topic=%s", topic);
+        } else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                    e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
+                   kafka_topic_visible(p->rk, topic, timeout_ms)) {
+            /* Least privilege: a user who may write a topic need not be able to create it. */
+            log_info("kafka", "not authorized to create the topic; it exists", "topic=%s", topic);
+        } else if (kafka_security_error(e, rd_kafka_topic_result_error_string(tr[i]), topic, line,
+                                        sizeof line)) {
+            snprintf(err, errlen, "%s", line);
+            return -1;
         } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
             const char *s = rd_kafka_topic_result_error_string(tr[i]);
             snprintf(err, errlen, "creating topic %s: %s", topic, s ? s : rd_kafka_err2str(e));
@@ -120,15 +150,23 @@ int kafka_producer_ensure_topic(kafka_producer *p, const char *topic, int partit
     rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, why, sizeof why);
     rd_kafka_CreateTopics(p->rk, &nt, 1, ao, q);
     /* The admin request itself is bounded by the request timeout; the margin covers the
-     * time spent finding a controller. */
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+     * time spent finding a controller. Polled in slices so that a security failure (an error
+     * event, retried by librdkafka for ever) ends the wait at once. */
+    rd_kafka_event_t *ev = NULL;
+    for (int waited = 0; !ev && waited < timeout_ms + 5000 && !p->sec_err[0]; waited += 100) {
+        ev = rd_kafka_queue_poll(q, 100);
+        rd_kafka_poll(p->rk, 0);
+    }
     int rc;
-    if (!ev) {
+    if (!ev && p->sec_err[0]) {
+        snprintf(err, errlen, "%s", p->sec_err);
+        rc = -1;
+    } else if (!ev) {
         snprintf(err, errlen, "creating topic %s: no answer within %d ms (brokers unreachable?)",
                  topic, timeout_ms);
         rc = -1;
     } else {
-        rc = topic_result(ev, topic, err, errlen);
+        rc = topic_result(p, ev, topic, timeout_ms, err, errlen);
         rd_kafka_event_destroy(ev);
     }
     rd_kafka_AdminOptions_destroy(ao);
@@ -224,6 +262,10 @@ void kafka_producer_get_stats(const kafka_producer *p, kafka_producer_stats *st)
 
 bool kafka_producer_fatal(kafka_producer *p, char *err, size_t errlen)
 {
+    if (p->sec_err[0]) {
+        snprintf(err, errlen, "%s", p->sec_err);
+        return true;
+    }
     char why[512];
     rd_kafka_resp_err_t e = rd_kafka_fatal_error(p->rk, why, sizeof why);
     if (!e) return false;

@@ -65,7 +65,8 @@ int kafka_producer_flush(kafka_producer *p, int timeout_ms);
 /* Messages and requests not yet acknowledged. */
 int kafka_producer_outstanding(kafka_producer *p);
 void kafka_producer_get_stats(const kafka_producer *p, kafka_producer_stats *st);
-/* True when librdkafka raised a fatal error (e.g. idempotence broken); err gets the reason.
+/* True when librdkafka raised a fatal error (e.g. idempotence broken) or a security failure
+ * (authentication, TLS verification, a missing ACL: see kafka/security.h); err gets the reason.
  * A fatal producer sends nothing more; the caller should flush what it can and stop. */
 bool kafka_producer_fatal(kafka_producer *p, char *err, size_t errlen);
 /* The librdkafka handle, for what this wrapper does not cover (borrowed). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "stream/dlq_meta.h"
+#include "kafka/security.h"
 #include "util/log.h"
 
 struct stream_dlq {
@@ -21,13 +22,34 @@ struct stream_dlq {
     int pipefd[2];
     uv_poll_t poll;
     bool polling;
+    char sec_err[512]; /* the first authentication/authorization failure (security.h) */
 };
+
+/* librdkafka's error events: a security failure is latched for the start-up checks (it would
+ * otherwise be retried for ever); the rest is logged, as librdkafka does without a callback. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    stream_dlq *d = opaque;
+    char line[512], q[512];
+    if (kafka_security_error((rd_kafka_resp_err_t)err, reason, NULL, line, sizeof line)) {
+        if (!d->sec_err[0]) snprintf(d->sec_err, sizeof d->sec_err, "%s", line);
+        return;
+    }
+    if (d->sec_err[0] && err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) return;
+    log_warn("dlq", "dead-letter producer error", "error=%s detail=%s",
+             rd_kafka_err2name((rd_kafka_resp_err_t)err), log_quote(q, sizeof q, reason));
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     stream_dlq *d = opaque;
-    if (m->err)
+    char line[512];
+    if (m->err && kafka_security_error(m->err, NULL, d->topic, line, sizeof line)) {
+        if (!d->sec_err[0]) snprintf(d->sec_err, sizeof d->sec_err, "%s", line);
+    } else if (m->err) {
         log_warn("dlq", "dead-letter delivery failed", "error=\"%s\"", rd_kafka_err2str(m->err));
+    }
     d->cb(m->_private, m->err);
 }
 
@@ -54,6 +76,7 @@ stream_dlq *stream_dlq_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const char *t
     d->cb = cb;
     rd_kafka_conf_set_opaque(conf, d);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
     d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!d->rk) {
         rd_kafka_conf_destroy(conf);
@@ -82,7 +105,18 @@ stream_dlq *stream_dlq_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const char *t
 int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(d->rk, 0, NULL, &md, timeout_ms);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    /* In slices, serving error events between them: a failed SASL handshake is retried for
+     * ever, so it would otherwise look like brokers that do not answer. */
+    for (int waited = 0; waited < timeout_ms; waited += 250) {
+        e = rd_kafka_metadata(d->rk, 0, NULL, &md, 250);
+        if (!e) break;
+        rd_kafka_poll(d->rk, 0);
+        if (d->sec_err[0]) {
+            snprintf(err, errlen, "%s", d->sec_err);
+            return -1;
+        }
+    }
     if (e) {
         snprintf(err, errlen, "kafka: brokers did not answer a metadata request within %d ms: %s",
                  timeout_ms, rd_kafka_err2str(e));
@@ -121,10 +155,21 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
             res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
         rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
         if (!e && n == 1) e = rd_kafka_topic_result_error(tr[0]);
+        char line[512];
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             log_info("dlq", "created the dead-letter topic", "topic=%s max_message_bytes=%s",
                      d->topic, maxb);
-        else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                  e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
+                 kafka_topic_visible(d->rk, d->topic, timeout_ms))
+            /* Least privilege: a user who may write the topic need not be able to create it. */
+            log_info("dlq", "not authorized to create the dead-letter topic; it exists", "topic=%s",
+                     d->topic);
+        else if (kafka_security_error(e, rd_kafka_err2str(e), d->topic, line, sizeof line)) {
+            snprintf(err, errlen, "%s (the dead-letter topic: WRITE and DESCRIBE, or CREATE)",
+                     line);
+            rc = -1;
+        } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
             snprintf(err, errlen, "dead-letter topic %s: %s", d->topic, rd_kafka_err2str(e));
             rc = -1;
         }

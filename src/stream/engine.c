@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kafka/security.h"
 #include "util/log.h"
 
 static uint64_t now_us(void)
@@ -580,6 +581,11 @@ int stream_map_send(stream_engine *e, stream_slot *s)
     pipe_xctx ctx = {
         .rec = e->rec, .meta = &meta, .scratch = e->map_arena, .err = why, .errlen = sizeof why};
     bool have_meta = false;
+    if (!e->insert) { /* --sink null without Cassandra: no column types to bind into */
+        e->written++;
+        slot_done(e, s);
+        return 0;
+    }
     pipe_arena_reset(e->map_arena);
     for (size_t c = 0; c < pc->ncolumns; c++) {
         if (e->col_exprs[c]) {
@@ -866,6 +872,20 @@ void stream_engine_on_error(void *ud, rd_kafka_resp_err_t err, const char *reaso
     if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
         log_warn("stream", "source topic does not exist yet; waiting for it", "topic=%s",
                  e->o->pipe->topic);
+        return;
+    }
+    char line[512];
+    if (kafka_security_error(err, reason,
+                             err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED
+                                 ? e->o->pipe->group
+                                 : e->o->pipe->topic,
+                             line, sizeof line)) {
+        /* Permanent until the user or the ACLs change: stop with this one line. */
+        if (!e->security_failed) snprintf(e->last_error, sizeof e->last_error, "%s", line);
+        log_debug("stream", "kafka security failure", "error=\"%s\"", reason);
+        e->security_failed = true;
+        e->exit_code = 1;
+        stream_engine_stop(e, "kafka security failure");
         return;
     }
     snprintf(e->last_error, sizeof e->last_error, "kafka: %s", reason);

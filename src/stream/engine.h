@@ -113,6 +113,7 @@ struct stream_engine {
     engine_state state;
     bool finishing; /* stream_engine_finish is under way (flushing the dead letters) */
     int exit_code;
+    bool security_failed; /* a Kafka authentication/ACL failure stopped the run */
     char *err;
     size_t errlen;
 

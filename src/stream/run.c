@@ -363,13 +363,22 @@ static void on_store_timer(uv_timer_t *t)
     }
 }
 
+/* The CQL session's counters; zero without a session (--sink null needs no Cassandra). */
+static void session_stats(const stream_engine *e, cql_stats *st)
+{
+    if (e->session)
+        cql_session_stats(e->session, st);
+    else
+        memset(st, 0, sizeof *st);
+}
+
 static void log_status(stream_engine *e, bool final)
 {
     uint64_t now = mono_us();
     double secs = (double)(now - e->status_us) / 1e6;
     double rate = secs > 0 ? (double)(e->written - e->status_written) / secs : 0;
     cql_stats st;
-    cql_session_stats(e->session, &st);
+    session_stats(e, &st);
     size_t by_state[SLOT_DLQ + 1] = {0};
     for (size_t i = 0; i < e->nslots; i++) by_state[e->slots[i].state]++;
     char caught[64] = "";
@@ -488,7 +497,7 @@ static void render_metrics(stream_engine *e, const stream_health_snapshot *h,
                  "Fetcher wake-ups after the prefetch queue ran dry.", "",
                  kafka_consumer_wakeups(e->consumer));
     cql_stats st;
-    cql_session_stats(e->session, &st);
+    session_stats(e, &st);
     prom_gauge(b, "rtetl_cassandra_hosts_up", "Cassandra hosts up.", "", st.hosts_up);
     prom_counter(b, "rtetl_cassandra_reconnects_total", "CQL reconnects.", "", st.reconnects);
     prom_summary(b, "rtetl_stream_write_seconds",
@@ -538,7 +547,7 @@ static void health_snapshot(stream_engine *e, stream_health_part *parts, stream_
     uint64_t now = mono_us();
     bool running = e->state == ENGINE_RUNNING && !e->finishing;
     cql_stats st;
-    cql_session_stats(e->session, &st);
+    session_stats(e, &st);
     *h = (stream_health_snapshot){
         .running = running,
         .topic = e->o->pipe->topic,
@@ -580,7 +589,7 @@ static void publish_probes(stream_engine *e)
     char why[300];
     bool ready = readiness(e, why, sizeof why);
     metrics_server_set_ready(e->metrics, ready, why);
-    if (!e->consumer || !e->session) {
+    if (!e->consumer || (!e->session && e->o->sink != STREAM_SINK_NULL)) {
         metrics_server_publish(e->metrics, "", 0, true, NULL);
         return;
     }
@@ -754,6 +763,20 @@ static void engine_free(stream_engine *e)
     pipe_schema_free(e->schema);
 }
 
+/* Creates the CQL session and starts the chain connect -> ... -> consume; 0, else 1 with err. */
+static int start_cassandra(stream_engine *e, char *err, size_t errlen)
+{
+    e->startup_step = "connecting to Cassandra";
+    e->session = cql_session_new(&e->loop, &e->o->cql, err, errlen);
+    if (!e->session) return 1;
+    int rc = cql_session_connect(e->session, on_connected, e);
+    if (rc != 0) {
+        snprintf(err, errlen, "cassandra: cannot connect: %s", cql_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
 int stream_run(const stream_opts *o, char *err, size_t errlen)
 {
     stream_engine *e = malloc(sizeof *e);
@@ -774,12 +797,10 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
     uv_signal_start(&e->sigint, on_signal, SIGINT);
     uv_signal_start(&e->sigterm, on_signal, SIGTERM);
     if (start_kafka(e)) goto out;
-    e->startup_step = "connecting to Cassandra";
-    e->session = cql_session_new(&e->loop, &o->cql, err, errlen);
-    if (!e->session) goto out;
-    if ((rc = cql_session_connect(e->session, on_connected, e)) != 0) {
-        snprintf(err, errlen, "cassandra: cannot connect: %s", cql_strerror(rc));
-        rc = 1;
+    if (o->sink == STREAM_SINK_NULL) {
+        /* Decode, validate and filter only: no Cassandra session, no INSERT to bind. */
+        start_consuming(e);
+    } else if ((rc = start_cassandra(e, err, errlen)) != 0) {
         goto out;
     }
     uv_timer_start(&e->store_timer, on_store_timer, 100, 100);
@@ -789,6 +810,8 @@ int stream_run(const stream_opts *o, char *err, size_t errlen)
     }
     uv_run(&e->loop, UV_RUN_DEFAULT);
     rc = e->exit_code;
+    /* A Kafka security failure (engine.c) stopped the run: it is the one error line. */
+    if (rc && !err[0] && e->security_failed) snprintf(err, errlen, "%s", e->last_error);
 out:
     if (e->state != ENGINE_DONE && e->state != ENGINE_STARTING) stream_engine_finish(e);
     if (e->consumer) kafka_consumer_free(e->consumer, NULL, NULL);
