@@ -94,7 +94,7 @@ static const char extra[] =
     "(logged with an excerpt) are retried with exponential backoff up to --max-retries; another\n"
     "4xx stops the run. A result missing a field is logged and skipped. 'rtetl fake-api' serves\n"
     "the builtin users over HTTP for local runs.\n"
-    "\nKafka: idempotent producer (enable.idempotence=true, acks=all), lz4, linger.ms=1,\n"
+    "\nKafka: idempotent producer (enable.idempotence=true, acks=all), lz4, linger.ms=10,\n"
     "batches of up to 10000 messages / 1 MiB; -X overrides any of it and passes anything else\n"
     "(SASL, TLS ...) to librdkafka. A full local queue slows the source down; nothing is\n"
     "dropped. SIGINT/SIGTERM stop producing and flush; a second signal abandons the flush.\n"
