@@ -108,24 +108,11 @@ kafka_producer *kafka_producer_new(rd_kafka_conf_t *conf, kafka_delivery_cb *cb,
  * runs produced at once after the creation, none in 6 runs on an existing topic). */
 static bool wait_topic_ready(kafka_producer *p, const char *topic, int partitions, int timeout_ms)
 {
-    rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk, topic, NULL);
-    if (!t) return false;
-    bool ready = false;
-    for (int waited = 0; !ready && waited <= timeout_ms; waited += 50) {
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(p->rk, 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR && md &&
-            md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            md->topics[0].partition_cnt >= partitions) {
-            ready = true;
-            for (int i = 0; i < md->topics[0].partition_cnt; i++)
-                if (md->topics[0].partitions[i].err || md->topics[0].partitions[i].leader < 0)
-                    ready = false;
-        }
-        if (md) rd_kafka_metadata_destroy(md);
-        if (!ready) usleep(50000);
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        if (kafka_topic_ready(p->rk, topic, partitions, 2000)) return true;
+        usleep(50000);
     }
-    rd_kafka_topic_destroy(t);
-    return ready;
+    return false;
 }
 
 static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *topic, int partitions,

@@ -49,14 +49,22 @@ bool kafka_security_log_duplicate(const char *buf)
     return strstr(buf, "SASL authentication error") || strstr(buf, "certificate verify failed");
 }
 
-bool kafka_topic_visible(rd_kafka_t *rk, const char *topic, int timeout_ms)
+bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms)
 {
     rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
     if (!t) return false;
     const struct rd_kafka_metadata *md = NULL;
     bool ok = rd_kafka_metadata(rk, 0, t, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR && md &&
-              md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+              md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+              md->topics[0].partition_cnt >= partitions;
+    for (int i = 0; ok && partitions > 0 && i < md->topics[0].partition_cnt; i++)
+        if (md->topics[0].partitions[i].err || md->topics[0].partitions[i].leader < 0) ok = false;
     if (md) rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(t);
     return ok;
+}
+
+bool kafka_topic_visible(rd_kafka_t *rk, const char *topic, int timeout_ms)
+{
+    return kafka_topic_ready(rk, topic, 0, timeout_ms);
 }

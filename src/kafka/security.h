@@ -24,5 +24,8 @@ bool kafka_security_log_duplicate(const char *buf);
 /* True when topic exists and this client may describe it (a metadata request, bounded by
  * timeout_ms). Used when creating a topic is not authorized: an existing topic is fine. */
 bool kafka_topic_visible(rd_kafka_t *rk, const char *topic, int timeout_ms);
+/* The same check, also requiring at least `partitions` partitions, each with a leader (0: only
+ * visible). One metadata request, bounded by timeout_ms. */
+bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms);
 
 #endif
