@@ -42,9 +42,9 @@ static const opt_spec specs[] = {
      "that of the first contact point that answers)",
      0, 0, 0},
     {"keyspace", 'k', OPT_STR, F(keyspace), NULL, "NAME",
-     "Target keyspace [pipeline: dados_usuarios]", 0, 0, 0},
-    {"table", 'T', OPT_STR, F(table), NULL, "NAME", "Target table [pipeline: tb_usuarios]", 0, 0,
-     0},
+     "Target keyspace, of every target [pipeline: dados_usuarios]", 0, 0, 0},
+    {"table", 'T', OPT_STR, F(table), NULL, "NAME",
+     "Target table, of the first target [pipeline: tb_usuarios]", 0, 0, 0},
     {"user", 'u', OPT_STR, F(user), NULL, "NAME", "Cassandra user (PasswordAuthenticator)", 0, 0,
      0},
     {"password", 'p', OPT_STR, F(password), NULL, "SECRET", "Cassandra password", OPT_SECRET, 0, 0},
@@ -199,6 +199,21 @@ static int apply_overrides(stream_cli *c, const opt_result *res, pipe_config *pc
             snprintf(err, errlen, "option --mode: expected initial or append, got '%s'", c->mode);
             return -1;
         }
+    }
+    /* Fan-out: --keyspace, --consistency and --write-timestamp apply to every target, --table
+     * to the first; the others keep the pipeline's source as their copy of it. */
+    for (size_t i = 0; i < pc->nmore; i++) {
+        pipe_config *t = pc->more[i];
+        if (override(c, res, "keyspace", c->keyspace, &t->keyspace) ||
+            override(c, res, "consistency", c->consistency, &t->consistency) ||
+            override(c, res, "write-timestamp", c->write_timestamp, &t->write_timestamp) ||
+            pipe_config_set_str(&t->topic, pc->topic) ||
+            pipe_config_set_str(&t->group, pc->group) ||
+            pipe_config_set_str(&t->dlq_topic, pc->dlq_topic)) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        t->mode = pc->mode;
     }
     return pipe_config_finish(pc, err, errlen);
 }

@@ -42,6 +42,32 @@ int config_reference_fields(pipe_config *c)
     return 0;
 }
 
+int config_copy_for_target(pipe_config *dst, const pipe_config *src)
+{
+    if (pipe_config_set_str(&dst->source_path, src->source_path) ||
+        pipe_config_set_str(&dst->topic, src->topic) ||
+        pipe_config_set_str(&dst->dlq_topic, src->dlq_topic) ||
+        pipe_config_set_str(&dst->group, src->group) || pipe_config_set_str(&dst->filter, "") ||
+        pipe_config_set_str(&dst->keyspace, src->keyspace) ||
+        pipe_config_set_str(&dst->replication, src->replication) ||
+        pipe_config_set_str(&dst->consistency, src->consistency) ||
+        pipe_config_set_str(&dst->write_timestamp, src->write_timestamp))
+        return -1;
+    dst->mode = src->mode;
+    dst->max_message_bytes = src->max_message_bytes;
+    dst->schema_strict = src->schema_strict;
+    dst->create_if_missing = src->create_if_missing;
+    dst->retry = src->retry;
+    if (src->nfields && !(dst->fields = calloc(src->nfields, sizeof *dst->fields))) return -1;
+    for (size_t i = 0; i < src->nfields; i++) {
+        dst->fields[i] = src->fields[i];
+        dst->fields[i].name = NULL;
+        dst->nfields++;
+        if (!(dst->fields[i].name = strdup(src->fields[i].name))) return -1;
+    }
+    return 0;
+}
+
 pipe_config *pipe_config_default(void)
 {
     pipe_config *c = calloc(1, sizeof *c);
@@ -65,6 +91,8 @@ void pipe_config_free(pipe_config *c)
     for (size_t i = 0; i < c->nfields; i++) free(c->fields[i].name);
     free(c->fields);
     free(c->filter);
+    free(c->name);
+    free(c->when);
     free(c->keyspace);
     free(c->table);
     free(c->replication);
@@ -74,7 +102,19 @@ void pipe_config_free(pipe_config *c)
     free(c->primary_key);
     for (size_t i = 0; i < c->ncolumns; i++) free(c->columns[i].name), free(c->columns[i].field);
     free(c->columns);
+    for (size_t i = 0; i < c->nmore; i++) pipe_config_free(c->more[i]);
+    free(c->more);
     free(c);
+}
+
+size_t pipe_config_ntargets(const pipe_config *c)
+{
+    return 1 + c->nmore;
+}
+
+const pipe_config *pipe_config_target(const pipe_config *c, size_t i)
+{
+    return i == 0 ? c : c->more[i - 1];
 }
 
 /* ---- checks ------------------------------------------------------------------------------- */
@@ -208,11 +248,32 @@ static int check_column(checker *k, const pipe_schema *s, pipe_column *col, int 
     return 0;
 }
 
+/* A delete target without a mapping binds each primary key column (default id) from the field
+ * of the same name. */
+static int key_mapping(pipe_config *c)
+{
+    if (c->nprimary_key == 0) {
+        if (!(c->primary_key = malloc(sizeof *c->primary_key)) ||
+            !(c->primary_key[0] = strdup("id")))
+            return -1;
+        c->nprimary_key = 1;
+    }
+    if (!(c->columns = calloc(c->nprimary_key, sizeof *c->columns))) return -1;
+    for (size_t i = 0; i < c->nprimary_key; i++) {
+        c->ncolumns++;
+        c->columns[i].name = strdup(c->primary_key[i]);
+        c->columns[i].field = strdup(c->primary_key[i]);
+        if (!c->columns[i].name || !c->columns[i].field) return -1;
+    }
+    return 0;
+}
+
 static int check_columns(checker *k)
 {
     pipe_config *c = k->c;
     char msg[256];
-    if (c->ncolumns == 0 && identity_mapping(c)) return failf(k, 0, "out of memory");
+    if (c->ncolumns == 0 && (c->action == PIPE_ACT_DELETE ? key_mapping(c) : identity_mapping(c)))
+        return failf(k, 0, "out of memory");
     pipe_schema *s = pipe_schema_new(c->fields, c->nfields, c->max_message_bytes, msg, sizeof msg);
     if (!s) return failf(k, LINE(k, schema), "%s", msg);
     int rc = 0;
@@ -269,6 +330,21 @@ static int check_primary_key(checker *k)
             if (strcmp(c->primary_key[j], c->primary_key[i]) == 0)
                 return failf(k, line, "primary key column '%s' listed twice", c->primary_key[i]);
     }
+    /* A DELETE names the row by its whole primary key and nothing else. */
+    for (size_t j = 0; j < c->ncolumns && c->action == PIPE_ACT_DELETE; j++) {
+        size_t i = 0;
+        while (i < c->nprimary_key && strcmp(c->primary_key[i], c->columns[j].name) != 0) i++;
+        if (i == c->nprimary_key)
+            return failf(k, LINE_AT(k, columns, j),
+                         "target '%s' (action: delete) maps column '%s', which is not in its "
+                         "primary key: a delete target maps only its primary key columns",
+                         c->name ? c->name : c->table, c->columns[j].name);
+    }
+    if (c->on_tombstone == PIPE_TOMB_DELETE && c->nprimary_key != 1)
+        return failf(k, LINE(k, primary_key),
+                     "target '%s': on_tombstone: delete needs a one-column primary key (the "
+                     "Kafka key is its value), not %zu columns",
+                     c->name ? c->name : c->table, c->nprimary_key);
     return 0;
 }
 
@@ -300,6 +376,10 @@ static int check_target(checker *k)
                      c->write_timestamp ? c->write_timestamp : "");
     for (char *p = c->write_timestamp; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    if ((!c->name || !*c->name) && pipe_config_set_str(&c->name, c->table))
+        return failf(k, 0, "out of memory");
+    if ((unsigned)c->action > PIPE_ACT_DELETE || (unsigned)c->on_tombstone > PIPE_TOMB_DELETE)
+        return failf(k, 0, "target '%s': invalid action or on_tombstone", c->name);
     return 0;
 }
 
@@ -311,9 +391,31 @@ static int check_filter(checker *k)
     pipe_schema *s = pipe_schema_new(c->fields, c->nfields, c->max_message_bytes, msg, sizeof msg);
     if (!s) return failf(k, LINE(k, schema), "%s", msg);
     pipe_filter *f = pipe_filter_compile(c->filter, s, msg, sizeof msg);
-    pipe_schema_free(s);
-    if (!f) return failf(k, LINE(k, filter), "%s", msg);
+    if (!f) {
+        pipe_schema_free(s);
+        return failf(k, LINE(k, filter), "%s", msg);
+    }
     pipe_filter_free(f);
+    if (!c->when && pipe_config_set_str(&c->when, "")) {
+        pipe_schema_free(s);
+        return failf(k, 0, "out of memory");
+    }
+    f = pipe_filter_compile(c->when, s, msg, sizeof msg);
+    pipe_schema_free(s);
+    if (!f) return failf(k, LINE(k, when), "target '%s': when: %s", c->name, msg);
+    pipe_filter_free(f);
+    return 0;
+}
+
+/* Across targets: distinct names. (Each target was checked on its own already.) */
+static int check_targets(checker *k)
+{
+    pipe_config *c = k->c;
+    for (size_t i = 0; i < pipe_config_ntargets(c); i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(pipe_config_target(c, i)->name, pipe_config_target(c, j)->name) == 0)
+                return failf(k, 0, "two targets are named '%s' (set name: on one of them)",
+                             pipe_config_target(c, i)->name);
     return 0;
 }
 
@@ -323,7 +425,14 @@ int config_check(pipe_config *c, const cfg_lines *l, char *err, size_t errlen)
     if (check_source(&k) || check_fields(&k) || check_columns(&k) || check_primary_key(&k) ||
         check_target(&k) || check_filter(&k))
         return -1;
-    return 0;
+    for (size_t i = 0; i < c->nmore; i++) {
+        char sub[512];
+        if (config_check(c->more[i], NULL, sub, sizeof sub)) {
+            snprintf(err, errlen, "%s", sub);
+            return -1;
+        }
+    }
+    return check_targets(&k);
 }
 
 int pipe_config_finish(pipe_config *c, char *err, size_t errlen)
@@ -379,6 +488,31 @@ static const char *const consistency_names[] = {
     "any",          "one",         "two",    "three",        "quorum",    "all",
     "local_quorum", "each_quorum", "serial", "local_serial", "local_one",
 };
+
+const char *pipe_action_name(pipe_action a)
+{
+    return a == PIPE_ACT_DELETE ? "delete" : "upsert";
+}
+
+const char *pipe_tombstone_name(pipe_tombstone t)
+{
+    return t == PIPE_TOMB_DELETE ? "delete" : t == PIPE_TOMB_SKIP ? "skip" : "dlq";
+}
+
+int pipe_action_parse(const char *name)
+{
+    if (strcasecmp(name, "upsert") == 0) return PIPE_ACT_UPSERT;
+    if (strcasecmp(name, "delete") == 0) return PIPE_ACT_DELETE;
+    return -1;
+}
+
+int pipe_tombstone_parse(const char *name)
+{
+    if (strcasecmp(name, "dlq") == 0) return PIPE_TOMB_DLQ;
+    if (strcasecmp(name, "skip") == 0) return PIPE_TOMB_SKIP;
+    if (strcasecmp(name, "delete") == 0) return PIPE_TOMB_DELETE;
+    return -1;
+}
 
 int pipe_wts_parse(const char *name)
 {
@@ -460,26 +594,33 @@ static void dump_schema(const pipe_config *c, FILE *out)
     fputc('\n', out);
 }
 
-static void dump_target(const pipe_config *c, FILE *out)
+/* One target's keys; `in` is the indentation of its first line ("target:\n  " or "  - "),
+ * `ind` of the others. */
+static void dump_target(const pipe_config *c, FILE *out, const char *in, const char *ind)
 {
-    fputs("target:\n  keyspace: ", out);
+    fprintf(out, "%sname: ", in);
+    put_quoted(out, c->name);
+    fprintf(out, "\n%swhen: ", ind);
+    put_quoted(out, c->when);
+    fprintf(out, "\n%saction: %s\n%son_tombstone: %s\n%skeyspace: ", ind,
+            pipe_action_name(c->action), ind, pipe_tombstone_name(c->on_tombstone), ind);
     put_quoted(out, c->keyspace);
-    fputs("\n  table: ", out);
+    fprintf(out, "\n%stable: ", ind);
     put_quoted(out, c->table);
-    fputs("\n  replication: ", out);
+    fprintf(out, "\n%sreplication: ", ind);
     put_quoted(out, c->replication);
     fprintf(out,
-            "\n  ttl: %lld\n  create_if_missing: %s\n  consistency: %s\n  write_timestamp: %s\n"
-            "  primary_key: [",
-            (long long)c->ttl, c->create_if_missing ? "true" : "false", c->consistency,
-            c->write_timestamp);
+            "\n%sttl: %lld\n%screate_if_missing: %s\n%sconsistency: %s\n%swrite_timestamp: %s\n"
+            "%sprimary_key: [",
+            ind, (long long)c->ttl, ind, c->create_if_missing ? "true" : "false", ind,
+            c->consistency, ind, c->write_timestamp, ind);
     for (size_t i = 0; i < c->nprimary_key; i++) {
         if (i) fputs(", ", out);
         put_quoted(out, c->primary_key[i]);
     }
-    fputs("]\n  mapping:\n", out);
+    fprintf(out, "]\n%smapping:\n", ind);
     for (size_t i = 0; i < c->ncolumns; i++) {
-        fputs("    ", out);
+        fprintf(out, "%s  ", ind);
         config_put_quoted(out, c->columns[i].name, 1); /* keys are not interpolated */
         fputs(": ", out);
         put_quoted(out, c->columns[i].field);
@@ -493,7 +634,13 @@ void pipe_config_dump(const pipe_config *c, FILE *out)
             c->source_path ? c->source_path : "<default>");
     dump_source(c, out);
     dump_schema(c, out);
-    dump_target(c, out);
+    if (c->nmore == 0) {
+        dump_target(c, out, "target:\n  ", "  ");
+    } else {
+        fputs("targets:\n", out);
+        for (size_t i = 0; i < pipe_config_ntargets(c); i++)
+            dump_target(pipe_config_target(c, i), out, "  - ", "    ");
+    }
     fprintf(out, "retry:\n  base: %llums\n  max: %llums\n  max_attempts: %u\n  jitter: %s\n",
             (unsigned long long)c->retry.base_ms, (unsigned long long)c->retry.max_ms,
             c->retry.max_attempts, pipe_jitter_name(c->retry.jitter));

@@ -32,8 +32,27 @@ typedef struct pipe_column {
                         (a back-quoted `name` alone is the field, not an expression) */
 } pipe_column;
 
+/* What a target does with a record it takes. */
+typedef enum {
+    PIPE_ACT_UPSERT = 0, /* INSERT the mapped row (default) */
+    PIPE_ACT_DELETE,     /* DELETE the row whose primary key the mapping gives */
+} pipe_action;
+
+/* What a target does with a Kafka tombstone (a record with a key and no value). */
+typedef enum {
+    PIPE_TOMB_DLQ = 0, /* dead-letter it, as any record that is not a JSON object (default) */
+    PIPE_TOMB_SKIP,    /* nothing: its offset is done */
+    PIPE_TOMB_DELETE,  /* DELETE the row whose (one-column) primary key is the Kafka key */
+} pipe_tombstone;
+
 /* Every string is owned by the config (malloc'd; replace with pipe_config_set_str). NULL
- * strings after loading mean "derive the default" and are filled in by pipe_config_finish. */
+ * strings after loading mean "derive the default" and are filled in by pipe_config_finish.
+ *
+ * Fan-out: a pipeline writes one or more targets. The config itself describes the first (its
+ * target keys); `more` holds the others (YAML `targets:` past its first entry), each a config
+ * of its own whose source and schema are copies of this one's, whose `filter` is empty (the
+ * pipeline's filter runs once, before any target) and whose `more` is empty. So every function
+ * on a target (checks, CQL text, mapping compile) takes the pipe_config of that target. */
 typedef struct pipe_config {
     char *source_path; /* file name used in error messages ("<default>" when built in) */
 
@@ -54,27 +73,45 @@ typedef struct pipe_config {
     char *filter;
 
     /* target */
-    char *keyspace;         /* default "dados_usuarios" */
-    char *table;            /* default "tb_usuarios" */
-    char *replication;      /* CQL map literal; default SimpleStrategy, factor 1 */
-    int64_t ttl;            /* seconds; 0 = none */
-    bool create_if_missing; /* default true */
-    char *consistency;      /* lower case: one, quorum, local_quorum, ...; default "one" (the
-                               reference used the driver's default, ONE) */
-    char *write_timestamp;  /* "kafka" (default): each write carries a timestamp derived from
-                               its Kafka record, so a key ends at its last record in partition
-                               order whatever the concurrency, retries or replays; "server":
-                               Cassandra assigns the write time (the reference job's way) */
-    char **primary_key;     /* column names; default {"id"} */
+    char *name;                  /* names the target in dead letters (header rtetl.target), logs
+                                    and /metrics; default its table's name */
+    char *when;                  /* the target's own filter: "" (default) takes every record the
+                                    pipeline's filter keeps */
+    pipe_action action;          /* default upsert */
+    pipe_tombstone on_tombstone; /* default dlq */
+    char *keyspace;              /* default "dados_usuarios" */
+    char *table;                 /* default "tb_usuarios" */
+    char *replication;           /* CQL map literal; default SimpleStrategy, factor 1 */
+    int64_t ttl;                 /* seconds; 0 = none */
+    bool create_if_missing;      /* default true */
+    char *consistency;           /* lower case: one, quorum, local_quorum, ...; default "one" (the
+                                    reference used the driver's default, ONE) */
+    char *write_timestamp;       /* "kafka" (default): each write carries a timestamp derived from
+                                    its Kafka record, so a key ends at its last record in partition
+                                    order whatever the concurrency, retries or replays; "server":
+                                    Cassandra assigns the write time (the reference job's way) */
+    char **primary_key;          /* column names; default {"id"} */
     size_t nprimary_key;
     pipe_column *columns; /* default: one text column per field, same name */
     size_t ncolumns;
 
     /* writes */
     pipe_retry_policy retry; /* default PIPE_RETRY_POLICY_DEFAULT */
+
+    /* fan-out: the targets after this one (owned), see above */
+    struct pipe_config **more;
+    size_t nmore;
 } pipe_config;
 
-enum { PIPE_DEFAULT_FIELD_MAX_BYTES = 1 << 20, PIPE_DEFAULT_MESSAGE_MAX_BYTES = 4 << 20 };
+/* Targets of a pipeline: 1 + c->nmore; target 0 is c itself. */
+size_t pipe_config_ntargets(const pipe_config *c);
+const pipe_config *pipe_config_target(const pipe_config *c, size_t i);
+
+enum {
+    PIPE_DEFAULT_FIELD_MAX_BYTES = 1 << 20,
+    PIPE_DEFAULT_MESSAGE_MAX_BYTES = 4 << 20,
+    PIPE_MAX_TARGETS = 16,
+};
 
 /* Returns the built-in reference pipeline (12 string fields of randomuser records, id
  * required, contains(email, '@'), dados_usuarios.tb_usuarios), already finished; NULL when out
@@ -132,11 +169,17 @@ void pipe_config_dump(const pipe_config *c, FILE *out);
  *       [WITH default_time_to_live = ttl]
  *   INSERT INTO ks.tb (col, ...) VALUES (?, ...) [USING TTL ttl]
  * The INSERT's bind markers follow columns[] order. pipe_cql_insert_ts adds a last bind marker
- * for the write timestamp: ... USING TIMESTAMP ? [AND TTL ttl]. */
+ * for the write timestamp: ... USING TIMESTAMP ? [AND TTL ttl].
+ *   DELETE FROM ks.tb [USING TIMESTAMP ?] WHERE col = ? AND ...
+ * pipe_cql_delete: the statement of an action: delete target, one condition per mapped column
+ * (every one a primary key column) in columns[] order, after the timestamp's marker when ts.
+ * pipe_cql_delete_key: the tombstone delete of a target with a one-column primary key. */
 char *pipe_cql_create_keyspace(const pipe_config *c);
 char *pipe_cql_create_table(const pipe_config *c);
 char *pipe_cql_insert(const pipe_config *c);
 char *pipe_cql_insert_ts(const pipe_config *c);
+char *pipe_cql_delete(const pipe_config *c, bool ts);
+char *pipe_cql_delete_key(const pipe_config *c, bool ts);
 /* Writes name as a CQL identifier (quoted when needed) into buf; returns the length needed,
  * like snprintf. */
 size_t pipe_cql_ident(const char *name, char *buf, size_t buflen);
@@ -149,6 +192,12 @@ int pipe_consistency_parse(const char *name);
 typedef enum { PIPE_WTS_KAFKA = 0, PIPE_WTS_SERVER } pipe_wts;
 /* Parses "kafka" or "server" (case-insensitive); -1 for anything else. */
 int pipe_wts_parse(const char *name);
+/* "upsert" / "delete"; "dlq" / "skip" / "delete" (static storage); the parsers return -1 for
+ * an unknown name. */
+const char *pipe_action_name(pipe_action a);
+const char *pipe_tombstone_name(pipe_tombstone t);
+int pipe_action_parse(const char *name);
+int pipe_tombstone_parse(const char *name);
 /* "initial" or "append" (static storage). */
 const char *pipe_mode_name(pipe_mode m);
 

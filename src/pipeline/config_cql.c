@@ -181,3 +181,34 @@ char *pipe_cql_insert_ts(const pipe_config *c)
 {
     return insert(c, true);
 }
+
+/* DELETE FROM ks.tb [USING TIMESTAMP ?] WHERE c1 = ? AND ... for the n names in cols. */
+static char *delete_where(const pipe_config *c, bool ts, const char *const *cols, size_t n)
+{
+    text t = {0};
+    adds(&t, "DELETE FROM ");
+    add_table(&t, c);
+    if (ts) adds(&t, " USING TIMESTAMP ?");
+    adds(&t, " WHERE ");
+    for (size_t i = 0; i < n; i++) {
+        if (i) adds(&t, " AND ");
+        add_ident(&t, cols[i]);
+        adds(&t, " = ?");
+    }
+    return finish(&t);
+}
+
+char *pipe_cql_delete(const pipe_config *c, bool ts)
+{
+    const char **cols = malloc((c->ncolumns ? c->ncolumns : 1) * sizeof *cols);
+    if (!cols) return NULL;
+    for (size_t i = 0; i < c->ncolumns; i++) cols[i] = c->columns[i].name;
+    char *q = delete_where(c, ts, cols, c->ncolumns);
+    free(cols);
+    return q;
+}
+
+char *pipe_cql_delete_key(const pipe_config *c, bool ts)
+{
+    return delete_where(c, ts, (const char *const *)c->primary_key, c->nprimary_key);
+}

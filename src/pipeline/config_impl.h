@@ -10,7 +10,8 @@
 /* YAML line numbers (1-based; 0 = unknown) of the config's parts, so that checks which need
  * the whole config (cross references) can still point at a line. */
 typedef struct cfg_lines {
-    int topic, dlq, group, filter, keyspace, table, replication, consistency, write_timestamp, ttl;
+    int topic, dlq, group, filter, when, keyspace, table, replication, consistency, write_timestamp,
+        ttl;
     int schema, primary_key, mapping;
     int *fields;  /* per field */
     int *columns; /* per column */
@@ -25,6 +26,11 @@ int config_reference_fields(pipe_config *c);
 /* Sets every scalar default of the reference pipeline (strings, mode, ttl, ...), leaving
  * fields, columns and primary key empty; -1 when out of memory. */
 int config_scalar_defaults(pipe_config *c);
+
+/* Makes dst (a new target of src's pipeline, see config.h) share src's source and schema:
+ * copies of them, an empty pipeline filter, and src's keyspace, replication, consistency,
+ * write_timestamp and create_if_missing as defaults. -1 when out of memory. */
+int config_copy_for_target(pipe_config *dst, const pipe_config *src);
 
 /* Replaces control characters (from echoed values) so an error message stays one line. */
 void config_one_line(char *msg);

@@ -28,6 +28,8 @@ typedef enum {
     K_SCHEMA,  /* sequence of fields */
     K_PK,      /* a column name or a sequence of them */
     K_MAPPING, /* mapping column: field */
+    K_ACTION,  /* pipe_action */
+    K_TOMB,    /* pipe_tombstone */
 } kind;
 
 typedef struct key_spec {
@@ -61,6 +63,17 @@ static const key_spec keys[] = {
      "string field, duplicate keys are errors [false]"},
     {"", "filter", K_STR, OFF(filter), LN(filter), NULL, 0, 0,
      "records kept (default contains(email, '@') with the built-in schema, else all)"},
+    {"target", "name", K_STR, OFF(name), -1, NULL, 0, 0,
+     "the target's name in dead letters (header rtetl.target), logs and /metrics (default its "
+     "table)"},
+    {"target", "when", K_STR, OFF(when), LN(when), "", 0, 0,
+     "the target's own filter: it takes the records the pipeline keeps and this matches "
+     "(\"\" = all)"},
+    {"target", "action", K_ACTION, OFF(action), -1, "upsert", 0, 0,
+     "upsert: insert the mapped row; delete: delete the row whose primary key the mapping gives"},
+    {"target", "on_tombstone", K_TOMB, OFF(on_tombstone), -1, "dlq", 0, 0,
+     "a Kafka record with a key and no value: dlq, skip, or delete (the row whose one-column "
+     "primary key is the Kafka key)"},
     {"target", "keyspace", K_STR, OFF(keyspace), LN(keyspace), "dados_usuarios", 0, 0,
      "Cassandra keyspace"},
     {"target", "table", K_STR, OFF(table), LN(table), "tb_usuarios", 0, 0, "Cassandra table"},
@@ -96,6 +109,8 @@ typedef struct loader {
     char *err;
     size_t errlen;
     int have_schema, have_filter;
+    yaml_node_t *targets; /* the `targets:` list, loaded after everything else */
+    int targets_line, target_line;
 } loader;
 
 static int failf(loader *L, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -261,6 +276,16 @@ static int parse_scalar(const key_spec *k, const char *text, void *field, const 
     case K_JITTER:
         *expected = "none, full or decorrelated";
         return pipe_jitter_parse(text, (pipe_jitter *)field);
+    case K_ACTION: {
+        *expected = "upsert or delete";
+        int a = pipe_action_parse(text);
+        return a < 0 ? -1 : (*(pipe_action *)field = (pipe_action)a, 0);
+    }
+    case K_TOMB: {
+        *expected = "dlq, skip or delete";
+        int t = pipe_tombstone_parse(text);
+        return t < 0 ? -1 : (*(pipe_tombstone *)field = (pipe_tombstone)t, 0);
+    }
     default: return *expected = "a value", -1;
     }
 }
@@ -509,8 +534,14 @@ static int load_section(loader *L, const char *section, yaml_node_t *n)
         const char *key;
         if (map_key(L, p, first, in, &key)) return -1;
         yaml_node_t *v = node(L, p->value);
+        if (!*section && !strcmp(key, "targets")) {
+            L->targets = v;
+            L->targets_line = line_of(node(L, p->key));
+            continue;
+        }
         if (!*section &&
             (!strcmp(key, "source") || !strcmp(key, "target") || !strcmp(key, "retry"))) {
+            if (!strcmp(key, "target")) L->target_line = line_of(node(L, p->key));
             if (load_section(L, key, v)) return -1;
             continue;
         }
@@ -545,6 +576,51 @@ static void free_lines(cfg_lines *l)
     free(l->pk);
 }
 
+/* Entry n (past the first) of `targets:`: a config of its own sharing the pipeline's source
+ * and schema (config.h), checked with its own line numbers, then added to L->c->more. */
+static int load_more_target(loader *L, yaml_node_t *n)
+{
+    pipe_config *root = L->c, *t = calloc(1, sizeof *t);
+    pipe_config **more = realloc(root->more, (root->nmore + 1) * sizeof *more);
+    if (more) root->more = more;
+    if (!t || !more || config_scalar_defaults(t) || config_copy_for_target(t, root)) {
+        pipe_config_free(t);
+        return failf(L, line_of(n), "out of memory");
+    }
+    root->more[root->nmore++] = t;
+    cfg_lines saved = L->lines;
+    memset(&L->lines, 0, sizeof L->lines);
+    L->c = t;
+    int rc = load_section(L, "target", n);
+    if (rc == 0) rc = config_check(t, &L->lines, L->err, L->errlen);
+    free_lines(&L->lines);
+    L->lines = saved;
+    L->c = root;
+    return rc;
+}
+
+/* `targets:` (fan-out): its first entry is the pipeline's own target, the others new ones. */
+static int load_targets(loader *L)
+{
+    yaml_node_t *n = L->targets;
+    if (L->target_line)
+        return failf(L, L->targets_line,
+                     "use either target: or targets:, not both (target: at "
+                     "line %d)",
+                     L->target_line);
+    if (expect_type(L, n, YAML_SEQUENCE_NODE, "targets")) return -1;
+    yaml_node_item_t *i = n->data.sequence.items.start;
+    if (i == n->data.sequence.items.top) return failf(L, line_of(n), "targets: list is empty");
+    if (load_section(L, "target", node(L, *i))) return -1;
+    for (i++; i < n->data.sequence.items.top; i++) {
+        yaml_node_t *t = node(L, *i);
+        if (L->c->nmore + 1 >= PIPE_MAX_TARGETS)
+            return failf(L, line_of(t), "more than %d targets", PIPE_MAX_TARGETS);
+        if (load_more_target(L, t)) return -1;
+    }
+    return 0;
+}
+
 /* Parses the document root into L->c, then completes it. */
 static int load_root(loader *L)
 {
@@ -554,6 +630,7 @@ static int load_root(loader *L)
     if (!L->have_schema && !L->have_filter &&
         pipe_config_set_str(&L->c->filter, CFG_REFERENCE_FILTER))
         return failf(L, 0, "out of memory");
+    if (L->targets && load_targets(L)) return -1;
     return config_check(L->c, &L->lines, L->err, L->errlen);
 }
 

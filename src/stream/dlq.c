@@ -182,8 +182,9 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
 }
 
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
-                                    const char *src_topic, const char *reason, const char *detail,
-                                    size_t max_value, size_t max_key, void *opaque)
+                                    const char *src_topic, const char *target, const char *reason,
+                                    const char *detail, size_t max_value, size_t max_key,
+                                    void *opaque)
 {
     char part[16], off[24], ts[24], orig[24], korig[24];
     snprintf(part, sizeof part, "%" PRId32, src->partition);
@@ -204,7 +205,7 @@ rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src
      * replayed record keeps its rtetl.replay.count when it is dead-lettered again. */
     rd_kafka_headers_t *orig_h = NULL;
     if (rd_kafka_message_headers(src, &orig_h) != RD_KAFKA_RESP_ERR_NO_ERROR) orig_h = NULL;
-    rd_kafka_headers_t *h = rd_kafka_headers_new((orig_h ? rd_kafka_header_cnt(orig_h) : 0) + 8);
+    rd_kafka_headers_t *h = rd_kafka_headers_new((orig_h ? rd_kafka_header_cnt(orig_h) : 0) + 9);
     stream_dlq_copy_headers(h, orig_h, true);
     rd_kafka_header_add(h, "rtetl.error", -1, reason, -1);
     rd_kafka_header_add(h, "rtetl.error.detail", -1, detail, -1);
@@ -212,6 +213,7 @@ rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src
     rd_kafka_header_add(h, "rtetl.source.partition", -1, part, -1);
     rd_kafka_header_add(h, "rtetl.source.offset", -1, off, -1);
     rd_kafka_header_add(h, "rtetl.source.timestamp", -1, ts, -1);
+    if (target) rd_kafka_header_add(h, "rtetl.target", -1, target, -1);
     if (cut) rd_kafka_header_add(h, "rtetl.truncated", -1, orig, -1);
     if (kcut) rd_kafka_header_add(h, "rtetl.key.truncated", -1, korig, -1);
     rd_kafka_resp_err_t err = rd_kafka_producev(

@@ -27,13 +27,16 @@ int stream_dlq_check_brokers(stream_dlq *d, int timeout_ms, char *err, size_t er
 int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message_bytes,
                             int timeout_ms, char *err, size_t errlen);
 /* Sends a copy of src's key, value and headers (its rtetl.* headers but rtetl.replay.count
- * left out, see dlq_meta.h) with the reason headers. A value longer than max_value is cut to
- * its first max_value bytes, with header rtetl.truncated holding the original length; a key
- * longer than max_key likewise, with header rtetl.key.truncated (SIZE_MAX: no cut). Returns 0
- * (cb will fire with opaque), or the librdkafka error (e.g. queue full; cb will not fire). */
+ * left out, see dlq_meta.h) with the reason headers, and rtetl.target naming the pipeline
+ * target the record failed in (target NULL: it failed before any, e.g. it did not decode). A value
+ * longer than max_value is cut to its first max_value bytes, with header rtetl.truncated holding
+ * the original length; a key longer than max_key likewise, with header rtetl.key.truncated
+ * (SIZE_MAX: no cut). Returns 0 (cb will fire with opaque), or the librdkafka error (e.g. queue
+ * full; cb will not fire). */
 rd_kafka_resp_err_t stream_dlq_send(stream_dlq *d, const rd_kafka_message_t *src,
-                                    const char *src_topic, const char *reason, const char *detail,
-                                    size_t max_value, size_t max_key, void *opaque);
+                                    const char *src_topic, const char *target, const char *reason,
+                                    const char *detail, size_t max_value, size_t max_key,
+                                    void *opaque);
 /* Messages not yet acknowledged. */
 int stream_dlq_outq(stream_dlq *d);
 /* Waits up to timeout_ms for outstanding messages (blocking; for shutdown). */

@@ -39,6 +39,7 @@ void stream_dlq_info_parse(const rd_kafka_headers_t *h, stream_dlq_info *out)
         snprintf(out->reason, sizeof out->reason, "?");
     header_str(h, "rtetl.error.detail", out->detail, sizeof out->detail);
     header_str(h, "rtetl.source.topic", out->source_topic, sizeof out->source_topic);
+    header_str(h, "rtetl.target", out->target, sizeof out->target);
     long long p = header_int(h, "rtetl.source.partition", -1);
     out->source_partition = p >= 0 && p <= INT32_MAX ? (int32_t)p : -1;
     long long o = header_int(h, "rtetl.source.offset", -1);

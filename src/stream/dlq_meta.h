@@ -4,7 +4,8 @@
  *
  * Headers a dead letter carries: the original message's own headers, then rtetl.error,
  * rtetl.error.detail, rtetl.source.topic, rtetl.source.partition, rtetl.source.offset,
- * rtetl.source.timestamp and, when the value was cut, rtetl.truncated (the original length).
+ * rtetl.source.timestamp, rtetl.target (the pipeline target the record failed in, when it
+ * failed in one) and, when the value was cut, rtetl.truncated (the original length).
  * A replayed message carries the original headers and rtetl.replay.count (how many times it
  * was replayed); a replayed record that is dead-lettered again keeps that count. */
 #ifndef RTETL_STREAM_DLQ_META_H
@@ -22,6 +23,7 @@ typedef struct stream_dlq_info {
     char reason[64];          /* "?" when the header is missing */
     char detail[256];         /* "" when missing */
     char source_topic[256];   /* "" when missing */
+    char target[128];         /* "" when missing */
     int32_t source_partition; /* -1 when missing or not a number */
     int64_t source_offset;    /* -1 when missing or not a number */
     int64_t source_timestamp; /* -1 when missing or not a number */

@@ -22,7 +22,9 @@ typedef struct dry {
     const pipe_config *pc;
     pipe_schema *schema;
     pipe_filter *filter;
-    pipe_expr **cols;
+    size_t ntargets;
+    pipe_expr **cols[PIPE_MAX_TARGETS];  /* per target */
+    pipe_filter *when[PIPE_MAX_TARGETS]; /* per target */
     pipe_record *rec;
     pipe_arena *arena, *scratch;
     FILE *out;
@@ -75,38 +77,74 @@ static void put_xval(FILE *out, const pipe_xval *v)
         fwrite(p, 1, n, out);
 }
 
-/* Evaluates every expression column first (a failure dead-letters the record before anything
- * is printed), then prints the row. */
-static void map_row(dry *d, const rd_kafka_message_t *m, const pipe_xctx *ctx)
+/* The line's head: where the record is from and, with several targets, which one. */
+static void head(dry *d, const rd_kafka_message_t *m, const pipe_config *tc)
 {
-    const pipe_config *pc = d->pc;
-    pipe_xval *vals = pipe_arena_alloc(d->arena, pc->ncolumns * sizeof *vals);
+    fprintf(d->out, "[%" PRId32 ":%" PRId64 "] ", m->partition, m->offset);
+    if (d->ntargets > 1) fprintf(d->out, "%s: ", tc->name);
+}
+
+/* Evaluates every expression column of target i first (a failure dead-letters the record
+ * before anything is printed), then prints the row: what the INSERT writes, or the key a
+ * delete target deletes. */
+static void map_row(dry *d, size_t i, const rd_kafka_message_t *m, const pipe_xctx *ctx)
+{
+    const pipe_config *pc = pipe_config_target(d->pc, i);
+    pipe_expr **cols = d->cols[i];
+    pipe_xval *vals = pipe_arena_alloc(d->arena, (pc->ncolumns + 1) * sizeof *vals);
     for (size_t c = 0; vals && c < pc->ncolumns; c++) {
-        if (!d->cols[c] || pipe_expr_eval(d->cols[c], ctx, &vals[c]) == 0) continue;
+        if (!cols[c] || pipe_expr_eval(cols[c], ctx, &vals[c]) == 0) continue;
         d->dead++;
-        fprintf(d->out,
-                "[%" PRId32 ":%" PRId64 "] dead-letter bind_failed: cannot bind record: %s "
-                "(column %s = %s: %s)\n",
-                m->partition, m->offset, cql_strerror(CQL_E_INVAL), pc->columns[c].name,
-                pc->columns[c].field, ctx->err);
+        head(d, m, pc);
+        fprintf(d->out, "dead-letter bind_failed: cannot bind record: %s (column %s = %s: %s)\n",
+                cql_strerror(CQL_E_INVAL), pc->columns[c].name, pc->columns[c].field, ctx->err);
         return;
     }
+    head(d, m, pc);
     if (!vals) {
-        fprintf(d->out, "[%" PRId32 ":%" PRId64 "] not mapped: out of memory\n", m->partition,
-                m->offset);
+        fprintf(d->out, "not mapped: out of memory\n");
         return;
     }
     d->written++;
-    fprintf(d->out, "[%" PRId32 ":%" PRId64 "] write ", m->partition, m->offset);
+    fputs(pc->action == PIPE_ACT_DELETE ? "delete " : "write ", d->out);
     for (size_t c = 0; c < pc->ncolumns; c++) {
         fprintf(d->out, "%s%s=", c ? ", " : "", pc->columns[c].name);
         int fi = pc->columns[c].field_index;
-        if (d->cols[c])
+        if (cols[c])
             put_xval(d->out, &vals[c]);
         else
             put_field(d->out, &pc->fields[fi], &d->rec->v[fi]);
     }
     fputc('\n', d->out);
+}
+
+/* A tombstone (a key and no value) when some target takes one: each target's on_tombstone. */
+static void tombstone(dry *d, const rd_kafka_message_t *m)
+{
+    for (size_t i = 0; i < d->ntargets; i++) {
+        const pipe_config *pc = pipe_config_target(d->pc, i);
+        head(d, m, pc);
+        if (pc->on_tombstone == PIPE_TOMB_DELETE) {
+            d->written++;
+            fprintf(d->out, "delete %s=", pc->primary_key[0]);
+            put_quoted(d->out, m->key, m->key_len);
+            fputc('\n', d->out);
+        } else if (pc->on_tombstone == PIPE_TOMB_SKIP) {
+            d->filtered++;
+            fputs("skip tombstone (on_tombstone: skip)\n", d->out);
+        } else {
+            d->dead++;
+            fprintf(d->out, "dead-letter %s: a tombstone (a key and no value)\n",
+                    pipe_decode_reason(PIPE_DEC_EMPTY));
+        }
+    }
+}
+
+static bool takes_tombstones(const dry *d)
+{
+    for (size_t i = 0; i < d->ntargets; i++)
+        if (pipe_config_target(d->pc, i)->on_tombstone != PIPE_TOMB_DLQ) return true;
+    return false;
 }
 
 /* One message through decode, filter and mapping, as engine.c's process() and map do. */
@@ -117,6 +155,7 @@ static void take(dry *d, const rd_kafka_message_t *m)
     pipe_arena_reset(d->arena);
     pipe_arena_reset(d->scratch);
     d->records++;
+    if (!m->payload && m->key && takes_tombstones(d)) return tombstone(d, m);
     pipe_decode_err rc = pipe_decode(d->schema, m->payload, m->len, d->arena, d->rec, &derr);
     if (rc != PIPE_DEC_OK) {
         char detail[512];
@@ -137,13 +176,28 @@ static void take(dry *d, const rd_kafka_message_t *m)
                 m->offset, d->pc->filter);
         return;
     }
-    map_row(d, m, &ctx);
+    for (size_t i = 0; i < d->ntargets; i++) {
+        const pipe_config *pc = pipe_config_target(d->pc, i);
+        if (d->when[i] && !pipe_filter_eval_ctx(d->when[i], &ctx)) {
+            head(d, m, pc);
+            fprintf(d->out, "skip when: not true: %s\n", pc->when);
+            continue;
+        }
+        map_row(d, i, m, &ctx);
+    }
 }
 
 static int compile(dry *d, char *err, size_t errlen)
 {
     if (pipe_config_compile(d->pc, &d->schema, &d->filter, err, errlen)) return -1;
-    if (!(d->cols = pipe_config_compile_columns(d->pc, d->schema, err, errlen))) return -1;
+    d->ntargets = pipe_config_ntargets(d->pc);
+    for (size_t i = 0; i < d->ntargets; i++) {
+        const pipe_config *pc = pipe_config_target(d->pc, i);
+        if (!(d->cols[i] = pipe_config_compile_columns(pc, d->schema, err, errlen))) return -1;
+        if (pc->when && *pc->when &&
+            !(d->when[i] = pipe_filter_compile(pc->when, d->schema, err, errlen)))
+            return -1;
+    }
     d->rec = pipe_record_new(d->schema);
     d->arena = pipe_arena_new(0);
     d->scratch = pipe_arena_new(0);
@@ -156,7 +210,10 @@ static int compile(dry *d, char *err, size_t errlen)
 
 static void release(dry *d)
 {
-    pipe_config_free_columns(d->cols, d->pc->ncolumns);
+    for (size_t i = 0; i < d->ntargets; i++) {
+        pipe_config_free_columns(d->cols[i], pipe_config_target(d->pc, i)->ncolumns);
+        pipe_filter_free(d->when[i]);
+    }
     pipe_filter_free(d->filter);
     pipe_record_free(d->rec);
     pipe_schema_free(d->schema);

@@ -197,7 +197,9 @@ static uint64_t records_left(const stream_engine *e)
  * at 0, and only a capacity above 0 resumes them). */
 void stream_engine_update_capacity(stream_engine *e)
 {
-    size_t cap = e->nfree > e->npending ? e->nfree - e->npending : 0;
+    /* A record takes a slot per target. */
+    size_t free_records = e->nfree / e->ntargets;
+    size_t cap = free_records > e->npending ? free_records - e->npending : 0;
     uint64_t left = records_left(e);
     if (cap > left) cap = (size_t)left;
     if (e->state != ENGINE_RUNNING) cap = 0;
@@ -227,24 +229,40 @@ static void revoke_progress(stream_engine *e)
     kafka_consumer_revoke_ready(e->consumer);
 }
 
-/* Releases slot s. `done`: its record is safely somewhere, so its partition advances; else it
- * is given up (its offset is not marked done, so it is read again). */
-static void slot_release(stream_engine *e, stream_slot *s, bool done)
+/* Puts slot s back on the free list. */
+static void slot_put(stream_engine *e, stream_slot *s)
 {
-    stream_part *sp = part_get(e, s->msg->partition, false);
-    if (done && sp && sp->generation == s->generation) {
-        pipe_offsets_done(sp->offs, s->msg->offset);
-        if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) revoke_progress(e);
-    }
-    rd_kafka_message_destroy(s->msg);
     s->msg = NULL;
-    free(s->detail);
-    s->detail = NULL;
     s->state = SLOT_FREE;
     s->next = e->free_slots;
     e->free_slots = s;
     e->nfree++;
-    e->finished++;
+}
+
+/* Releases slot s. `done`: its write is safely somewhere; else it is given up. Its record is
+ * finished when the last of its slots is released: its partition advances when every one was
+ * done; a record with a slot given up is not marked done, so it is read again. */
+static void slot_release(stream_engine *e, stream_slot *s, bool done)
+{
+    stream_slot *lead = s->lead;
+    free(s->detail);
+    s->detail = NULL;
+    if (!done) lead->given_up = true;
+    if (s != lead)
+        slot_put(e, s);
+    else
+        s->state = SLOT_FREE; /* its own write is over; it holds the record for the others */
+    if (--lead->left == 0) {
+        stream_part *sp = part_get(e, lead->msg->partition, false);
+        if (!lead->given_up && sp && sp->generation == lead->generation) {
+            pipe_offsets_done(sp->offs, lead->msg->offset);
+            if (sp->revoking && pipe_offsets_inflight(sp->offs) == 0) revoke_progress(e);
+        }
+        if (e->rec_msg == lead->msg) e->rec_msg = NULL;
+        rd_kafka_message_destroy(lead->msg);
+        slot_put(e, lead);
+        e->finished++;
+    }
     if (e->state == ENGINE_RUNNING) {
         /* Waiting messages take the slot first, from the loop (not from inside this completion). */
         if (e->npending > 0) uv_timer_start(&e->defer_timer, stream_engine_on_defer, 0, 0);
@@ -268,11 +286,12 @@ static bool slot_stale(stream_engine *e, const stream_slot *s)
 }
 
 /* After shutdown gave up on a record: release it without marking its offset done, so it is
- * read again by whoever consumes the partition next. */
+ * read again by whoever consumes the partition next. Only the lead frees the message. */
 void stream_slot_abandon(stream_engine *e, stream_slot *s)
 {
+    (void)e;
     if (!s->msg) return;
-    rd_kafka_message_destroy(s->msg);
+    if (s->lead == s) rd_kafka_message_destroy(s->msg);
     s->msg = NULL;
     free(s->detail);
     s->detail = NULL;
@@ -282,6 +301,13 @@ void stream_slot_abandon(stream_engine *e, stream_slot *s)
 /* ---- dead letters ----------------------------------------------------------------------- */
 
 static void dlq_send(stream_engine *e, stream_slot *s);
+
+/* The target a dead letter names: none for a record that failed before the targets (one that
+ * did not decode), and none when the pipeline has one target (as before fan-out). */
+static const char *slot_target_name(const stream_engine *e, const stream_slot *s)
+{
+    return e->ntargets > 1 && s->in_target ? e->targets[s->target].pc->name : NULL;
+}
 
 /* The successive sizes a dead letter is cut to when it is too large (SIZE_MAX: whole). */
 static const struct dlq_cut {
@@ -304,7 +330,7 @@ static void dlq_send(stream_engine *e, stream_slot *s)
      * rtetl.key.truncated say so): a smaller copy beats a partition stuck forever. */
     const struct dlq_cut *cut = &dlq_cuts[s->dlq_cut];
     rd_kafka_resp_err_t err =
-        stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, s->reason,
+        stream_dlq_send(e->dlq, s->msg, e->o->pipe->topic, slot_target_name(e, s), s->reason,
                         s->detail ? s->detail : "(out of memory)", cut->value, cut->key, s);
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && s->dlq_cut < DLQ_LAST_CUT) {
         s->dlq_cut++;
@@ -363,6 +389,7 @@ void stream_engine_on_dlq_delivered(void *opaque, rd_kafka_resp_err_t err)
         return;
     }
     e->dead_lettered++;
+    if (s->in_target) e->targets[s->target].dead_lettered++;
     count_reason(e, s->reason);
     slot_done(e, s);
 }
@@ -413,6 +440,7 @@ void stream_write_done(stream_engine *e, stream_slot *s, uint64_t t)
     if (s->produced_ms > 0 && t / 1000 >= (uint64_t)s->produced_ms)
         hist_record(&e->e2e_lat, t - (uint64_t)s->produced_ms * 1000);
     e->written++;
+    e->targets[s->target].written++;
     slot_done(e, s);
 }
 
@@ -493,11 +521,25 @@ static void send_record(stream_engine *e, stream_slot *s)
     }
 }
 
+/* Decodes the message of slot s into e->rec unless it holds it already; false when out of
+ * memory (it decoded when it entered, so only memory can make it fail now). */
+static bool slot_decode(stream_engine *e, const stream_slot *s)
+{
+    const rd_kafka_message_t *m = s->msg;
+    pipe_decode_error derr;
+    if (s->tomb || e->rec_msg == m) return true;
+    pipe_arena_reset(e->retry_arena);
+    e->rec_msg = NULL;
+    if (pipe_decode(e->schema, m->payload, m->len, e->retry_arena, e->rec, &derr) != PIPE_DEC_OK)
+        return false;
+    e->rec_msg = m;
+    return true;
+}
+
 /* Decodes the message of slot s again (its first decode's values are gone) and resends it. */
 static void write_slot(stream_engine *e, stream_slot *s)
 {
     const rd_kafka_message_t *m = s->msg;
-    pipe_decode_error derr;
     if (slot_stale(e, s)) {
         /* A late retry would overwrite what the partition's new owner wrote since. */
         log_debug("stream", "abandoning the retry of a record of a revoked partition",
@@ -506,9 +548,7 @@ static void write_slot(stream_engine *e, stream_slot *s)
         slot_release(e, s, false);
         return;
     }
-    pipe_arena_reset(e->retry_arena);
-    if (pipe_decode(e->schema, m->payload, m->len, e->retry_arena, e->rec, &derr) != PIPE_DEC_OK) {
-        /* It decoded when it entered; only memory can make it fail now. */
+    if (!slot_decode(e, s)) {
         schedule_retry(e, s, "out of memory decoding");
         return;
     }
@@ -536,27 +576,29 @@ void stream_record_meta(const rd_kafka_message_t *m, int64_t produced_ms, pipe_k
                               .header_ud = m};
 }
 
-/* Binds column c from its mapping expression: a timestamp or date into a column of that type
- * as is, anything else as its text, parsed for the column's type as a field's text is. An
- * expression that fails (a bad to_timestamp) fails the bind with the reason in bind_error. */
-static int map_expr(stream_engine *e, const pipe_xctx *ctx, size_t c)
+/* Binds column c of target t into *out (bind marker `marker` of its statement) from its
+ * mapping expression: a timestamp or date into a column of that type as is, anything else as
+ * its text, parsed for the column's type as a field's text is. An expression that fails (a bad
+ * to_timestamp) fails the bind with the reason in bind_error. */
+static int map_expr(stream_engine *e, const stream_target *t, const pipe_xctx *ctx, size_t c,
+                    int marker, cql_value *out)
 {
-    const pipe_config *pc = e->o->pipe;
-    const cql_column *col = cql_prepared_bind_column(e->insert, (int)c);
+    const pipe_config *pc = t->pc;
+    const cql_column *col = cql_prepared_bind_column(t->stmt, marker);
     pipe_xval v;
-    if (pipe_expr_eval(e->col_exprs[c], ctx, &v) != 0) {
+    if (pipe_expr_eval(t->col_exprs[c], ctx, &v) != 0) {
         char why[160];
         snprintf(why, sizeof why, "%s", ctx->err);
         snprintf(e->bind_error, sizeof e->bind_error, "column %s = %s: %s", pc->columns[c].name,
                  pc->columns[c].field, why);
         return CQL_E_INVAL;
     }
-    if (v.type == PIPE_X_NULL) return e->values[c] = cql_value_null(), 0;
+    if (v.type == PIPE_X_NULL) return *out = cql_value_null(), 0;
     if (v.type == PIPE_X_TIMESTAMP && col->type.id == CQL_TYPE_TIMESTAMP)
-        return e->values[c] = cql_value_bigint(e->scratch[c], v.i), 0;
+        return *out = cql_value_bigint(e->scratch[c], v.i), 0;
     if (v.type == PIPE_X_DATE && col->type.id == CQL_TYPE_DATE && v.i >= INT32_MIN &&
         v.i <= INT32_MAX)
-        return e->values[c] = cql_value_date(e->scratch[c], (int32_t)v.i), 0;
+        return *out = cql_value_date(e->scratch[c], (int32_t)v.i), 0;
     const char *text = v.s;
     size_t len = v.n;
     if (v.type != PIPE_X_STRING && !v.text_ok) {
@@ -566,61 +608,100 @@ static int map_expr(stream_engine *e, const pipe_xctx *ctx, size_t c)
         pipe_xval_text(&v, buf, 48, &text, &len);
     }
     int rc = cql_value_from_text(&col->type, text ? text : "", len, e->scratch[c],
-                                 sizeof e->scratch[c], &e->values[c]);
+                                 sizeof e->scratch[c], out);
     if (rc != 0)
         snprintf(e->bind_error, sizeof e->bind_error, "column %s = %s", pc->columns[c].name,
                  pc->columns[c].field);
     return rc;
 }
 
-int stream_map_send(stream_engine *e, stream_slot *s)
+/* Binds the mapped columns of target t for the decoded record of s into vals (bind markers
+ * from `first` on). */
+static int map_columns(stream_engine *e, const stream_target *t, const stream_slot *s,
+                       cql_value *vals, int first)
 {
-    const pipe_config *pc = e->o->pipe;
+    const pipe_config *pc = t->pc;
     pipe_kafka_meta meta;
     char why[160];
     pipe_xctx ctx = {
         .rec = e->rec, .meta = &meta, .scratch = e->map_arena, .err = why, .errlen = sizeof why};
     bool have_meta = false;
-    if (!e->insert) { /* --sink null without Cassandra: no column types to bind into */
-        e->written++;
-        slot_done(e, s);
-        return 0;
-    }
     pipe_arena_reset(e->map_arena);
     for (size_t c = 0; c < pc->ncolumns; c++) {
-        if (e->col_exprs[c]) {
+        int marker = first + (int)c;
+        if (t->col_exprs[c]) {
             if (!have_meta) stream_record_meta(s->msg, s->produced_ms, &meta), have_meta = true;
-            int rc = map_expr(e, &ctx, c);
+            int rc = map_expr(e, t, &ctx, c, marker, &vals[c]);
             if (rc != 0) return rc;
             continue;
         }
         const pipe_value *v = &e->rec->v[pc->columns[c].field_index];
         if (!v->present || v->json_type == PIPE_JSON_NULL) {
-            e->values[c] = cql_value_null();
+            vals[c] = cql_value_null();
             continue;
         }
-        const cql_column *col = cql_prepared_bind_column(e->insert, (int)c);
+        const cql_column *col = cql_prepared_bind_column(t->stmt, marker);
         int rc = cql_value_from_text(&col->type, v->ptr, v->len, e->scratch[c],
-                                     sizeof e->scratch[c], &e->values[c]);
+                                     sizeof e->scratch[c], &vals[c]);
         if (rc != 0) {
             snprintf(e->bind_error, sizeof e->bind_error, "column %s from field %s",
                      pc->columns[c].name, pc->columns[c].field);
             return rc;
         }
     }
-    if (e->o->sink == STREAM_SINK_NULL) {
+    return 0;
+}
+
+/* Binds the Kafka key of tombstone s as the one-column primary key of t's tombstone DELETE. */
+static int map_key(stream_engine *e, const stream_target *t, const stream_slot *s, cql_value *val,
+                   int marker)
+{
+    const cql_column *col = cql_prepared_bind_column(t->tomb, marker);
+    int rc = cql_value_from_text(&col->type, s->msg->key, s->msg->key_len, e->scratch[0],
+                                 sizeof e->scratch[0], val);
+    if (rc != 0)
+        snprintf(e->bind_error, sizeof e->bind_error, "primary key %s from the Kafka key",
+                 t->pc->primary_key[0]);
+    return rc;
+}
+
+int stream_map_send(stream_engine *e, stream_slot *s)
+{
+    stream_target *t = &e->targets[s->target];
+    if (!t->stmt) { /* --sink null without Cassandra: no column types to bind into */
         e->written++;
+        t->written++;
         slot_done(e, s);
         return 0;
     }
-    size_t n = pc->ncolumns;
-    if (e->kafka_wts) e->values[n++] = cql_value_bigint(e->wts_scratch, s->wts);
-    if (e->batch_rows > 1 && !s->solo) return stream_sink_add(e, s, e->values, n);
+    /* A DELETE's timestamp marker comes first (USING TIMESTAMP ? WHERE ...), an INSERT's last. */
+    const cql_prepared *p = s->tomb ? t->tomb : t->stmt;
+    bool ts_first = t->kafka_wts && (s->tomb || t->pc->action == PIPE_ACT_DELETE);
+    int first = ts_first ? 1 : 0, rc;
+    size_t n;
+    if (s->tomb) {
+        rc = map_key(e, t, s, &e->values[first], first);
+        n = 1;
+    } else {
+        rc = map_columns(e, t, s, e->values + first, first);
+        n = t->pc->ncolumns;
+    }
+    if (rc != 0) return rc;
+    if (e->o->sink == STREAM_SINK_NULL) {
+        e->written++;
+        t->written++;
+        slot_done(e, s);
+        return 0;
+    }
+    if (t->kafka_wts) e->values[ts_first ? 0 : n] = cql_value_bigint(e->wts_scratch, s->wts);
+    n += t->kafka_wts ? 1 : 0;
+    if (e->batch_rows > 1 && !s->solo)
+        return stream_sink_add(e, s, p, t->consistency, e->values, n);
     if (!stream_sink_has_room(e)) return CQL_E_BACKPRESSURE;
     s->state = SLOT_WRITING;
     s->sent_us = mono_us();
-    int rc = cql_session_execute_opts(e->session, e->insert, e->values, n, e->consistency,
-                                      &e->write_opts, on_write, s);
+    rc = cql_session_execute_opts(e->session, p, e->values, n, t->consistency, &e->write_opts,
+                                  on_write, s);
     if (rc == 0) e->requests++;
     return rc;
 }
@@ -680,17 +761,80 @@ static void part_unstall(stream_engine *e, stream_part *sp)
         kafka_consumer_seek(e->consumer, sp->id, sp->stall_offset, false);
 }
 
-/* The filter's verdict on the decoded record of s, with its Kafka metadata. */
-static bool filter_keeps(stream_engine *e, const stream_slot *s)
+/* Filter f's verdict on the decoded record of s, with its Kafka metadata. */
+static bool filter_keeps(stream_engine *e, const pipe_filter *f, const stream_slot *s)
 {
     pipe_kafka_meta meta;
     stream_record_meta(s->msg, s->produced_ms, &meta);
     pipe_arena_reset(e->map_arena);
     pipe_xctx ctx = {.rec = e->rec, .meta = &meta, .scratch = e->map_arena};
-    return pipe_filter_eval_ctx(e->filter, &ctx);
+    return pipe_filter_eval_ctx(f, &ctx);
 }
 
-/* Takes one message through decode, validate and filter into a write, a dead letter or done. */
+/* Starts the write of slot s to its target: skipped when the target's own filter does not take
+ * it, and for a tombstone what the target's on_tombstone says. */
+static void target_start(stream_engine *e, stream_slot *s)
+{
+    stream_target *t = &e->targets[s->target];
+    s->in_target = true;
+    if (s->tomb) {
+        if (t->pc->on_tombstone == PIPE_TOMB_DELETE) return send_record(e, s);
+        if (t->pc->on_tombstone == PIPE_TOMB_DLQ) {
+            char detail[300];
+            snprintf(detail, sizeof detail,
+                     "a tombstone (a key and no value); target %s has on_tombstone: dlq",
+                     t->pc->name);
+            e->invalid++;
+            return dead_letter(e, s, pipe_decode_reason(PIPE_DEC_EMPTY), detail);
+        }
+        t->skipped++;
+        return slot_done(e, s);
+    }
+    if (t->when && !filter_keeps(e, t->when, s)) {
+        t->skipped++;
+        return slot_done(e, s);
+    }
+    send_record(e, s);
+}
+
+/* Fans the record of lead slot s out to every target: one slot each (the lead writes the
+ * first). The record's slots are all counted before the first write starts, since a write
+ * may finish at once. Each write after the first checks that e->rec still holds this record
+ * (a send can complete and resend other records, which decode theirs). */
+static void fan_out(stream_engine *e, stream_slot *s)
+{
+    stream_slot *subs[PIPE_MAX_TARGETS];
+    subs[0] = s;
+    for (size_t k = 1; k < e->ntargets; k++) {
+        stream_slot *c = slot_take(e);
+        subs[k] = c;
+        c->msg = s->msg;
+        c->engine = e;
+        c->lead = s;
+        c->generation = s->generation;
+        c->produced_ms = s->produced_ms;
+        c->wts = s->wts;
+        pipe_retry_reset(&c->retry);
+        c->dlq_cut = 0;
+        c->server_errors = 0;
+        c->solo = false;
+        c->tomb = s->tomb;
+        c->target = (uint8_t)k;
+        c->in_target = false;
+    }
+    s->left = (uint8_t)e->ntargets;
+    for (size_t k = 0; k < e->ntargets; k++) {
+        if (k > 0 && !slot_decode(e, subs[k])) {
+            subs[k]->in_target = true;
+            schedule_retry(e, subs[k], "out of memory decoding");
+            continue;
+        }
+        target_start(e, subs[k]);
+    }
+}
+
+/* Takes one message through decode, validate and filter into its targets' writes, a dead
+ * letter or done. */
 static void process(stream_engine *e, rd_kafka_message_t *m)
 {
     stream_part *sp = part_get(e, m->partition, false);
@@ -704,6 +848,11 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     stream_slot *s = slot_take(e);
     s->msg = m;
     s->engine = e;
+    s->lead = s;
+    s->left = 1;
+    s->given_up = false;
+    s->target = 0;
+    s->in_target = false;
     s->generation = sp->generation;
     rd_kafka_timestamp_type_t tstype;
     s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
@@ -719,7 +868,11 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     sp->position = m->offset + 1;
     e->consumed++;
 
+    /* A tombstone goes to the targets that take one; with none, it fails to decode as before. */
+    s->tomb = !m->payload && m->key && e->tomb_targets;
+    if (s->tomb) return fan_out(e, s);
     pipe_decode_error derr;
+    e->rec_msg = NULL;
     pipe_decode_err rc = pipe_decode(e->schema, m->payload, m->len, e->arena, e->rec, &derr);
     if (rc != PIPE_DEC_OK) {
         char detail[512];
@@ -728,12 +881,13 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
         dead_letter(e, s, pipe_decode_reason(rc), detail);
         return;
     }
-    if (e->filter && !filter_keeps(e, s)) {
+    e->rec_msg = m;
+    if (e->filter && !filter_keeps(e, e->filter, s)) {
         e->filtered++;
         slot_done(e, s);
         return;
     }
-    send_record(e, s);
+    fan_out(e, s);
 }
 
 /* Notes the time of a batch of messages taken now (one clock read for all of them). */
@@ -747,7 +901,7 @@ static void drain_pending(stream_engine *e)
 {
     if (e->npending == 0) return;
     taking(e);
-    while (e->npending > 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
+    while (e->npending > 0 && e->nfree >= e->ntargets && e->state == ENGINE_RUNNING) {
         rd_kafka_message_t *m = e->pending[e->pending_head];
         e->pending_head = (e->pending_head + 1) % e->pending_cap;
         e->npending--;
@@ -797,13 +951,14 @@ void stream_engine_on_messages(void *ud, rd_kafka_message_t **msgs, size_t n)
 {
     stream_engine *e = ud;
     pipe_arena_reset(e->arena);
+    e->rec_msg = NULL; /* what rec held pointed into the arena */
     taking(e);
     for (size_t i = 0; i < n; i++) {
         if (records_left(e) == 0) {
             /* Past --max-records (the first batch can be larger than the capacity asked for):
              * not tracked, and nothing after it is taken either, so read again later. */
             rd_kafka_message_destroy(msgs[i]);
-        } else if (e->npending == 0 && e->nfree > 0 && e->state == ENGINE_RUNNING) {
+        } else if (e->npending == 0 && e->nfree >= e->ntargets && e->state == ENGINE_RUNNING) {
             process(e, msgs[i]);
         } else if (e->state != ENGINE_RUNNING) {
             /* Shutting down: not tracked, so not committed; read again later. */

@@ -51,12 +51,22 @@ typedef struct stream_batch stream_batch; /* sink.c */
         if (!(head)) (tail) = NULL;       \
     } while (0)
 
-/* One record in flight. */
+/* One write of a record in flight: the record to one of the pipeline's targets. A record the
+ * pipeline keeps takes one slot per target (fan-out); its first slot, the lead, owns the Kafka
+ * message and counts the record's slots not yet finished, and the record is done (its offset
+ * marked, its message freed, the lead freed) when the last one finishes. A record that is
+ * filtered out or dead-lettered before the targets takes the lead only. */
 typedef struct stream_slot {
     struct stream_slot *next; /* free list */
     stream_engine *engine;
-    rd_kafka_message_t *msg; /* owned while in flight */
-    uint32_t generation;     /* of its partition when it entered */
+    rd_kafka_message_t *msg;  /* owned by the lead while in flight; borrowed by the others */
+    struct stream_slot *lead; /* the record's first slot (itself for the lead) */
+    uint8_t left;             /* lead: the record's slots not finished yet, itself included */
+    bool given_up;            /* lead: a slot of the record was given up (not done) */
+    uint8_t target;           /* index into engine->targets */
+    bool tomb;                /* the record is a tombstone (a key, no value) */
+    bool in_target;           /* past the pipeline's filter, in its target's write */
+    uint32_t generation;      /* of its partition when it entered */
     slot_state state;
     int64_t produced_ms; /* Kafka message timestamp */
     int64_t wts;         /* write timestamp (µs) from the partition's chain, see engine.c */
@@ -102,6 +112,18 @@ typedef enum { ENGINE_STARTING = 0, ENGINE_RUNNING, ENGINE_DRAINING, ENGINE_DONE
 /* Batches open at once, one per replica set (sink.c). */
 #define STREAM_OPEN_BATCHES 16
 
+/* One target of the pipeline (pipe_config_target), compiled. */
+typedef struct stream_target {
+    const pipe_config *pc;
+    pipe_filter *when;        /* NULL: every record the pipeline keeps */
+    pipe_expr **col_exprs;    /* per column: its mapping expression, NULL for a plain field */
+    const cql_prepared *stmt; /* the INSERT, or the DELETE of an action: delete target */
+    const cql_prepared *tomb; /* on_tombstone: delete: DELETE by the Kafka key; else NULL */
+    cql_consistency consistency;
+    bool kafka_wts;                           /* statements carry USING TIMESTAMP ? */
+    uint64_t written, skipped, dead_lettered; /* per target, for /metrics */
+} stream_target;
+
 typedef struct stream_reason_count {
     const char *reason; /* static string */
     uint64_t n;
@@ -121,10 +143,13 @@ struct stream_engine {
     pipe_schema *schema;
     pipe_filter *filter; /* NULL: keep everything */
     pipe_record *rec;
-    pipe_arena *arena;       /* per consumed batch */
-    pipe_arena *retry_arena; /* per retried record */
-    pipe_expr **col_exprs;   /* per column: its mapping expression, NULL for a plain field */
-    pipe_arena *map_arena;   /* text the filter and the mapping compute, per record */
+    pipe_arena *arena;                 /* per consumed batch */
+    pipe_arena *retry_arena;           /* per retried record */
+    pipe_arena *map_arena;             /* text the filter and the mapping compute, per record */
+    const rd_kafka_message_t *rec_msg; /* whose decoded fields `rec` holds */
+    stream_target *targets;
+    size_t ntargets;
+    bool tomb_targets; /* a target takes tombstones (on_tombstone is not dlq) */
 
     /* kafka */
     kafka_consumer *consumer;
@@ -134,11 +159,8 @@ struct stream_engine {
 
     /* cassandra */
     cql_session *session;
-    const cql_prepared *insert;
-    cql_consistency consistency;
-    cql_query_opts write_opts; /* timestamp set per write when write_timestamp is kafka */
-    bool kafka_wts;
-    cql_value *values; /* the columns, then the write timestamp when kafka_wts */
+    cql_query_opts write_opts;
+    cql_value *values; /* a statement's values: the columns and the write timestamp */
     uint8_t (*scratch)[64];
     uint8_t wts_scratch[8];
     char bind_error[200];
@@ -185,7 +207,10 @@ struct stream_engine {
     uint64_t status_us;
     char last_error[600];
 
-    /* start-up schema statements */
+    /* start-up: schema statements, then the targets' statements (run.c setup_step) */
+    size_t setup_next, setup_target;
+    bool setup_tomb;
+    char setup_what[200];
     char *ddl_stmt;
     const char *ddl_what;
     void (*ddl_next)(stream_engine *e);
@@ -253,13 +278,15 @@ void stream_note_write_error(stream_engine *e, const cql_error *err);
  * backoff (true); any other code leaves s to the caller (false). */
 bool stream_send_unavailable(stream_engine *e, stream_slot *s, int rc);
 
-/* sink.c: batches and the concurrency limit (see its DESIGN). add encodes the record of s
- * (its n values) into the open batch of its replica set; 0, or CQL_E_NOMEM / CQL_E_INVAL. */
+/* sink.c: batches and the concurrency limit (see its DESIGN). add encodes the statement of s
+ * (its n values for prepared p) into the open batch of its replica set and consistency; 0, or
+ * CQL_E_NOMEM / CQL_E_INVAL. */
 int stream_sink_init(stream_engine *e);
 void stream_sink_start(stream_engine *e);
 void stream_sink_stop(stream_engine *e);
 void stream_sink_free(stream_engine *e);
-int stream_sink_add(stream_engine *e, stream_slot *s, const cql_value *values, size_t n);
+int stream_sink_add(stream_engine *e, stream_slot *s, const cql_prepared *p, cql_consistency cl,
+                    const cql_value *values, size_t n);
 void stream_sink_pump(stream_engine *e);
 bool stream_sink_has_room(const stream_engine *e);
 /* A write request sent at sent_us finished after lat_us (err NULL: acknowledged). */

@@ -128,38 +128,52 @@ static void start_consuming(stream_engine *e)
     stream_engine_update_capacity(e);
     e->started_us = e->last_message_us = e->status_us = mono_us();
     stream_engine_sync_clock(e);
-    log_info("stream", "consuming", "topic=%s group=%s mode=%s dlq=%s table=%s.%s",
+    log_info("stream", "consuming", "topic=%s group=%s mode=%s dlq=%s table=%s.%s targets=%zu",
              e->o->pipe->topic, e->o->pipe->group, pipe_mode_name(e->o->pipe->mode),
-             e->o->pipe->dlq_topic, e->o->pipe->keyspace, e->o->pipe->table);
+             e->o->pipe->dlq_topic, e->o->pipe->keyspace, e->o->pipe->table, e->ntargets);
+}
+
+static void setup_step(stream_engine *e);
+
+/* The target of the start-up step under way, in messages: "" with one target. */
+static const char *setup_what(stream_engine *e, const char *what)
+{
+    if (e->ntargets < 2) return what;
+    snprintf(e->setup_what, sizeof e->setup_what, "%s (target %s)", what,
+             e->targets[e->setup_target].pc->name);
+    return e->setup_what;
 }
 
 static void on_prepared(cql_session *s, const cql_error *err, const cql_prepared *p, void *ud)
 {
     stream_engine *e = ud;
-    if (err) return fail_start(e, "cannot prepare the INSERT", err);
-    size_t binds = e->o->pipe->ncolumns + (e->kafka_wts ? 1 : 0);
+    stream_target *t = &e->targets[e->setup_target];
+    (void)s;
+    if (err) return fail_start(e, setup_what(e, "cannot prepare the statement"), err);
+    size_t binds = (e->setup_tomb ? 1 : t->pc->ncolumns) + (t->kafka_wts ? 1 : 0);
     if ((size_t)cql_prepared_bind_count(p) != binds) {
-        snprintf(e->err, e->errlen, "cassandra: INSERT has %d bind markers, expected %zu",
-                 cql_prepared_bind_count(p), binds);
+        snprintf(e->err, e->errlen, "cassandra: %s has %d bind markers, expected %zu",
+                 setup_what(e, "a statement"), cql_prepared_bind_count(p), binds);
         e->exit_code = 1;
         return stream_engine_finish(e);
     }
-    e->insert = p;
-    start_consuming(e);
+    if (e->setup_tomb)
+        t->tomb = p;
+    else
+        t->stmt = p;
+    setup_step(e);
 }
 
-static void prepare_insert(stream_engine *e)
+static void prepare(stream_engine *e, char *q)
 {
-    e->startup_step = "preparing the INSERT";
     /* kafka write timestamps are bound per statement (USING TIMESTAMP ?): a batch has one
      * protocol-level timestamp only. */
-    char *q = e->kafka_wts ? pipe_cql_insert_ts(e->o->pipe) : pipe_cql_insert(e->o->pipe);
     int rc = q ? cql_session_prepare(e->session, q, on_prepared, e) : CQL_E_NOMEM;
     free(q);
     if (rc) {
         cql_error ce;
         cql_error_set(&ce, rc, "%s", cql_strerror(rc));
-        fail_start(e, "cannot prepare the INSERT", &ce);
+        fail_start(e, setup_what(e, "cannot prepare the statement"), &ce);
     }
 }
 
@@ -262,18 +276,54 @@ static void ddl(stream_engine *e, char *stmt, const char *what, void (*next)(str
     ddl_send(e);
 }
 
-static void create_table(stream_engine *e)
+/* Start-up after connecting, one step at a time (each waits for the server): first the
+ * keyspace and table of every target that creates its own (create_if_missing, and not a delete
+ * target: one deletes from a table an upsert target makes, or one that exists), then each
+ * target's statement and tombstone DELETE. Steps 0..2n-1 are schema, 2n..4n-1 statements. */
+static void setup_step(stream_engine *e)
 {
-    ddl(e, pipe_cql_create_table(e->o->pipe), "cannot create the table", prepare_insert);
+    size_t nt = e->ntargets;
+    for (;;) {
+        size_t k = e->setup_next++;
+        if (k >= 4 * nt) return start_consuming(e);
+        size_t j = k < 2 * nt ? k : k - 2 * nt, i = j / 2;
+        bool second = j % 2;
+        stream_target *t = &e->targets[i];
+        const pipe_config *pc = t->pc;
+        e->setup_target = i;
+        if (k < 2 * nt) {
+            if (!pc->create_if_missing || pc->action == PIPE_ACT_DELETE) continue;
+            e->startup_step = "creating the keyspaces and tables";
+            if (second)
+                return ddl(e, pipe_cql_create_table(pc), setup_what(e, "cannot create the table"),
+                           setup_step);
+            bool seen = false; /* the keyspace of an earlier target is there */
+            for (size_t p = 0; p < i && !seen; p++)
+                seen = e->targets[p].pc->create_if_missing &&
+                       e->targets[p].pc->action == PIPE_ACT_UPSERT &&
+                       strcmp(e->targets[p].pc->keyspace, pc->keyspace) == 0;
+            if (seen) continue;
+            return ddl(e, pipe_cql_create_keyspace(pc), setup_what(e, "cannot create the keyspace"),
+                       setup_step);
+        }
+        e->startup_step = "preparing the statements";
+        e->setup_tomb = second;
+        if (second) {
+            if (pc->on_tombstone != PIPE_TOMB_DELETE) continue;
+            return prepare(e, pipe_cql_delete_key(pc, t->kafka_wts));
+        }
+        if (pc->action == PIPE_ACT_DELETE) return prepare(e, pipe_cql_delete(pc, t->kafka_wts));
+        return prepare(e, t->kafka_wts ? pipe_cql_insert_ts(pc) : pipe_cql_insert(pc));
+    }
 }
 
 static void on_connected(cql_session *s, const cql_error *err, void *ud)
 {
     stream_engine *e = ud;
+    (void)s;
     if (err) return fail_start(e, "cannot connect", err);
-    if (!e->o->pipe->create_if_missing) return prepare_insert(e);
-    e->startup_step = "creating the keyspace and table";
-    ddl(e, pipe_cql_create_keyspace(e->o->pipe), "cannot create the keyspace", create_table);
+    e->setup_next = 0;
+    setup_step(e);
 }
 
 /* ---- timers: offsets, status, metrics --------------------------------------------------- */
@@ -447,6 +497,26 @@ static void render_partitions(stream_engine *e, const stream_health_snapshot *h,
     }
 }
 
+/* Per target, with more than one: rows written, records the target's filter (or its
+ * on_tombstone: skip) passed over, dead letters. */
+static void render_targets(stream_engine *e, strbuf *b)
+{
+    char lbl[200];
+    for (size_t i = 0; i < e->ntargets && e->ntargets > 1; i++) {
+        const stream_target *t = &e->targets[i];
+        const struct {
+            const char *outcome;
+            uint64_t n;
+        } o[] = {
+            {"written", t->written}, {"skipped", t->skipped}, {"dead_lettered", t->dead_lettered}};
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(lbl, sizeof lbl, "target=\"%s\",outcome=\"%s\"", t->pc->name, o[k].outcome);
+            prom_counter(b, "rtetl_stream_target_records_total",
+                         "Records of each pipeline target by outcome (fan-out).", lbl, o[k].n);
+        }
+    }
+}
+
 static void render_dead_letters(stream_engine *e, strbuf *b)
 {
     char lbl[128];
@@ -488,6 +558,7 @@ static void render_metrics(stream_engine *e, const stream_health_snapshot *h,
                "1 while /readyz answers 200: started up, a partition assigned, not stopping.", "",
                ready ? 1 : 0);
     render_dead_letters(e, b);
+    render_targets(e, b);
     if (e->o->until_caught_up)
         prom_gauge(b, "rtetl_stream_caught_up_ratio",
                    "--until-caught-up: progress to the high watermarks noted at assignment (1: "
@@ -681,27 +752,48 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
     e->catchup_pct = -1;
     uv_loop_init(&e->loop);
     const pipe_config *pc = o->pipe;
-    if (pc->ncolumns > STREAM_MAX_COLUMNS) {
-        snprintf(err, errlen, "too many columns (%zu > %d)", pc->ncolumns, STREAM_MAX_COLUMNS);
-        return -1;
-    }
     if (pipe_config_compile(pc, &e->schema, &e->filter, err, errlen)) return -1;
     if (pipe_filter_is_trivial(e->filter)) {
         pipe_filter_free(e->filter);
         e->filter = NULL;
     }
-    if (!(e->col_exprs = pipe_config_compile_columns(pc, e->schema, err, errlen))) return -1;
-    int cl = pipe_consistency_parse(pc->consistency);
-    e->consistency = cl < 0 ? CQL_ONE : (cql_consistency)cl;
+    e->ntargets = pipe_config_ntargets(pc);
+    if (!(e->targets = calloc(e->ntargets, sizeof *e->targets))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t maxcols = 1;
+    for (size_t i = 0; i < e->ntargets; i++) {
+        stream_target *t = &e->targets[i];
+        t->pc = pipe_config_target(pc, i);
+        if (t->pc->ncolumns > STREAM_MAX_COLUMNS) {
+            snprintf(err, errlen, "too many columns in target %s (%zu > %d)", t->pc->name,
+                     t->pc->ncolumns, STREAM_MAX_COLUMNS);
+            return -1;
+        }
+        if (t->pc->ncolumns > maxcols) maxcols = t->pc->ncolumns;
+        if (!(t->col_exprs = pipe_config_compile_columns(t->pc, e->schema, err, errlen))) return -1;
+        if (t->pc->when && *t->pc->when) {
+            if (!(t->when = pipe_filter_compile(t->pc->when, e->schema, err, errlen))) return -1;
+            if (pipe_filter_is_trivial(t->when)) {
+                pipe_filter_free(t->when);
+                t->when = NULL;
+            }
+        }
+        int cl = pipe_consistency_parse(t->pc->consistency);
+        t->consistency = cl < 0 ? CQL_ONE : (cql_consistency)cl;
+        t->kafka_wts = pipe_wts_parse(t->pc->write_timestamp) == PIPE_WTS_KAFKA;
+        if (t->pc->on_tombstone != PIPE_TOMB_DLQ) e->tomb_targets = true;
+    }
     cql_query_opts_init(&e->write_opts);
-    e->kafka_wts = pipe_wts_parse(pc->write_timestamp) == PIPE_WTS_KAFKA;
     e->rec = pipe_record_new(e->schema);
     e->arena = pipe_arena_new(0);
     e->retry_arena = pipe_arena_new(0);
     e->map_arena = pipe_arena_new(0);
-    e->values = calloc(pc->ncolumns + 1, sizeof *e->values);
-    e->scratch = calloc(pc->ncolumns ? pc->ncolumns : 1, sizeof *e->scratch);
-    e->nslots = e->nfree = o->max_inflight;
+    e->values = calloc(maxcols + 1, sizeof *e->values);
+    e->scratch = calloc(maxcols, sizeof *e->scratch);
+    /* --max-inflight counts records; a record takes a slot per target. */
+    e->nslots = e->nfree = o->max_inflight * e->ntargets;
     e->span_limit = o->max_inflight * 64 > 1024 ? o->max_inflight * 64 : 1024;
     e->slots = calloc(e->nslots, sizeof *e->slots);
     if (!e->rec || !e->arena || !e->retry_arena || !e->map_arena || !e->values || !e->scratch ||
@@ -757,7 +849,11 @@ static void engine_free(stream_engine *e)
     pipe_arena_free(e->arena);
     pipe_arena_free(e->retry_arena);
     pipe_arena_free(e->map_arena);
-    pipe_config_free_columns(e->col_exprs, e->o->pipe->ncolumns);
+    for (size_t i = 0; i < e->ntargets; i++) {
+        pipe_config_free_columns(e->targets[i].col_exprs, e->targets[i].pc->ncolumns);
+        pipe_filter_free(e->targets[i].when);
+    }
+    free(e->targets);
     pipe_record_free(e->rec);
     pipe_filter_free(e->filter);
     pipe_schema_free(e->schema);

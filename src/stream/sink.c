@@ -41,7 +41,8 @@ struct stream_batch {
     stream_batch *all_next; /* every batch allocated, for sink_free */
     stream_engine *e;
     cql_batch *stmts;
-    uint64_t key; /* replica set */
+    uint64_t key; /* replica set and consistency */
+    cql_consistency cl;
     uint64_t sent_us;
     size_t n;
     stream_slot *slots[]; /* batch_rows entries */
@@ -187,8 +188,8 @@ static void on_batch(void *ud, const cql_error *err, const cql_result *res)
 static bool batch_send(stream_engine *e, stream_batch *b)
 {
     b->sent_us = mono_us();
-    int rc = cql_session_send_batch(e->session, b->stmts, CQL_BATCH_UNLOGGED, e->consistency, NULL,
-                                    on_batch, b);
+    int rc =
+        cql_session_send_batch(e->session, b->stmts, CQL_BATCH_UNLOGGED, b->cl, NULL, on_batch, b);
     if (rc == 0) {
         e->requests++;
         e->batches++;
@@ -252,10 +253,12 @@ void stream_sink_start(stream_engine *e)
     uv_prepare_start(&e->sink_prepare, on_flush);
 }
 
-int stream_sink_add(stream_engine *e, stream_slot *s, const cql_value *values, size_t n)
+int stream_sink_add(stream_engine *e, stream_slot *s, const cql_prepared *p, cql_consistency cl,
+                    const cql_value *values, size_t n)
 {
     cql_token tok;
-    uint64_t key = cql_session_replicas_key(e->session, e->insert, values, &tok);
+    /* A batch has one consistency: targets that differ in it batch apart. */
+    uint64_t key = cql_session_replicas_key(e->session, p, values, &tok) * 31 + (uint64_t)cl;
     size_t i = 0;
     while (i < e->nopen && e->open[i]->key != key) i++;
     if (i == e->nopen) {
@@ -269,11 +272,12 @@ int stream_sink_add(stream_engine *e, stream_slot *s, const cql_value *values, s
         stream_batch *b = batch_get(e);
         if (!b) return CQL_E_NOMEM;
         b->key = key;
+        b->cl = cl;
         i = e->nopen++;
         e->open[i] = b;
     }
     stream_batch *b = e->open[i];
-    int rc = cql_batch_add(e->session, b->stmts, e->insert, values, n, &tok);
+    int rc = cql_batch_add(e->session, b->stmts, p, values, n, &tok);
     if (rc) {
         if (b->n == 0) {
             e->open[i] = e->open[--e->nopen];

@@ -525,6 +525,97 @@ static void test_load_missing_file(void **state)
     assert_string_equal(err, "/nonexistent/p.yaml: No such file or directory");
 }
 
+/* Fan-out: `targets:`, the first entry is the pipeline's own target, later ones inherit its
+ * keyspace and consistency and have their own table, mapping, key and filter. */
+static const char *const fanout_yaml = "schema: [{name: id, required: true}, email, dob, op]\n"
+                                       "filter: \"\"\n"
+                                       "targets:\n"
+                                       "  - name: by_id\n"
+                                       "    keyspace: ks\n"
+                                       "    consistency: quorum\n"
+                                       "    table: users\n"
+                                       "    on_tombstone: delete\n"
+                                       "  - table: users_by_email\n"
+                                       "    primary_key: email\n"
+                                       "    when: \"contains(email, '@')\"\n"
+                                       "    ttl: 60\n"
+                                       "    mapping: {email: lower(email), id: id}\n"
+                                       "  - name: gone\n"
+                                       "    table: users\n"
+                                       "    action: delete\n"
+                                       "    when: \"op == 'delete'\"\n";
+
+static void test_targets(void **state)
+{
+    (void)state;
+    char err[256];
+    pipe_config *c = load(fanout_yaml, err);
+    if (!c) fail_msg("%s", err);
+    assert_int_equal(pipe_config_ntargets(c), 3);
+    const pipe_config *a = pipe_config_target(c, 0), *b = pipe_config_target(c, 1),
+                      *d = pipe_config_target(c, 2);
+    assert_ptr_equal(a, c);
+    assert_string_equal(a->name, "by_id");
+    assert_int_equal(a->on_tombstone, PIPE_TOMB_DELETE);
+    assert_int_equal(a->ncolumns, 4);               /* the identity mapping */
+    assert_string_equal(b->name, "users_by_email"); /* default: the table */
+    assert_string_equal(b->keyspace, "ks");         /* inherited from the first */
+    assert_string_equal(b->consistency, "quorum");
+    assert_string_equal(b->when, "contains(email, '@')");
+    assert_string_equal(b->filter, ""); /* the pipeline's filter runs once, before */
+    assert_int_equal(b->ttl, 60);
+    assert_string_equal(b->primary_key[0], "email");
+    assert_int_equal(b->nfields, 4); /* a copy of the schema */
+    assert_int_equal(d->action, PIPE_ACT_DELETE);
+    assert_int_equal(d->ncolumns, 1); /* a delete target maps its key only: id by default */
+    assert_string_equal(d->columns[0].name, "id");
+
+    char *q = pipe_cql_delete(d, true);
+    assert_string_equal(q, "DELETE FROM ks.users USING TIMESTAMP ? WHERE id = ?");
+    free(q);
+    q = pipe_cql_delete_key(a, false);
+    assert_string_equal(q, "DELETE FROM ks.users WHERE id = ?");
+    free(q);
+    q = pipe_cql_insert_ts(b);
+    assert_string_equal(q, "INSERT INTO ks.users_by_email (email, id) VALUES (?, ?) USING "
+                           "TIMESTAMP ? AND TTL 60");
+    free(q);
+
+    /* The dump lists the targets and loads back to the same dump. */
+    char *d1 = dump(c);
+    assert_non_null(strstr(d1, "targets:\n  - name: \"by_id\"\n"));
+    pipe_config *c2 = pipe_config_load_buffer(d1, strlen(d1), "dump.yaml", err, sizeof err);
+    if (!c2) fail_msg("%s\n%s", err, d1);
+    char *d2 = dump(c2);
+    assert_string_equal(strchr(d1, '\n'), strchr(d2, '\n')); /* past "(from <file>)" */
+    free(d1);
+    free(d2);
+    pipe_config_free(c2);
+    pipe_config_free(c);
+}
+
+static void test_target_errors(void **state)
+{
+    (void)state;
+    expect_error("target: {table: a}\ntargets: [{table: b}]\n",
+                 "p.yaml:2: use either target: or targets:, not both (target: at line 1)");
+    expect_error("targets: []\n", "p.yaml:1: targets: list is empty");
+    expect_error("targets: [{table: a}, {table: a}]\n",
+                 "p.yaml: two targets are named 'a' (set name: on one of them)");
+    expect_error("targets: [{table: a}, {table: b, action: remove}]\n",
+                 "p.yaml:1: target.action: expected upsert or delete, got 'remove'");
+    expect_error("targets:\n  - table: a\n  - table: b\n    when: \"nope(\"\n",
+                 "p.yaml:4: target 'b': when: filter:1:1: unknown function 'nope'");
+    expect_error("targets:\n  - table: a\n  - table: b\n    action: delete\n"
+                 "    mapping: {id: id, email: email}\n",
+                 "p.yaml:5: target 'b' (action: delete) maps column 'email', which is not in its "
+                 "primary key: a delete target maps only its primary key columns");
+    expect_error("schema: [{name: id, required: true}, {name: email, required: true}]\n"
+                 "target:\n  on_tombstone: delete\n  primary_key: [id, email]\n",
+                 "p.yaml:4: target 'tb_usuarios': on_tombstone: delete needs a one-column "
+                 "primary key (the Kafka key is its value), not 2 columns");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +634,8 @@ int main(void)
         cmocka_unit_test(test_cql_ident),
         cmocka_unit_test(test_write_timestamp),
         cmocka_unit_test(test_load_missing_file),
+        cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_target_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
