@@ -77,8 +77,11 @@ void stream_dlq_copy_headers(rd_kafka_headers_t *dst, const rd_kafka_headers_t *
 rd_kafka_headers_t *stream_dlq_replay_headers(const rd_kafka_headers_t *dlq_headers)
 {
     size_t n = dlq_headers ? rd_kafka_header_cnt(dlq_headers) : 0;
-    rd_kafka_headers_t *h = rd_kafka_headers_new(n + 1);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(n + 2);
     stream_dlq_copy_headers(h, dlq_headers, false);
+    char target[128];
+    if (header_str(dlq_headers, "rtetl.target", target, sizeof target))
+        rd_kafka_header_add(h, STREAM_DLQ_REPLAY_TARGET, -1, target, -1);
     char count[24];
     long long prev = header_int(dlq_headers, STREAM_DLQ_REPLAY_COUNT, 0);
     snprintf(count, sizeof count, "%lld", prev > 0 ? prev + 1 : 1);

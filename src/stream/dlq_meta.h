@@ -6,8 +6,8 @@
  * rtetl.error.detail, rtetl.source.topic, rtetl.source.partition, rtetl.source.offset,
  * rtetl.source.timestamp, rtetl.target (the pipeline target the record failed in, when it
  * failed in one) and, when the value was cut, rtetl.truncated (the original length).
- * A replayed message carries the original headers and rtetl.replay.count (how many times it
- * was replayed); a replayed record that is dead-lettered again keeps that count. */
+ * A replayed message carries the original headers, rtetl.replay.count (how many times it
+ * was replayed) and, when it failed in one target, rtetl.replay.target; a replayed record that is dead-lettered again keeps that count. */
 #ifndef RTETL_STREAM_DLQ_META_H
 #define RTETL_STREAM_DLQ_META_H
 
@@ -17,6 +17,10 @@
 #include <stdint.h>
 
 #define STREAM_DLQ_REPLAY_COUNT "rtetl.replay.count"
+/* On a replayed dead letter that failed in one target of a fan-out pipeline: that target's
+ * name. `rtetl stream` writes such a record to that target only, so a replay does not write
+ * an old version over newer rows of the targets that took it the first time. */
+#define STREAM_DLQ_REPLAY_TARGET "rtetl.replay.target"
 
 /* What the reason headers of one dead letter say. Strings are copies, cut to fit. */
 typedef struct stream_dlq_info {

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "kafka/security.h"
+#include "stream/dlq_meta.h"
 #include "util/log.h"
 
 static uint64_t now_us(void)
@@ -773,10 +774,14 @@ static bool filter_keeps(stream_engine *e, const pipe_filter *f, const stream_sl
 
 /* Starts the write of slot s to its target: skipped when the target's own filter does not take
  * it, and for a tombstone what the target's on_tombstone says. */
-static void target_start(stream_engine *e, stream_slot *s)
+static void target_start(stream_engine *e, stream_slot *s, int only)
 {
     stream_target *t = &e->targets[s->target];
     s->in_target = true;
+    if (only >= 0 && only != s->target) { /* a replay for another target */
+        t->skipped++;
+        return slot_done(e, s);
+    }
     if (s->tomb) {
         if (t->pc->on_tombstone == PIPE_TOMB_DELETE) return send_record(e, s);
         if (t->pc->on_tombstone == PIPE_TOMB_DLQ) {
@@ -797,12 +802,30 @@ static void target_start(stream_engine *e, stream_slot *s)
     send_record(e, s);
 }
 
+/* The target a replayed dead letter is for (header rtetl.replay.target, see dlq_meta.h), or
+ * -1: every target. */
+static int replay_target(const stream_engine *e, const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *h;
+    const void *v;
+    size_t n;
+    if (e->ntargets < 2 || rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(h, STREAM_DLQ_REPLAY_TARGET, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    for (size_t k = 0; k < e->ntargets; k++) {
+        const char *name = e->targets[k].pc->name;
+        if (v && strlen(name) == n && memcmp(name, v, n) == 0) return (int)k;
+    }
+    return -1; /* a target since renamed or removed: every target, as any record */
+}
+
 /* Fans the record of lead slot s out to every target: one slot each (the lead writes the
  * first). The record's slots are all counted before the first write starts, since a write
  * may finish at once. Each write after the first checks that e->rec still holds this record
  * (a send can complete and resend other records, which decode theirs). */
 static void fan_out(stream_engine *e, stream_slot *s)
 {
+    int only = replay_target(e, s->msg);
     stream_slot *subs[PIPE_MAX_TARGETS];
     subs[0] = s;
     for (size_t k = 1; k < e->ntargets; k++) {
@@ -829,7 +852,7 @@ static void fan_out(stream_engine *e, stream_slot *s)
             schedule_retry(e, subs[k], "out of memory decoding");
             continue;
         }
-        target_start(e, subs[k]);
+        target_start(e, subs[k], only);
     }
 }
 

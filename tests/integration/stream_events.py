@@ -93,11 +93,12 @@ def main():
     got = rows("events_by_user")
     check("events_by_user: each distinct event once", sorted(map(str, last)),
           sorted(str(r["event_id"]) for r in got))
-    bad = []
+    bad, compared = [], 0
     for r in got:
         i = last.get(r["event_id"])
         if i is None:
             continue
+        compared += 1
         ev, (part, off, ts_ms) = events[i], where[i]
         at = datetime.datetime.strptime(ev["at"], "%Y-%m-%dT%H:%M:%S.%fZ")
         if (r["user"], r["at"], r["type"], r["url"]) != (ev["user"], at, ev["type"].lower(), ev["url"]) \
@@ -105,6 +106,7 @@ def main():
                 or r["produced_at"] != datetime.datetime.utcfromtimestamp(ts_ms / 1000):
             bad.append((r, ev, part, off))
     check("events_by_user: fields, Kafka position and timestamp of the last copy", [], bad[:2])
+    check("event_id is a CQL uuid: every row compared", len(last), compared)
     check("at is a CQL timestamp", datetime.datetime, type(got[0]["at"]) if got else None)
 
     purchases = rows("purchases")

@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rtetl_testlib import (BIN, BROKERS, SRC, Procs, check, check_true, committed_lag,
+from rtetl_testlib import (BROKERS, SRC, Procs, cassandra_session, check, check_true, committed_lag,
                            create_topic, drop_keyspace, finish, kcat_records, log, rtetl,
                            run_stream, table_rows, unique)
 
@@ -156,6 +156,33 @@ def main():
         check("dead letter is the bad record", bad_id, json.loads(value)["id"])
         check_true("dead letter says why", b"to_timestamp" in h.get(b"rtetl.error.detail", b""),
                    h)
+
+    # Replayed, the dead letter goes to its own target only: by_email, which took the record
+    # the first time, is not written again (its cell's write time stays).
+    bad_email = bad["email"].lower()
+    before = writetime("usuarios_by_email", "email", bad_email)
+    rtetl("dlq", "replay", "--source-topic", topic, "--brokers", BROKERS, timeout=120)
+    with Procs() as procs:
+        rc, out, counts = run_stream(procs, "fanout2", topic, group, keyspace, "--config", EXAMPLE)
+    check("after replay: exits 0", 0, rc)
+    check("after replay: the replayed record consumed", 1, counts.get("consumed"))
+    check("after replay: dead-lettered again by by_id", 1, counts.get("dead_lettered"))
+    check("after replay: by_email not rewritten", before,
+          writetime("usuarios_by_email", "email", bad_email))
+    dl = kcat_records(topic + ".dlq")
+    check("after replay: two dead letters", 2, len(dl))
+    check("the second is the replay, again for by_id", [b"1", b"by_id"],
+          [dl[-1][0].get(b"rtetl.replay.count"), dl[-1][0].get(b"rtetl.target")])
+
+
+def writetime(table, key, value):
+    cluster, s = cassandra_session(keyspace)
+    try:
+        row = s.execute(f"SELECT WRITETIME(first_name) FROM {table} WHERE {key} = %s", [value],
+                        timeout=60).one()
+        return row[0] if row else None
+    finally:
+        cluster.shutdown()
 
 
 if __name__ == "__main__":
