@@ -340,11 +340,6 @@ static int check_primary_key(checker *k)
                          "primary key: a delete target maps only its primary key columns",
                          c->name ? c->name : c->table, c->columns[j].name);
     }
-    if (c->on_tombstone == PIPE_TOMB_DELETE && c->nprimary_key != 1)
-        return failf(k, LINE(k, primary_key),
-                     "target '%s': on_tombstone: delete needs a one-column primary key (the "
-                     "Kafka key is its value), not %zu columns",
-                     c->name ? c->name : c->table, c->nprimary_key);
     return 0;
 }
 

@@ -42,7 +42,8 @@ typedef enum {
 typedef enum {
     PIPE_TOMB_DLQ = 0, /* dead-letter it, as any record that is not a JSON object (default) */
     PIPE_TOMB_SKIP,    /* nothing: its offset is done */
-    PIPE_TOMB_DELETE,  /* DELETE the row whose (one-column) primary key is the Kafka key */
+    PIPE_TOMB_DELETE,  /* DELETE the row the Kafka key names: a one-column primary key's value
+                          as it is, a compound key as a JSON object {column: value, ...} */
 } pipe_tombstone;
 
 /* Every string is owned by the config (malloc'd; replace with pipe_config_set_str). NULL
@@ -173,7 +174,8 @@ void pipe_config_dump(const pipe_config *c, FILE *out);
  *   DELETE FROM ks.tb [USING TIMESTAMP ?] WHERE col = ? AND ...
  * pipe_cql_delete: the statement of an action: delete target, one condition per mapped column
  * (every one a primary key column) in columns[] order, after the timestamp's marker when ts.
- * pipe_cql_delete_key: the tombstone delete of a target with a one-column primary key. */
+ * pipe_cql_delete_key: the tombstone delete of a target, one condition per primary key column
+ * in primary_key order. */
 char *pipe_cql_create_keyspace(const pipe_config *c);
 char *pipe_cql_create_table(const pipe_config *c);
 char *pipe_cql_insert(const pipe_config *c);

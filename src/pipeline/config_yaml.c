@@ -72,8 +72,8 @@ static const key_spec keys[] = {
     {"target", "action", K_ACTION, OFF(action), -1, "upsert", 0, 0,
      "upsert: insert the mapped row; delete: delete the row whose primary key the mapping gives"},
     {"target", "on_tombstone", K_TOMB, OFF(on_tombstone), -1, "dlq", 0, 0,
-     "a Kafka record with a key and no value: dlq, skip, or delete (the row whose one-column "
-     "primary key is the Kafka key)"},
+     "a Kafka record with a key and no value: dlq, skip, or delete the row the key names (a "
+     "one-column primary key's value, or a JSON object of the key columns)"},
     {"target", "keyspace", K_STR, OFF(keyspace), LN(keyspace), "dados_usuarios", 0, 0,
      "Cassandra keyspace"},
     {"target", "table", K_STR, OFF(table), LN(table), "tb_usuarios", 0, 0, "Cassandra table"},

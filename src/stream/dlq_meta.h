@@ -7,7 +7,8 @@
  * rtetl.source.timestamp, rtetl.target (the pipeline target the record failed in, when it
  * failed in one) and, when the value was cut, rtetl.truncated (the original length).
  * A replayed message carries the original headers, rtetl.replay.count (how many times it
- * was replayed) and, when it failed in one target, rtetl.replay.target; a replayed record that is dead-lettered again keeps that count. */
+ * was replayed) and, when it failed in one target, rtetl.replay.target; a replayed record that is
+ * dead-lettered again keeps that count. */
 #ifndef RTETL_STREAM_DLQ_META_H
 #define RTETL_STREAM_DLQ_META_H
 

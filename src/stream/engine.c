@@ -653,17 +653,47 @@ static int map_columns(stream_engine *e, const stream_target *t, const stream_sl
     return 0;
 }
 
-/* Binds the Kafka key of tombstone s as the one-column primary key of t's tombstone DELETE. */
-static int map_key(stream_engine *e, const stream_target *t, const stream_slot *s, cql_value *val,
-                   int marker)
+/* Binds the primary key of t's tombstone DELETE from the Kafka key of s into vals (markers
+ * from `first` on): a one-column key is the Kafka key's text; a compound key's Kafka key is a
+ * JSON object with a member per key column. */
+static int map_key(stream_engine *e, const stream_target *t, const stream_slot *s, cql_value *vals,
+                   int first)
 {
-    const cql_column *col = cql_prepared_bind_column(t->tomb, marker);
-    int rc = cql_value_from_text(&col->type, s->msg->key, s->msg->key_len, e->scratch[0],
-                                 sizeof e->scratch[0], val);
-    if (rc != 0)
-        snprintf(e->bind_error, sizeof e->bind_error, "primary key %s from the Kafka key",
-                 t->pc->primary_key[0]);
-    return rc;
+    const pipe_config *pc = t->pc;
+    const rd_kafka_message_t *m = s->msg;
+    if (!t->key_schema) {
+        const cql_column *col = cql_prepared_bind_column(t->tomb, first);
+        int rc = cql_value_from_text(&col->type, m->key, m->key_len, e->scratch[0],
+                                     sizeof e->scratch[0], vals);
+        if (rc != 0)
+            snprintf(e->bind_error, sizeof e->bind_error, "primary key %s from the Kafka key",
+                     pc->primary_key[0]);
+        return rc;
+    }
+    pipe_decode_error derr;
+    pipe_arena_reset(e->map_arena);
+    if (pipe_decode(t->key_schema, m->key, m->key_len, e->map_arena, t->key_rec, &derr) !=
+        PIPE_DEC_OK) {
+        char why[100];
+        pipe_decode_describe(t->key_schema, &derr, why, sizeof why);
+        snprintf(e->bind_error, sizeof e->bind_error,
+                 "tombstone key: not a JSON object of the "
+                 "primary key columns: %s",
+                 why);
+        return CQL_E_INVAL;
+    }
+    for (size_t i = 0; i < pc->nprimary_key; i++) {
+        const pipe_value *v = &t->key_rec->v[i];
+        const cql_column *col = cql_prepared_bind_column(t->tomb, first + (int)i);
+        int rc = cql_value_from_text(&col->type, v->ptr, v->len, e->scratch[i],
+                                     sizeof e->scratch[i], &vals[i]);
+        if (rc != 0) {
+            snprintf(e->bind_error, sizeof e->bind_error, "primary key %s from the Kafka key",
+                     pc->primary_key[i]);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 int stream_map_send(stream_engine *e, stream_slot *s)
@@ -681,8 +711,8 @@ int stream_map_send(stream_engine *e, stream_slot *s)
     int first = ts_first ? 1 : 0, rc;
     size_t n;
     if (s->tomb) {
-        rc = map_key(e, t, s, &e->values[first], first);
-        n = 1;
+        rc = map_key(e, t, s, e->values + first, first);
+        n = t->pc->nprimary_key;
     } else {
         rc = map_columns(e, t, s, e->values + first, first);
         n = t->pc->ncolumns;

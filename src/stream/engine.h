@@ -119,6 +119,8 @@ typedef struct stream_target {
     pipe_expr **col_exprs;    /* per column: its mapping expression, NULL for a plain field */
     const cql_prepared *stmt; /* the INSERT, or the DELETE of an action: delete target */
     const cql_prepared *tomb; /* on_tombstone: delete: DELETE by the Kafka key; else NULL */
+    pipe_schema *key_schema;  /* a compound key's columns: the JSON Kafka key decodes by it */
+    pipe_record *key_rec;
     cql_consistency consistency;
     bool kafka_wts;                           /* statements carry USING TIMESTAMP ? */
     uint64_t written, skipped, dead_lettered; /* per target, for /metrics */

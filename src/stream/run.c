@@ -150,7 +150,7 @@ static void on_prepared(cql_session *s, const cql_error *err, const cql_prepared
     stream_target *t = &e->targets[e->setup_target];
     (void)s;
     if (err) return fail_start(e, setup_what(e, "cannot prepare the statement"), err);
-    size_t binds = (e->setup_tomb ? 1 : t->pc->ncolumns) + (t->kafka_wts ? 1 : 0);
+    size_t binds = (e->setup_tomb ? t->pc->nprimary_key : t->pc->ncolumns) + (t->kafka_wts ? 1 : 0);
     if ((size_t)cql_prepared_bind_count(p) != binds) {
         snprintf(e->err, e->errlen, "cassandra: %s has %d bind markers, expected %zu",
                  setup_what(e, "a statement"), cql_prepared_bind_count(p), binds);
@@ -740,6 +740,24 @@ void stream_engine_finish(stream_engine *e)
 
 /* ---- set-up and tear-down --------------------------------------------------------------- */
 
+/* A compound primary key's tombstones: the Kafka key decodes as a JSON object with a required
+ * string member per key column (its text is bound as a field's is). */
+static int key_schema(stream_target *t, char *err, size_t errlen)
+{
+    const pipe_config *pc = t->pc;
+    pipe_field f[STREAM_MAX_COLUMNS];
+    if (pc->nprimary_key > STREAM_MAX_COLUMNS) return snprintf(err, errlen, "key too long"), -1;
+    for (size_t i = 0; i < pc->nprimary_key; i++)
+        f[i] = (pipe_field){.name = pc->primary_key[i],
+                            .type = PIPE_T_STRING,
+                            .required = true,
+                            .max_bytes = PIPE_DEFAULT_FIELD_MAX_BYTES};
+    if (!(t->key_schema = pipe_schema_new(f, pc->nprimary_key, 0, err, errlen))) return -1;
+    if (!(t->key_rec = pipe_record_new(t->key_schema)))
+        return snprintf(err, errlen, "out of memory"), -1;
+    return 0;
+}
+
 static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
@@ -784,6 +802,10 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
         t->consistency = cl < 0 ? CQL_ONE : (cql_consistency)cl;
         t->kafka_wts = pipe_wts_parse(t->pc->write_timestamp) == PIPE_WTS_KAFKA;
         if (t->pc->on_tombstone != PIPE_TOMB_DLQ) e->tomb_targets = true;
+        if (t->pc->on_tombstone == PIPE_TOMB_DELETE && t->pc->nprimary_key > 1 &&
+            key_schema(t, err, errlen))
+            return -1;
+        if (t->pc->nprimary_key > maxcols) maxcols = t->pc->nprimary_key;
     }
     cql_query_opts_init(&e->write_opts);
     e->rec = pipe_record_new(e->schema);
@@ -852,6 +874,8 @@ static void engine_free(stream_engine *e)
     for (size_t i = 0; i < e->ntargets; i++) {
         pipe_config_free_columns(e->targets[i].col_exprs, e->targets[i].pc->ncolumns);
         pipe_filter_free(e->targets[i].when);
+        pipe_record_free(e->targets[i].key_rec);
+        pipe_schema_free(e->targets[i].key_schema);
     }
     free(e->targets);
     pipe_record_free(e->rec);

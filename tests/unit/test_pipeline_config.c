@@ -610,10 +610,6 @@ static void test_target_errors(void **state)
                  "    mapping: {id: id, email: email}\n",
                  "p.yaml:5: target 'b' (action: delete) maps column 'email', which is not in its "
                  "primary key: a delete target maps only its primary key columns");
-    expect_error("schema: [{name: id, required: true}, {name: email, required: true}]\n"
-                 "target:\n  on_tombstone: delete\n  primary_key: [id, email]\n",
-                 "p.yaml:4: target 'tb_usuarios': on_tombstone: delete needs a one-column "
-                 "primary key (the Kafka key is its value), not 2 columns");
 }
 
 int main(void)
