@@ -21,6 +21,17 @@
  * the committed offsets and their metadata are read (rd_kafka_committed) and handed to the
  * handler, and the partitions are assigned at exactly those offsets.
  *
+ * Lost partitions: a revocation with the assignment lost commits nothing (another member may
+ * own them already), so the group's offset can lag what this member had finished. librdkafka
+ * up to 2.9 declares the assignment lost whenever a commit comes back ILLEGAL_GENERATION, and
+ * the periodic commit does when it is queued behind this member's JoinGroup at the start of a
+ * rebalance (the statistics' "steady" is as old as the queue in front of them; librdkafka
+ * issue #4059, fixed in 2.10), after which every partition restarted from the previous periodic
+ * commit (measured: 2,899 records read twice when the other member had just left). So the
+ * offset stored for a lost partition is kept (`orphan`): everything below it is finished. When
+ * the partition is assigned to this member again with an older committed offset, it resumes
+ * from there, with that offset's metadata, and commits it (kafka_consumer_store semantics).
+ *
  * Fetch wake-up: once the prefetch queue passes queued.max.messages.kbytes, librdkafka up to
  * 2.0 decides to fetch again only when its broker thread next wakes up, which without other
  * traffic is once a second (librdkafka issue #2879; 2.1 added fetch.queue.backoff.ms). A
@@ -55,6 +66,8 @@ typedef struct consumer_part {
     bool dirty;     /* commit/meta not committed yet */
     bool held;      /* paused by kafka_consumer_hold: a general resume leaves it paused */
     char meta[KAFKA_COMMIT_META_MAX];
+    int64_t orphan; /* offset stored when the partition was lost, -1 none (see the header) */
+    char orphan_meta[KAFKA_COMMIT_META_MAX];
 } consumer_part;
 
 struct kafka_consumer {
@@ -74,6 +87,7 @@ struct kafka_consumer {
     bool cooperative;
     rd_kafka_topic_partition_list_t *pending_revoke; /* deferred unassign, or NULL */
     bool revoke_lost;                                /* ... of partitions already lost */
+    bool rejoining; /* the assignment was lost; librdkafka rejoins, no assign callback yet */
     uint64_t revoke_deadline;
     consumer_part *parts; /* indexed by partition number */
     size_t nparts;
@@ -99,8 +113,13 @@ static consumer_part *part_at(kafka_consumer *c, int32_t partition)
         consumer_part *np = realloc(c->parts, n * sizeof *np);
         if (!np) return NULL;
         for (size_t i = c->nparts; i < n; i++)
-            np[i] = (consumer_part){
-                .next = -1, .commit = -1, .dirty = false, .held = false, .meta = ""};
+            np[i] = (consumer_part){.next = -1,
+                                    .commit = -1,
+                                    .dirty = false,
+                                    .held = false,
+                                    .meta = "",
+                                    .orphan = -1,
+                                    .orphan_meta = ""};
         c->parts = np;
         c->nparts = n;
     }
@@ -227,9 +246,15 @@ static void finish_revoke(kafka_consumer *c)
     rd_kafka_topic_partition_list_t *parts = c->pending_revoke;
     c->pending_revoke = NULL;
     if (!c->revoke_lost) commit_dirty(c, parts, true);
+    if (c->revoke_lost) c->rejoining = true;
     for (int i = 0; i < parts->cnt; i++) {
         consumer_part *cp = part_at(c, parts->elems[i].partition);
-        if (cp) cp->dirty = false, cp->commit = -1, cp->meta[0] = '\0';
+        if (!cp) continue;
+        if (c->revoke_lost && cp->commit >= 0) {
+            cp->orphan = cp->commit;
+            memcpy(cp->orphan_meta, cp->meta, sizeof cp->meta);
+        }
+        cp->dirty = false, cp->commit = -1, cp->meta[0] = '\0';
     }
     if (c->cooperative) {
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, parts);
@@ -245,6 +270,32 @@ static void finish_revoke(kafka_consumer *c)
     log_info("consumer", "partitions released");
 }
 
+/* Partitions this member lost and now gets back resume from what it had finished when that
+ * is past the group's committed offset (see the header): t's offset and metadata become the
+ * orphan's, which is stored to be committed. Every orphan of `parts` is used up. */
+static void adopt_orphans(kafka_consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *t = &parts->elems[i];
+        consumer_part *cp = part_at(c, t->partition);
+        if (!cp || cp->orphan < 0) continue;
+        int64_t orphan = cp->orphan;
+        cp->orphan = -1;
+        if (t->offset >= orphan) continue; /* someone went further (or as far) */
+        log_info("consumer", "partition lost earlier resumes from this member's own progress",
+                 "partition=%d committed=%lld from=%lld", t->partition, (long long)t->offset,
+                 (long long)orphan);
+        free(t->metadata);
+        t->metadata = NULL;
+        t->metadata_size = 0;
+        size_t ml = strlen(cp->orphan_meta);
+        if (ml && (t->metadata = malloc(ml))) memcpy(t->metadata, cp->orphan_meta, ml);
+        if (t->metadata) t->metadata_size = ml;
+        t->offset = orphan;
+        kafka_consumer_store(c, t->partition, orphan, cp->orphan_meta);
+    }
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -256,6 +307,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         o += (size_t)snprintf(list + o, sizeof list - o, "%s%d", i ? "," : "",
                               parts->elems[i].partition);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        c->rejoining = false;
         log_info("consumer", "partitions assigned", "partitions=%s protocol=%s",
                  *list ? list : "none", rd_kafka_rebalance_protocol(rk));
         /* The committed offsets and their metadata, so the handler learns where each
@@ -269,6 +321,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_topic_partition_list_destroy(start);
             start = rd_kafka_topic_partition_list_copy(parts);
         }
+        adopt_orphans(c, start);
         if (c->h.on_assign) c->h.on_assign(c->ud, start);
         if (c->cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, start);
@@ -519,6 +572,11 @@ void kafka_consumer_hold(kafka_consumer *c, int32_t partition, bool hold)
     else
         rd_kafka_resume_partitions(c->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+bool kafka_consumer_rejoining(const kafka_consumer *c)
+{
+    return c->rejoining;
 }
 
 void kafka_consumer_revoke_ready(kafka_consumer *c)

@@ -51,6 +51,9 @@ void kafka_consumer_seek(kafka_consumer *c, int32_t partition, int64_t offset, b
 /* Pauses one partition (hold) until it is released with hold false; unlike the pause for lack
  * of capacity, a held partition stays paused when the others resume. */
 void kafka_consumer_hold(kafka_consumer *c, int32_t partition, bool hold);
+/* True from a revocation of a lost assignment until the next assignment callback: librdkafka
+ * rejoins the group at once, and the partitions often come back (possibly none do). */
+bool kafka_consumer_rejoining(const kafka_consumer *c);
 /* The handler finished draining the partitions of a deferred revocation. */
 void kafka_consumer_revoke_ready(kafka_consumer *c);
 /* Stores offset (the next offset to consume) of a partition and the metadata string to commit

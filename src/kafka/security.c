@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 bool kafka_security_error(rd_kafka_resp_err_t err, const char *reason, const char *what, char *out,
                           size_t outlen)
@@ -62,6 +63,15 @@ bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int ti
     if (md) rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(t);
     return ok;
+}
+
+bool kafka_topic_wait_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        if (kafka_topic_ready(rk, topic, partitions, 2000)) return true;
+        usleep(50000);
+    }
+    return false;
 }
 
 bool kafka_topic_visible(rd_kafka_t *rk, const char *topic, int timeout_ms)

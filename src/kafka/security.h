@@ -27,5 +27,10 @@ bool kafka_topic_visible(rd_kafka_t *rk, const char *topic, int timeout_ms);
 /* The same check, also requiring at least `partitions` partitions, each with a leader (0: only
  * visible). One metadata request, bounded by timeout_ms. */
 bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms);
+/* Polls kafka_topic_ready every 50 ms until it holds or about timeout_ms passed; false then. For
+ * a topic just created: records produced before every partition had a leader went missing
+ * although reported delivered (measured: 2-6 of ~1,300 records in 3 of 6 runs produced at once
+ * after the creation, none in 6 runs on an existing topic). */
+bool kafka_topic_wait_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms);
 
 #endif

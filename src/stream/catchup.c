@@ -11,7 +11,9 @@
  * past the mark came (records come in offset order, so all before it are done) or librdkafka's
  * position passed the mark (it steps over transaction markers, which are never handed over).
  * Once every assigned partition is caught up, the engine stops: drain, commit, exit 0. Partitions
- * assigned later (a rebalance) get their mark when assigned. */
+ * assigned later (a rebalance) get their mark when assigned. After a lost assignment (every
+ * partition revoked as lost) nothing is decided until the member has rejoined and been assigned
+ * again. */
 #include <inttypes.h>
 
 #include "stream/engine.h"
@@ -103,6 +105,9 @@ void stream_catchup_check(stream_engine *e)
     /* Past --max-records, messages handed over are dropped untracked, so the position no longer
      * says they are done; that bound stops the run anyway. */
     if (e->o->max_records && e->consumed >= e->o->max_records) return;
+    /* A member whose assignment was lost has no partition until it has rejoined: stopping
+     * then would say caught up with its work unfinished and its last progress uncommitted. */
+    if (kafka_consumer_rejoining(e->consumer)) return;
     retry_marks(e);
     bool all = true, unknown = false;
     int64_t done = 0, total = 0;

@@ -156,12 +156,16 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
         rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
         if (!e && n == 1) e = rd_kafka_topic_result_error(tr[0]);
         char line[512];
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_info("dlq", "created the dead-letter topic", "topic=%s max_message_bytes=%s",
                      d->topic, maxb);
-        else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-                  e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
-                 kafka_topic_visible(d->rk, d->topic, timeout_ms))
+            /* Dead letters can follow within milliseconds (see kafka_topic_wait_ready). */
+            if (!kafka_topic_wait_ready(d->rk, d->topic, partitions, timeout_ms))
+                log_warn("dlq", "the new dead-letter topic's partitions have no leader yet",
+                         "topic=%s waited_ms=%d", d->topic, timeout_ms);
+        } else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                    e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
+                   kafka_topic_visible(d->rk, d->topic, timeout_ms))
             /* Least privilege: a user who may write the topic need not be able to create it. */
             log_info("dlq", "not authorized to create the dead-letter topic; it exists", "topic=%s",
                      d->topic);

@@ -1058,7 +1058,9 @@ bool stream_engine_on_revoke(void *ud, const rd_kafka_topic_partition_list_t *pa
     for (int i = 0; i < parts->cnt; i++) {
         stream_part *sp = part_get(e, parts->elems[i].partition, false);
         if (!sp || !sp->assigned) continue;
-        if (!lost) part_store(e, sp, true);
+        /* Also when lost: nothing is committed then, but the consumer keeps the offset in case
+         * the partition comes back to this member (kafka/consumer.c, lost partitions). */
+        part_store(e, sp, true);
         if (lost || now || pipe_offsets_inflight(sp->offs) == 0) {
             part_unassign(sp);
             continue;

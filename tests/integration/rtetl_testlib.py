@@ -292,6 +292,13 @@ def run_stream(procs, name, topic, group, keyspace, *extra, timeout=300):
     return rc, out, status_counts(out)
 
 
+def delete_topics(*topics):
+    """Deletes test topics that may exist (cleanup: the outcome is not checked)."""
+    for t in topics:
+        subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete", "--if-exists",
+                        "--topic", t], capture_output=True, timeout=180)
+
+
 def drop_keyspace(keyspace):
     try:
         cluster, s = cassandra_session()

@@ -14,14 +14,12 @@
 5. Two members: the second joins while the first works; partitions move between them, each
    notes marks when assigned, and together they consume every record exactly once.
 """
-import os
 import re
 import signal
-import subprocess
 import urllib.request
 
-from rtetl_testlib import (BIN, BROKERS, SRC, Procs, check, check_true, drop_keyspace, finish,
-                           produce, rtetl, run_stream, status_counts, table_rows, unique,
+from rtetl_testlib import (BIN, BROKERS, Procs, check, check_true, delete_topics, drop_keyspace,
+                           finish, produce, rtetl, run_stream, status_counts, table_rows, unique,
                            wait_for)
 
 N = 3000
@@ -149,11 +147,16 @@ def rebalance_run(procs, keyspace):
     check_true("both members caught up", all('reason="caught up"' in o for o in outs))
     consumed = [status_counts(o).get("consumed", 0) for o in outs]
     # At least once: every record consumed by one member or the other. Exactly once is what a
-    # clean cooperative rebalance should give (the revoked partitions' offsets are committed
-    # before they move), and it is what most runs show; but 2 runs of about 12 in session 5
-    # (one on a quiet CI box) consumed 66,416 and 85,817 with no revocation passing its drain
-    # bound, a cause not found yet (issue #14's notes). Until it is, duplicates are reported,
-    # not failed on; the committed offsets below must still be exactly the high watermarks.
+    # clean cooperative rebalance gives (the revoked partitions' offsets are committed before
+    # they move). The runs that read records twice (66,416 and 85,817 of 60,000 in session 5;
+    # 2,899 extra in 1 of 33 runs in session 6) had a member's assignment revoked as lost: its
+    # periodic commit was queued behind its own JoinGroup and came back ILLEGAL_GENERATION,
+    # which librdkafka before 2.10 treats as a lost assignment (issue #4059), and a lost
+    # revocation commits nothing. A member now resumes a lost partition that comes back to it
+    # from its own progress (stream_lost_partitions_test), but a lost partition that goes to
+    # the other member still restarts from the last periodic commit; so duplicates are
+    # reported, not failed on, while lost revocations can happen. The committed offsets below
+    # must still be exactly the high watermarks.
     check_true("together they consumed every record at least once", sum(consumed) >= n,
                f"consumed {consumed}")
     dup = sum(consumed) - n
@@ -161,8 +164,7 @@ def rebalance_run(procs, keyspace):
     print(f"informational: {dup} records consumed twice; a revocation drain passed its bound: "
           f"{drained_late}; revocations lost: {sum(o.count('lost=1') for o in outs)}")
     check("the group committed the high watermarks", watermarks(topic), committed(group, topic))
-    subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete", "--if-exists",
-                    "--topic", topic], capture_output=True, timeout=180)
+    delete_topics(topic)
 
 
 def metrics_run(procs, topic, keyspace):
@@ -222,8 +224,7 @@ def main():
             rebalance_run(procs, keyspace)
         finally:
             drop_keyspace(keyspace)
-            subprocess.run([os.path.join(SRC, "scripts", "stack"), "topics", "--delete",
-                            "--if-exists", "--topic", topic], capture_output=True, timeout=180)
+            delete_topics(topic)
     finish()
 
 
