@@ -175,6 +175,58 @@ def main():
           [dl[-1][0].get(b"rtetl.replay.count"), dl[-1][0].get(b"rtetl.target")])
 
 
+COMPOUND = """\
+source: {{topic: {topic}}}
+schema: [{{name: region, required: true}}, {{name: id, required: true}}, name]
+filter: ""
+target:
+  keyspace: {keyspace}
+  table: by_region
+  primary_key: [region, id]
+  on_tombstone: delete
+"""
+
+
+def compound_tombstones():
+    """A tombstone of a compound primary key names its row with a JSON object key."""
+    from kafka import KafkaProducer
+    t2 = unique("fanout_ck")
+    path = os.path.join(tempfile.mkdtemp(prefix="rtetl_fanout_"), "ck.yaml")
+    with open(path, "w") as f:
+        f.write(COMPOUND.format(topic=t2, keyspace=keyspace))
+    create_topic(t2, 1)
+    p = KafkaProducer(bootstrap_servers=BROKERS, acks="all")
+    rows = [("eu", "a"), ("eu", "b"), ("us", "a"), ("us", "c")]
+    for region, i in rows:
+        key = json.dumps({"region": region, "id": i}).encode()
+        p.send(t2, key=key, value=json.dumps({"region": region, "id": i, "name": i * 3}).encode())
+    for region, i in rows[1:3]:
+        p.send(t2, key=json.dumps({"id": i, "region": region}).encode(), value=None)
+    p.send(t2, key=b"us:c", value=None)  # not a JSON object: dead-lettered
+    p.flush(60)
+    p.close()
+    with Procs() as procs:
+        rc, out, counts = run_stream(procs, "fanout_ck", t2, unique("g_ck"), keyspace,
+                                     "--config", path)
+    check("compound key: exits 0", 0, rc)
+    left = sorted((r["region"], r["id"]) for r in
+                  (row._asdict() for row in select("SELECT region, id FROM by_region")))
+    check("compound key: the tombstones deleted their rows", [("eu", "a"), ("us", "c")], left)
+    dl = kcat_records(t2 + ".dlq")
+    check("compound key: the bad tombstone key dead-lettered", 1, len(dl))
+    check_true("compound key: its reason names the key",
+               dl and b"tombstone key: not a JSON object" in dl[0][0].get(b"rtetl.error.detail", b""),
+               dl and dl[0][0])
+
+
+def select(q):
+    cluster, s = cassandra_session(keyspace)
+    try:
+        return list(s.execute(q, timeout=60))
+    finally:
+        cluster.shutdown()
+
+
 def writetime(table, key, value):
     cluster, s = cassandra_session(keyspace)
     try:
@@ -188,6 +240,7 @@ def writetime(table, key, value):
 if __name__ == "__main__":
     try:
         main()
+        compound_tombstones()
     finally:
         drop_keyspace(keyspace)
     sys.exit(finish())
