@@ -4,7 +4,7 @@
  * DESIGN: kept out of the engine so the hot path carries no dry-run test per record. It uses
  * the same compiled pieces (schema, filter, mapping expressions) and the engine's Kafka
  * metadata, and gives the same reasons and details the engine would: a decode error's reason,
- * a failing mapping expression as bind_failed. What it cannot see without Cassandra is a value
+ * a failing mapping expression as expr_failed. What it cannot see without Cassandra is a value
  * an existing table's column type refuses (the engine binds text into the prepared column
  * types); rtetl's own tables have the types the schema implies. The topic is read with the
  * bounded reader of batch tools (kafka/reader.h): assigned partitions, never committed. */
@@ -84,11 +84,8 @@ static void map_row(dry *d, const rd_kafka_message_t *m, const pipe_xctx *ctx)
     for (size_t c = 0; vals && c < pc->ncolumns; c++) {
         if (!d->cols[c] || pipe_expr_eval(d->cols[c], ctx, &vals[c]) == 0) continue;
         d->dead++;
-        fprintf(d->out,
-                "[%" PRId32 ":%" PRId64 "] dead-letter bind_failed: cannot bind record: %s "
-                "(column %s = %s: %s)\n",
-                m->partition, m->offset, cql_strerror(CQL_E_INVAL), pc->columns[c].name,
-                pc->columns[c].field, ctx->err);
+        fprintf(d->out, "[%" PRId32 ":%" PRId64 "] dead-letter expr_failed: column %s = %s: %s\n",
+                m->partition, m->offset, pc->columns[c].name, pc->columns[c].field, ctx->err);
         return;
     }
     if (!vals) {
