@@ -891,9 +891,11 @@ static void print_node(const pipe_expr *x, const pipe_schema *s, uint32_t i, sbu
     case X_PATH: {
         put_field(b, s, n->field);
         const char *m = x->lits + n->lit, *end = m + n->lit_len;
-        for (int64_t k = 0; k < n->i; k++, m += strlen(m) + 1) {
+        for (int64_t k = 0; k < n->i; k++) {
+            size_t ml = k + 1 < n->i ? strlen(m) : (size_t)(end - m);
             put(b, ".", 1);
-            put_name(b, m, k + 1 < n->i ? strlen(m) : (size_t)(end - m));
+            put_name(b, m, ml);
+            m += ml + 1;
         }
         return;
     }

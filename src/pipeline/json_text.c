@@ -485,13 +485,13 @@ static const char *put_item(writer *w, const char *p, const char *end)
     if (*p == '"') {
         if (!(q = pipe_json_read_string(p, end, NULL, &n))) return NULL;
         put_be32(w, n);
-        if (room(w) >= n) pipe_json_read_string(p, end, (char *)w->o + w->len, &n);
+        if (w->o && room(w) >= n) pipe_json_read_string(p, end, (char *)w->o + w->len, &n);
     } else {
         q = pipe_json_skip(p, end);
         if (!q || *p == '{' || *p == '[' || *p == 'n') return NULL;
         n = (size_t)(q - p);
         put_be32(w, n);
-        if (room(w) >= n) memcpy(w->o + w->len, p, n);
+        if (w->o && room(w) >= n) memcpy(w->o + w->len, p, n);
     }
     if (n > INT32_MAX) return NULL;
     w->len += n;

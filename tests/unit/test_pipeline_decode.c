@@ -812,6 +812,8 @@ static void test_items_cql(void **state)
     assert_int_equal(pipe_json_items_cql(j, strlen(j), out, 6), 14);
     assert_int_equal(out[6], 0xAA);
     assert_int_equal(pipe_json_items_cql("[]", 2, out, sizeof out), 4);
+    /* An empty string measured without a buffer (UBSan: no offset applied to NULL). */
+    assert_int_equal(pipe_json_items_cql("[\"\"]", 4, NULL, 0), 8);
     static const char *const bad[] = {"",           "[",     "[null]",        "[[1]]",
                                       "{\"a\":{}}", "[1,]",  "[\"a\" \"b\"]", "{\"a\"}",
                                       "[\"\\x\"]",  "[1] x", "\"a\"",         "{1:2}"};
