@@ -56,10 +56,10 @@ static void put_field(FILE *out, const pipe_field *f, const pipe_value *v)
 {
     if (!v->present || v->json_type == PIPE_JSON_NULL)
         fputs("null", out);
-    else if (f->type == PIPE_T_STRING)
+    else if (f->type == PIPE_T_STRING || f->type == PIPE_T_TIMESTAMP || f->type == PIPE_T_DATE)
         put_quoted(out, v->ptr, v->len);
-    else
-        fwrite(v->ptr, 1, v->len, out); /* a JSON number or boolean: a CQL literal as it is */
+    else /* a JSON number or boolean, a uuid: a CQL literal as it is; a list or map as JSON */
+        fwrite(v->ptr, 1, v->len, out);
 }
 
 static void put_xval(FILE *out, const pipe_xval *v)

@@ -19,9 +19,9 @@ import tempfile
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rtetl_testlib import (Procs, cassandra_session, check, check_true, create_topic,
-                           dead_letters, drop_keyspace, finish, kafka_producer, log, run_stream,
-                           unique)
+from rtetl_testlib import (BROKERS, Procs, cassandra_session, check, check_true, create_topic,
+                           dead_letters, drop_keyspace, finish, kafka_producer, log, rtetl,
+                           run_stream, unique)
 
 topic = unique("types")
 keyspace = unique("ks_types")
@@ -114,6 +114,22 @@ def main():
         p.produce(topic, value=json.dumps(r).encode())
     check("all produced", 0, p.flush(60))
     log(f"produced {len(good) + len(bad) + len(skipped)} records to {topic}")
+
+    # --dry-run: the same verdicts, printed; an expression failure as expr_failed.
+    n = len(good) + len(bad) + len(skipped)
+    rc, out, err = rtetl("stream", "--config", path, "--group", unique("g_types_dry"),
+                         "--keyspace", unique("ks_types_dry"), "--brokers", BROKERS,
+                         "--dry-run", "--sample", str(n), check_rc=False)
+    check("--dry-run exits 0", 0, rc)
+    check("--dry-run summary",
+          [f"# dry run of {topic}: {n} records: {len(good)} would be written, 2 filtered out, "
+           f"{len(bad)} dead-lettered; nothing was written or committed"],
+          [ln for ln in out.splitlines() if ln.startswith("# dry run")])
+    check("--dry-run: to_uuid's failure is expr_failed", 1,
+          sum("dead-letter expr_failed: column ref = to_uuid(ref): to_uuid: not a UUID: " in ln
+              for ln in out.splitlines()))
+    check_true("--dry-run prints a timestamp field quoted",
+               "'2024-01-01T10:00:00+0530'" in out, out[-1500:])
 
     with Procs() as procs:
         rc, out, counts = run_stream(procs, "types", topic, unique("g_types"), keyspace,
