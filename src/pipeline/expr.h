@@ -8,11 +8,15 @@
  *   unary    := 'not' unary | compare
  *   compare  := value [('==' | '!=' | '<' | '<=' | '>' | '>=') value
  *                      | ['not'] 'in' '(' value (',' value)* ')']
- *   value    := '(' expr ')' | literal | field ('.' name)* | kafka | name '(' [expr (',' expr)*]
- * ')' literal  := 'text' | "text" (escapes \\ \' \" \n \t \r) | integer | decimal | true | false |
- * null kafka    := kafka.topic | kafka.partition | kafka.offset | kafka.timestamp | kafka.key |
- * kafka.header('name') `x not in (a, b)` is `not (x in (a, b))`, SQL's NOT IN (unknown when x or
- * one of them is null and none equals x).
+ *   value    := '(' expr ')' | literal | field ('.' name)* | kafka
+ *               | name '(' [expr (',' expr)*] ')'
+ *   literal  := 'text' | "text" (escapes \\ \' \" \n \t \r) | integer | decimal | true | false
+ *               | null
+ *   kafka    := kafka.topic | kafka.partition | kafka.offset | kafka.timestamp | kafka.key
+ *               | kafka.header('name')
+ *
+ * `x not in (a, b)` is `not (x in (a, b))`, SQL's NOT IN (unknown when x or one of them is
+ * null and none equals x).
  *
  * A path `field.a.b` navigates the JSON object text a field holds (an object in a string or
  * map field, which the decoder keeps as its compact JSON, or a string whose text is a JSON
