@@ -195,7 +195,7 @@ static int check_fields(checker *k)
         if (!f->name || !*f->name || strlen(f->name) > PIPE_FIELD_NAME_MAX)
             return failf(k, LINE_AT(k, fields, i), "field name must be 1 to %d bytes",
                          PIPE_FIELD_NAME_MAX);
-        if ((unsigned)f->type > PIPE_T_BOOLEAN)
+        if ((unsigned)f->type >= PIPE_T__COUNT)
             return failf(k, LINE_AT(k, fields, i), "field '%s' has an invalid type", f->name);
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->fields[j].name, f->name) == 0)

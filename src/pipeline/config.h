@@ -168,6 +168,9 @@ void pipe_config_dump(const pipe_config *c, FILE *out);
  *   CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {...}
  *   CREATE TABLE IF NOT EXISTS ks.tb (col type, ..., PRIMARY KEY (pk...))
  *       [WITH default_time_to_live = ttl]
+ *     where a column bound from a field has the field's CQL type (pipe_type_cql) and an
+ *     expression column its result's (pipe_xtype_cql: timestamp, date, uuid, bigint, double,
+ *     boolean, else text)
  *   INSERT INTO ks.tb (col, ...) VALUES (?, ...) [USING TTL ttl]
  * The INSERT's bind markers follow columns[] order. pipe_cql_insert_ts adds a last bind marker
  * for the write timestamp: ... USING TIMESTAMP ? [AND TTL ttl].

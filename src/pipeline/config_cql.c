@@ -130,20 +130,34 @@ char *pipe_cql_create_keyspace(const pipe_config *c)
     return finish(&t);
 }
 
+/* The CQL type of column i: its field's, or its expression's result type (pipe_xtype_cql); an
+ * expression that does not compile (the config was not finished) is text. */
+static const char *column_type(const pipe_config *c, const pipe_schema *s, size_t i)
+{
+    int fi = c->columns[i].field_index;
+    if (fi >= 0) return pipe_type_cql(c->fields[fi].type);
+    char err[256];
+    pipe_expr *x = s ? pipe_expr_compile(c->columns[i].field, s, NULL, err, sizeof err) : NULL;
+    const char *type = pipe_xtype_cql(x ? pipe_expr_type(x) : PIPE_X__ANY);
+    pipe_expr_free(x);
+    return type;
+}
+
 char *pipe_cql_create_table(const pipe_config *c)
 {
     text t = {0};
+    char err[256];
+    pipe_schema *s = pipe_schema_new(c->fields, c->nfields, 0, err, sizeof err);
     adds(&t, "CREATE TABLE IF NOT EXISTS ");
     add_table(&t, c);
     adds(&t, " (");
     for (size_t i = 0; i < c->ncolumns; i++) {
         add_ident(&t, c->columns[i].name);
         adds(&t, " ");
-        /* An expression column is text for now: its typed CQL column is a later step. */
-        int fi = c->columns[i].field_index;
-        adds(&t, pipe_type_cql(fi >= 0 ? c->fields[fi].type : PIPE_T_STRING));
+        adds(&t, column_type(c, s, i));
         adds(&t, ", ");
     }
+    pipe_schema_free(s);
     adds(&t, "PRIMARY KEY (");
     for (size_t i = 0; i < c->nprimary_key; i++) {
         if (i) adds(&t, ", ");

@@ -58,7 +58,8 @@ static const key_spec keys[] = {
     {"source", "max_message_bytes", K_SIZE, OFF(max_message_bytes), -1, "4MiB", 1, 1LL << 30,
      "larger messages are dead-lettered"},
     {"", "schema", K_SCHEMA, 0, LN(schema), NULL, 0, 0,
-     "a list of fields {name, type: string|int|bigint|double|boolean, required, max_bytes, "
+     "a list of fields {name, type: string|int|bigint|double|boolean|timestamp|date|uuid|list|map, "
+     "required, max_bytes, "
      "strict}, or {strict: the fields' default, fields: [...]}; strict: only a JSON string in a "
      "string field, duplicate keys are errors [false]"},
     {"", "filter", K_STR, OFF(filter), LN(filter), NULL, 0, 0,

@@ -49,7 +49,8 @@ static const char *const reasons[PIPE_DEC__COUNT] = {
     "ok",         "empty",           "message_too_large",   "malformed_json",
     "not_object", "trailing_data",   "invalid_utf8",        "invalid_escape",
     "too_deep",   "duplicate_field", "missing_field",       "null_field",
-    "wrong_type", "value_too_large", "number_out_of_range", "no_memory",
+    "wrong_type", "value_too_large", "number_out_of_range", "invalid_value",
+    "no_memory",
 };
 
 const char *pipe_decode_reason(pipe_decode_err code)
@@ -285,7 +286,7 @@ static int int_fits(const unsigned char *t, size_t n, pipe_type type)
     errno = 0;
     long long v = strtoll(tmp, NULL, 10);
     if (errno == ERANGE) return 0;
-    return type == PIPE_T_BIGINT || (v >= -2147483648LL && v <= 2147483647LL);
+    return type != PIPE_T_INT || (v >= -2147483648LL && v <= 2147483647LL);
 }
 
 /* ---- skipping unknown values -------------------------------------------------------------- */
@@ -364,6 +365,19 @@ static void check_size(dec *d, pipe_value *v, const pipe_field *f, cursor at, in
     if (f->max_bytes && v->len > f->max_bytes) schema_error(d, PIPE_DEC_VALUE_TOO_LARGE, at, idx);
 }
 
+/* Timestamp, date and uuid fields take text (a JSON string) that CQL reads for their type. */
+static inline int is_text_typed(pipe_type t)
+{
+    return t == PIPE_T_TIMESTAMP || t == PIPE_T_DATE || t == PIPE_T_UUID;
+}
+
+/* Checks the stored text of a timestamp, date or uuid field (once it has been unescaped). */
+static COLD void check_text(dec *d, const pipe_field *f, cursor at, int idx, const pipe_value *v)
+{
+    if (d->sch.code == PIPE_DEC_OK && pipe_type_check_text(f->type, v->ptr, v->len))
+        schema_error(d, PIPE_DEC_BAD_VALUE, at, idx);
+}
+
 /* A string in a double field: Spark's DoubleType takes these six spellings of the non-finite
  * values (case-sensitive; "Inf", "nan" are not among them). They are stored as the spelling
  * cql_value_from_text reads ("NaN", "Infinity", "-Infinity"), static text. */
@@ -392,7 +406,7 @@ static cursor field_string(dec *d, cursor p, const pipe_field *f, int idx, pipe_
     cursor q = scan_string(d, p, &esc);
     if (!q) return NULL;
     v->json_type = PIPE_JSON_STRING;
-    if (f->type != PIPE_T_STRING) {
+    if (f->type != PIPE_T_STRING && !is_text_typed(f->type)) {
         if (f->type != PIPE_T_DOUBLE || f->strict)
             return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
         q = double_from_string(d, p, q, esc, idx, v);
@@ -410,6 +424,7 @@ static cursor field_string(dec *d, cursor p, const pipe_field *f, int idx, pipe_
         v->ptr = (const char *)o;
         pipe_arena_trim(d->arena, o, v->len);
     }
+    if (f->type != PIPE_T_STRING) check_text(d, f, p, idx, v);
     check_size(d, v, f, p, idx);
     return q;
 }
@@ -445,6 +460,9 @@ static cursor field_number(dec *d, cursor p, const pipe_field *f, int idx, pipe_
     v->json_type = PIPE_JSON_NUMBER;
     v->ptr = (const char *)p, v->len = (size_t)(q - p);
     switch (f->type) {
+    case PIPE_T_TIMESTAMP: /* epoch milliseconds, as CQL takes an integer for a timestamp */
+        if (f->strict) return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
+        /* fall through */
     case PIPE_T_INT:
     case PIPE_T_BIGINT:
         if (!integral) return schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx), q;
@@ -465,8 +483,26 @@ static cursor field_number(dec *d, cursor p, const pipe_field *f, int idx, pipe_
     return q;
 }
 
-/* An object or array in a converting string field: validated by the skipper, then re-written
- * as compact JSON into the arena (json_text.h). */
+/* A list or map field's compact JSON (v) re-written with every element (map value) a string
+ * (pipe_json_string_items). -1 only when out of memory. */
+static COLD int collection_text(dec *d, cursor p, int idx, pipe_value *v)
+{
+    size_t cap = 3 * v->len + 2;
+    char *o = pipe_arena_alloc(d->arena, cap);
+    if (!o) return fail(d, PIPE_DEC_NO_MEMORY, p, idx), -1;
+    size_t len = pipe_json_string_items(v->ptr, v->len, o, cap);
+    if (len == PIPE_JSON_NULL_ITEM) {
+        pipe_arena_trim(d->arena, o, 0);
+        schema_error(d, PIPE_DEC_BAD_VALUE, p, idx);
+        return 0;
+    }
+    v->ptr = o, v->len = len;
+    pipe_arena_trim(d->arena, o, len);
+    return 0;
+}
+
+/* An object or array in a converting string field, or in a list or map field: validated by the
+ * skipper, then re-written as compact JSON into the arena (json_text.h). */
 static COLD cursor field_structure(dec *d, cursor p, const pipe_field *f, int idx, pipe_value *v,
                                    unsigned depth)
 {
@@ -486,6 +522,7 @@ static COLD cursor field_structure(dec *d, cursor p, const pipe_field *f, int id
             break;
         }
     }
+    if (f->type != PIPE_T_STRING && collection_text(d, p, idx, v)) return NULL;
     check_size(d, v, f, p, idx);
     return q;
 }
@@ -520,7 +557,8 @@ static cursor field_value(dec *d, cursor p, int idx, unsigned depth)
     case '[':
         v->json_type = *p == '{' ? PIPE_JSON_OBJECT : PIPE_JSON_ARRAY;
         v->ptr = NULL, v->len = 0;
-        if (convert) return field_structure(d, p, f, idx, v, depth);
+        if (convert || f->type == (*p == '{' ? PIPE_T_MAP : PIPE_T_LIST))
+            return field_structure(d, p, f, idx, v, depth);
         schema_error(d, PIPE_DEC_WRONG_TYPE, p, idx);
         return skip_value(d, p, depth);
     default: return field_number(d, p, f, idx, v);
@@ -628,6 +666,15 @@ const char *pipe_decode_describe(const pipe_schema *s, const pipe_decode_error *
     } else if (e->code == PIPE_DEC_WRONG_TYPE) {
         snprintf(buf, buflen, "field '%s': expected %s, got %s at byte %zu", f->name,
                  pipe_type_name(f->type), json_type_name(e->json_type), e->offset);
+    } else if (e->code == PIPE_DEC_BAD_VALUE) {
+        static const char *const what[PIPE_T__COUNT] = {
+            [PIPE_T_TIMESTAMP] = "not a timestamp (ISO-8601 or epoch milliseconds)",
+            [PIPE_T_DATE] = "not a date (yyyy-mm-dd)",
+            [PIPE_T_UUID] = "not a UUID",
+            [PIPE_T_LIST] = "a null element (a CQL list holds no nulls)",
+            [PIPE_T_MAP] = "a null value (a CQL map holds no nulls)"};
+        snprintf(buf, buflen, "field '%s': %s at byte %zu", f->name,
+                 what[f->type] ? what[f->type] : "invalid value", e->offset);
     } else if (e->code == PIPE_DEC_VALUE_TOO_LARGE) {
         snprintf(buf, buflen, "field '%s': value over %zu bytes at byte %zu", f->name, f->max_bytes,
                  e->offset);

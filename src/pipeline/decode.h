@@ -72,6 +72,9 @@ typedef enum {
     PIPE_DEC_VALUE_TOO_LARGE, /* "value_too_large": a field over its max_bytes */
     PIPE_DEC_NUMBER_RANGE,    /* "number_out_of_range": an int/bigint that does not fit, a
                                  number too long to convert into a string field */
+    PIPE_DEC_BAD_VALUE,       /* "invalid_value": text a timestamp, date or uuid field cannot
+                                 convert (not ISO-8601, not a UUID), or a null in a list or
+                                 map (CQL collections hold no nulls) */
     PIPE_DEC_NO_MEMORY,       /* "no_memory": the arena could not grow (not the record's
                                  fault: the caller should not dead-letter it) */
     PIPE_DEC__COUNT
@@ -109,6 +112,15 @@ typedef struct pipe_decode_error {
  *   (case-sensitive, as Spark's allowNonNumericNumbers); other strings, booleans, objects and
  *   arrays are wrong_type.
  * - boolean: true or false only.
+ * - timestamp, date, uuid: a string CQL reads as a literal of the column type
+ *   (pipe_type_check_text; else invalid_value), kept as its text; a timestamp also takes a
+ *   JSON integer (epoch milliseconds, as CQL does; not when strict). Other JSON types are
+ *   wrong_type (Spark would null the field).
+ * - list: a JSON array; map: a JSON object. Stored as compact JSON whose elements (map values)
+ *   are all strings: a string as it is, anything else as the text a string field would store
+ *   (1e3 -> "1000.0", {"a": 1} -> "{\"a\":1}"), e.g. ["a",1] -> ["a","1"]. A null element
+ *   or value is invalid_value, since CQL collections cannot hold one. Other JSON types are
+ *   wrong_type.
  * - null or absent: a null column; null_field or missing_field when the field is required.
  * - Not JSON, invalid UTF-8, bad escapes (lone surrogates included), a BOM, trailing data,
  *   nesting beyond PIPE_DECODE_MAX_DEPTH, a top level that is not an object: the record is

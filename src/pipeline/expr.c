@@ -26,6 +26,7 @@ const xfn_spec expr_fns[FN__COUNT] = {
     [FN_COALESCE] = {"coalesce", 1, X_MAXARGS, 0},
     [FN_TO_TIMESTAMP] = {"to_timestamp", 1, 1, 0},
     [FN_TO_DATE] = {"to_date", 1, 1, 0},
+    [FN_TO_UUID] = {"to_uuid", 1, 1, 0},
     [FN_NOW] = {"now", 0, 0, 0},
     [FN_UUID_V5] = {"uuid_v5", 2, X_MAXARGS, 0},
     [FN_MATCHES] = {"matches", 2, 2, 1},
@@ -43,9 +44,16 @@ static const char *const cmp_names[] = {"==", "!=", "<", "<=", ">", ">="};
 
 const char *pipe_xtype_name(pipe_xtype t)
 {
-    static const char *const names[] = {"null",   "boolean",   "int",  "double",
-                                        "string", "timestamp", "date", "any"};
+    static const char *const names[] = {"null",      "boolean", "int",  "double", "string",
+                                        "timestamp", "date",    "uuid", "any"};
     return (unsigned)t <= PIPE_X__ANY ? names[t] : "?";
+}
+
+const char *pipe_xtype_cql(pipe_xtype t)
+{
+    static const char *const cql[] = {"text",      "boolean", "bigint", "double", "text",
+                                      "timestamp", "date",    "uuid",   "text"};
+    return (unsigned)t <= PIPE_X__ANY ? cql[t] : "text";
 }
 
 void pipe_expr_free(pipe_expr *x)
@@ -296,6 +304,15 @@ static char peek(const parser *ps)
     return *q;
 }
 
+/* True when the word after the current token is the bare keyword kw (a peek). */
+static int peek_word(const parser *ps, const char *kw)
+{
+    const char *q = ps->p;
+    size_t n = strlen(kw);
+    while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n') q++;
+    return strncmp(q, kw, n) == 0 && !is_ident_char(q[n]);
+}
+
 static int expect(parser *ps, tk_kind kind, const char *what)
 {
     if (ps->tk != kind) return error_tk(ps, "expected %s", what);
@@ -325,21 +342,29 @@ static int64_t new_node(parser *ps, xop op, pipe_xtype type)
 
 #define NODE(ps, id) (&(ps)->x->nodes[id])
 
-/* Keeps the current token's text as node id's literal. */
-static int add_literal(parser *ps, int64_t id)
+/* Appends s[0..n-1] to the literal buffer. */
+static int append_lit(parser *ps, const char *s, size_t n)
 {
     pipe_expr *x = ps->x;
-    if (x->lits_len + ps->text_len + 1 > x->lits_cap) {
+    if (x->lits_len + n + 1 > x->lits_cap) {
         size_t cap = x->lits_cap ? x->lits_cap : 64;
-        while (cap < x->lits_len + ps->text_len + 1) cap *= 2;
+        while (cap < x->lits_len + n + 1) cap *= 2;
         char *l = realloc(x->lits, cap);
         if (!l) return error_tk(ps, "out of memory");
         x->lits = l, x->lits_cap = cap;
     }
-    if (ps->text_len) memcpy(x->lits + x->lits_len, ps->text, ps->text_len);
-    NODE(ps, id)->lit = (uint32_t)x->lits_len;
+    if (n) memcpy(x->lits + x->lits_len, s, n);
+    x->lits_len += n;
+    return 0;
+}
+
+/* Keeps the current token's text as node id's literal. */
+static int add_literal(parser *ps, int64_t id)
+{
+    uint32_t at = (uint32_t)ps->x->lits_len;
+    if (append_lit(ps, ps->text, ps->text_len)) return -1;
+    NODE(ps, id)->lit = at;
     NODE(ps, id)->lit_len = (uint32_t)ps->text_len;
-    x->lits_len += ps->text_len;
     return 0;
 }
 
@@ -414,10 +439,17 @@ static int call_type(parser *ps, int64_t id, int line, int col)
     }
     case FN_TO_TIMESTAMP:
     case FN_TO_DATE:
-        if (ts[0] == PIPE_X_BOOL || ts[0] == PIPE_X_DOUBLE)
+        if (ts[0] == PIPE_X_BOOL || ts[0] == PIPE_X_DOUBLE || ts[0] == PIPE_X_UUID)
             return error_at(ps, line, col, "%s: cannot convert %s", name,
                             pipe_xtype_name((pipe_xtype)ts[0]));
         return n->aux == FN_TO_DATE ? PIPE_X_DATE : PIPE_X_TIMESTAMP;
+    case FN_TO_UUID:
+        if (ts[0] != PIPE_X_STRING && ts[0] != PIPE_X_UUID && ts[0] != PIPE_X_NULL &&
+            ts[0] != PIPE_X__ANY)
+            return error_at(ps, line, col, "%s: cannot convert %s", name,
+                            pipe_xtype_name((pipe_xtype)ts[0]));
+        return PIPE_X_UUID;
+    case FN_UUID_V5: return PIPE_X_UUID;
     case FN_NOW: return PIPE_X_TIMESTAMP;
     case FN_MATCHES:
     case FN_CONTAINS:
@@ -465,6 +497,13 @@ static int call_literals(parser *ps, int64_t id, int line, int col)
     return 0;
 }
 
+/* A field whose value's text is its stored text, which the fast tests read (expr_eval.c): not
+ * a timestamp or date (compared as times) nor a uuid (compared without case). */
+static int stored_text(const xnode *n)
+{
+    return n->op == X_FIELD && !is_time(n->type) && n->type != PIPE_X_UUID;
+}
+
 /* ---- parser ------------------------------------------------------------------------------- */
 
 static int64_t parse_or(parser *ps, bool want_bool);
@@ -497,7 +536,7 @@ static int64_t parse_call(parser *ps, const char *name, int line, int col)
     xnode *n = NODE(ps, id);
     n->type = (uint8_t)t;
     n->fast = (f == FN_CONTAINS || f == FN_STARTS || f == FN_ENDS || f == FN_NOT_EMPTY) &&
-              ps->x->nodes[n->kid].op == X_FIELD;
+              stored_text(&ps->x->nodes[n->kid]);
     return next(ps) ? -1 : id;
 }
 
@@ -518,6 +557,29 @@ static int64_t parse_kafka(parser *ps)
     if (expect(ps, TK_LPAREN, "'('")) return -1;
     if (ps->tk != TK_STRING) return error_tk(ps, "expected a string literal");
     if (add_literal(ps, id) || next(ps) || expect(ps, TK_RPAREN, "')'")) return -1;
+    return id;
+}
+
+/* field.a.b with the current token at the first '.': the field node id becomes a path whose
+ * member names are kept NUL-separated as its literal. */
+static int64_t parse_path(parser *ps, int64_t id, pipe_type ft)
+{
+    if (ft != PIPE_T_STRING && ft != PIPE_T_MAP)
+        return error_tk(ps, "'.' needs a string or map field (a JSON object), not a %s field",
+                        pipe_type_name(ft));
+    xnode *n = NODE(ps, id);
+    n->op = X_PATH, n->type = PIPE_X_STRING, n->lit = (uint32_t)ps->x->lits_len;
+    while (ps->tk == TK_DOT) {
+        if (next(ps)) return -1;
+        if (ps->tk != TK_IDENT) return error_tk(ps, "expected a member name after '.'");
+        if (memchr(ps->text, '\0', ps->text_len)) return error_tk(ps, "NUL byte in a member name");
+        if ((NODE(ps, id)->i && append_lit(ps, "", 1)) || append_lit(ps, ps->text, ps->text_len))
+            return -1;
+        n = NODE(ps, id);
+        n->lit_len = (uint32_t)(ps->x->lits_len - n->lit);
+        n->i++;
+        if (next(ps)) return -1;
+    }
     return id;
 }
 
@@ -563,30 +625,43 @@ static int64_t parse_value(parser *ps)
     }
     int i = pipe_schema_find(ps->s, ps->text, ps->text_len);
     if (i < 0) return error_tk(ps, "unknown field '%s'", ps->text);
-    static const uint8_t types[] = {[PIPE_T_STRING] = PIPE_X_STRING,
-                                    [PIPE_T_INT] = PIPE_X_INT,
-                                    [PIPE_T_BIGINT] = PIPE_X_INT,
-                                    [PIPE_T_DOUBLE] = PIPE_X_DOUBLE,
-                                    [PIPE_T_BOOLEAN] = PIPE_X_BOOL};
-    int64_t id =
-        new_node(ps, X_FIELD, (pipe_xtype)types[pipe_schema_field(ps->s, (size_t)i)->type]);
+    static const uint8_t types[PIPE_T__COUNT] = {
+        [PIPE_T_STRING] = PIPE_X_STRING, [PIPE_T_INT] = PIPE_X_INT,
+        [PIPE_T_BIGINT] = PIPE_X_INT,    [PIPE_T_DOUBLE] = PIPE_X_DOUBLE,
+        [PIPE_T_BOOLEAN] = PIPE_X_BOOL,  [PIPE_T_TIMESTAMP] = PIPE_X_TIMESTAMP,
+        [PIPE_T_DATE] = PIPE_X_DATE,     [PIPE_T_UUID] = PIPE_X_UUID,
+        [PIPE_T_LIST] = PIPE_X_STRING,   [PIPE_T_MAP] = PIPE_X_STRING};
+    pipe_type ft = pipe_schema_field(ps->s, (size_t)i)->type;
+    int64_t id = new_node(ps, X_FIELD, (pipe_xtype)types[ft]);
     if (id < 0) return -1;
     NODE(ps, id)->field = i;
-    return next(ps) ? -1 : id;
+    if (next(ps)) return -1;
+    return ps->tk == TK_DOT ? parse_path(ps, id, ft) : id;
 }
 
 /* value [op value | in (value, ...)]. In a boolean context a value that is not a boolean must
  * be compared (the filter's message). */
+static int64_t parse_right(parser *ps, int64_t left);
+static int64_t parse_not_in(parser *ps, int64_t left);
+
 static int64_t parse_compare(parser *ps, bool want_bool)
 {
     int64_t left = parse_value(ps);
     if (left < 0) return -1;
     int lt = NODE(ps, left)->type;
+    if (is_kw(ps, "not") && peek_word(ps, "in")) return parse_not_in(ps, left);
     if (ps->tk != TK_CMP && !is_kw(ps, "in")) {
         if (want_bool && lt != PIPE_X_BOOL && lt != PIPE_X_NULL && lt != PIPE_X__ANY)
             return error_tk(ps, "expected '==' or '!='");
         return left;
     }
+    return parse_right(ps, left);
+}
+
+/* The operator (current token) and right side of a comparison or `in` after left. */
+static int64_t parse_right(parser *ps, int64_t left)
+{
+    int lt = NODE(ps, left)->type;
     int is_in = ps->tk != TK_CMP;
     int op_line = ps->tk_line, op_col = ps->tk_col;
     int64_t id = new_node(ps, is_in ? X_IN : X_CMP, PIPE_X_BOOL), last = -1;
@@ -607,8 +682,20 @@ static int64_t parse_compare(parser *ps, bool want_bool)
     }
     if (is_in && expect(ps, TK_RPAREN, "')'")) return -1;
     xnode *n = NODE(ps, id), *r = NODE(ps, last);
-    n->fast = !is_in && (n->aux == C_EQ || n->aux == C_NE) && NODE(ps, left)->op == X_FIELD &&
+    n->fast = !is_in && (n->aux == C_EQ || n->aux == C_NE) && stored_text(NODE(ps, left)) &&
               r->op == X_LIT && r->type == PIPE_X_STRING;
+    return id;
+}
+
+/* left `not in (...)` with the current token at 'not': `not (left in (...))`. */
+static int64_t parse_not_in(parser *ps, int64_t left)
+{
+    int64_t id = new_node(ps, X_NOT, PIPE_X_BOOL);
+    if (id < 0 || next(ps)) return -1;
+    int64_t in = parse_right(ps, left);
+    if (in < 0) return -1;
+    NODE(ps, id)->kid = (uint32_t)in;
+    NODE(ps, id)->nkids = 1;
     return id;
 }
 
@@ -727,20 +814,27 @@ static void puts_(sbuf *b, const char *s)
     put(b, s, strlen(s));
 }
 
+/* A field or member name name[0..n-1], back-quoted when it is no plain identifier. */
+static void put_name(sbuf *b, const char *name, size_t n)
+{
+    static const char *const kw[] = {"and", "or", "not", "true", "false", "null", "in", "kafka"};
+    int plain = n > 0 && is_ident_start(name[0]);
+    for (size_t i = 0; i < n && plain; i++) plain = is_ident_char(name[i]);
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0] && plain; i++)
+        plain = strlen(kw[i]) != n || memcmp(name, kw[i], n) != 0;
+    if (plain) return put(b, name, n);
+    put(b, "`", 1);
+    for (size_t i = 0; i < n; i++) {
+        put(b, name + i, 1);
+        if (name[i] == '`') put(b, "`", 1); /* doubled inside a back-quoted name */
+    }
+    put(b, "`", 1);
+}
+
 static void put_field(sbuf *b, const pipe_schema *s, int32_t field)
 {
     const char *name = pipe_schema_field(s, (size_t)field)->name;
-    static const char *const kw[] = {"and", "or", "not", "true", "false", "null", "in", "kafka"};
-    int plain = is_ident_start(name[0]);
-    for (const char *c = name; *c && plain; c++) plain = is_ident_char(*c);
-    for (size_t i = 0; i < sizeof kw / sizeof kw[0] && plain; i++) plain = strcmp(name, kw[i]) != 0;
-    if (plain) return puts_(b, name);
-    put(b, "`", 1);
-    for (const char *c = name; *c; c++) {
-        put(b, c, 1);
-        if (*c == '`') put(b, "`", 1); /* doubled inside a back-quoted name */
-    }
-    put(b, "`", 1);
+    put_name(b, name, strlen(name));
 }
 
 static void put_literal(sbuf *b, const char *s, size_t n)
@@ -794,6 +888,17 @@ static void print_node(const pipe_expr *x, const pipe_schema *s, uint32_t i, sbu
     switch (n->op) {
     case X_LIT: return put_lit(b, x, n);
     case X_FIELD: return put_field(b, s, n->field);
+    case X_PATH: {
+        put_field(b, s, n->field);
+        const char *m = x->lits + n->lit, *end = m + n->lit_len;
+        for (int64_t k = 0; k < n->i; k++) {
+            size_t ml = k + 1 < n->i ? strlen(m) : (size_t)(end - m);
+            put(b, ".", 1);
+            put_name(b, m, ml);
+            m += ml + 1;
+        }
+        return;
+    }
     case X_KAFKA:
         puts_(b, "kafka.");
         puts_(b, kafka_names[n->aux]);

@@ -6,17 +6,32 @@
  *   or       := and ('or' and)*
  *   and      := unary ('and' unary)*
  *   unary    := 'not' unary | compare
- *   compare  := value [('==' | '!=' | '<' | '<=' | '>' | '>=') value | 'in' '(' value (',' value)*
- * ')'] value    := '(' expr ')' | literal | field | kafka | name '(' [expr (',' expr)*] ')' literal
- * := 'text' | "text" (escapes \\ \' \" \n \t \r) | integer | decimal | true | false | null kafka :=
- * kafka.topic | kafka.partition | kafka.offset | kafka.timestamp | kafka.key | kafka.header('name')
+ *   compare  := value [('==' | '!=' | '<' | '<=' | '>' | '>=') value
+ *                      | ['not'] 'in' '(' value (',' value)* ')']
+ *   value    := '(' expr ')' | literal | field ('.' name)* | kafka
+ *               | name '(' [expr (',' expr)*] ')'
+ *   literal  := 'text' | "text" (escapes \\ \' \" \n \t \r) | integer | decimal | true | false
+ *               | null
+ *   kafka    := kafka.topic | kafka.partition | kafka.offset | kafka.timestamp | kafka.key
+ *               | kafka.header('name')
+ *
+ * `x not in (a, b)` is `not (x in (a, b))`, SQL's NOT IN (unknown when x or one of them is
+ * null and none equals x).
+ *
+ * A path `field.a.b` navigates the JSON object text a field holds (an object in a string or
+ * map field, which the decoder keeps as its compact JSON, or a string whose text is a JSON
+ * object, as Spark's get_json_object reads it): member a, then its member b. A string member
+ * is its unescaped text, any other value its JSON text; an absent member, a null, or a value
+ * that is no object on the way is null. A path is a string.
  *
  * Types: string, int (64-bit), double, boolean, timestamp (ms since the epoch, CQL's), date
- * (days since the epoch) and null. A field has its schema type (string, int/bigint -> int,
- * double, boolean). Compiling checks types: `and`/`or`/`not` take booleans, comparisons take
- * two numbers, two strings, two booleans, a timestamp (or date) and a timestamp (or date) or a
- * string (read as ISO-8601), or a number and a string (the number's text is compared, as the
- * filter always did: `age == '42'`).
+ * (days since the epoch), uuid (its text) and null. A field has its schema type (string,
+ * int/bigint -> int, double, boolean, timestamp, date, uuid; a list or map field is a string
+ * holding its JSON text). A uuid compares with a uuid or a string as text, case-insensitively.
+ * Compiling checks types: `and`/`or`/`not` take booleans, comparisons take two numbers, two
+ * strings, two booleans, a timestamp (or date) and a timestamp (or date) or a string (read as
+ * ISO-8601), or a number and a string (the number's text is compared, as the filter always did:
+ * `age == '42'`).
  *
  * Functions:
  *   lower(s) upper(s)       ASCII case mapping (other bytes are kept)
@@ -28,9 +43,12 @@
  *   to_timestamp(s)         ISO-8601 text as CQL reads it (util/isotime.h) -> timestamp; an
  *                           int is taken as epoch milliseconds; other text is an error
  *   to_date(s)              "yyyy-mm-dd" text or a timestamp -> date
+ *   to_uuid(s)              a UUID's text (8-4-4-4-12 hex digits, either case) -> uuid (lower
+ *                           case); other text is an error
  *   now()                   the wall clock, a timestamp
  *   uuid_v5(ns, a, ...)     RFC 4122 name-based UUID (SHA-1) of the texts joined, in the
- *                           namespace ns: a UUID text or one of 'dns', 'url', 'oid', 'x500'
+ *                           namespace ns: a UUID text or one of 'dns', 'url', 'oid', 'x500';
+ *                           a uuid
  *   matches(s, 'regex')     POSIX extended regex search (compiled once: the regex must be a
  *                           literal)
  *   contains(s, 'x') starts_with(s, 'x') ends_with(s, 'x')   substring tests (literal x)
@@ -44,7 +62,8 @@
  * are Kleene's (false and unknown = false, true or unknown = true). `x in (a, b)` is true when x
  * equals one of them, else unknown when x or one of them is null, else false.
  *
- * Evaluation errors (to_timestamp of text that is no timestamp, no scratch space left) are not
+ * Evaluation errors (to_timestamp of text that is no timestamp, to_uuid of text that is no
+ * UUID, no scratch space left) are not
  * values: the evaluator returns -1 with a one-line reason. The mapping dead-letters the record
  * with that reason; the filter (filter.h) takes an error as unknown, as Spark's to_timestamp
  * returns null for text it cannot read. */
@@ -67,6 +86,7 @@ typedef enum {
     PIPE_X_STRING,
     PIPE_X_TIMESTAMP, /* i: milliseconds since the epoch */
     PIPE_X_DATE,      /* i: days since the epoch */
+    PIPE_X_UUID,      /* s/n: its 36-character text (text_ok is set) */
     PIPE_X__ANY,      /* compile-time only: not known before evaluation */
 } pipe_xtype;
 
@@ -152,5 +172,8 @@ size_t pipe_expr_print(const pipe_expr *x, const pipe_schema *s, char *buf, size
 void pipe_xval_text(const pipe_xval *v, char *buf, size_t buflen, const char **p, size_t *n);
 /* "string", "int", ... (static storage). */
 const char *pipe_xtype_name(pipe_xtype t);
+/* The CQL column type a value of static type t is written as when a table is created:
+ * "timestamp", "date", "uuid", "bigint" (int), "double", "boolean", else "text". */
+const char *pipe_xtype_cql(pipe_xtype t);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pipeline/json_text.h"
 #include "util/isotime.h"
 
 static int fail(const pipe_xctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -121,6 +122,8 @@ static int parse_i64(const char *s, size_t n, int64_t *out)
 }
 
 /* Field i of the record, typed by its schema type (the decoder validated the text). */
+static int field_time(const pipe_xctx *c, const xnode *n, pipe_xval *v);
+
 static int field_value(const pipe_xctx *c, const xnode *n, pipe_xval *v)
 {
     const pipe_value *f = &c->rec->v[n->field];
@@ -143,8 +146,53 @@ static int field_value(const pipe_xctx *c, const xnode *n, pipe_xval *v)
         return 0;
     }
     case PIPE_X_BOOL: v->b = f->len == 4; return 0;
+    case PIPE_X_UUID: return 0;
+    case PIPE_X_TIMESTAMP:
+    case PIPE_X_DATE: return field_time(c, n, v);
     default: v->text_ok = 0; return 0;
     }
+}
+
+/* A timestamp or date field's value from its text (the decoder checked it), in canonical form:
+ * its text is then the formatted value, as for to_timestamp's result. */
+static int field_time(const pipe_xctx *c, const xnode *n, pipe_xval *v)
+{
+    long long ms;
+    char t[32];
+    const char *p = t;
+    v->text_ok = 0;
+    if (n->type == PIPE_X_TIMESTAMP) {
+        if (pipe_timestamp_parse(v->s, v->n, &ms)) return fail(c, "field is not a timestamp");
+        v->i = ms;
+        return 0;
+    }
+    snprintf(t, sizeof t, "%.*s", (int)(v->n < 31 ? v->n : 31), v->s);
+    if (iso_parse_date(&p, &v->i) || *p) return fail(c, "field is not a date");
+    return 0;
+}
+
+/* field.a.b: the member's text (a string unescaped into scratch when it has escapes), or null
+ * when a step is absent, null or no object. */
+static int path_value(const pipe_xctx *c, const pipe_expr *x, const xnode *n, pipe_xval *v)
+{
+    const pipe_value *f = &c->rec->v[n->field];
+    set_null(v);
+    if (!f->present || f->json_type == PIPE_JSON_NULL || !f->ptr) return 0;
+    const char *s = f->ptr, *m = x->lits + n->lit, *end = m + n->lit_len;
+    size_t len = f->len;
+    for (int64_t k = 0; k < n->i; k++) {
+        size_t ml = k + 1 < n->i ? strlen(m) : (size_t)(end - m);
+        if (pipe_json_member(s, len, m, ml, &s, &len) != 1) return 0;
+        m += ml + 1;
+    }
+    if (len == 4 && memcmp(s, "null", 4) == 0) return 0;
+    if (*s != '"') return set_str(v, s, len), 0;
+    size_t n_out;
+    if (!memchr(s, '\\', len)) return set_str(v, s + 1, len - 2), 0;
+    char *o = scratch(c, len);
+    if (!o) return -1;
+    pipe_json_read_string(s, s + len, o, &n_out);
+    return set_str(v, o, n_out), 0;
 }
 
 static int kafka_value(const pipe_xctx *c, const pipe_expr *x, const xnode *n, pipe_xval *v)
@@ -194,6 +242,18 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
     return (an > bn) - (an < bn);
 }
 
+/* Texts compared with ASCII letters folded to lower case (a uuid's hex digits). */
+static int cmp_nocase(const char *a, size_t an, const char *b, size_t bn)
+{
+    for (size_t i = 0; i < an && i < bn; i++) {
+        int x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z') x += 'a' - 'A';
+        if (y >= 'A' && y <= 'Z') y += 'a' - 'A';
+        if (x != y) return x < y ? -1 : 1;
+    }
+    return (an > bn) - (an < bn);
+}
+
 /* A timestamp (ms) or date (days) of v; a string is read as ISO-8601. */
 static int time_of(const pipe_xctx *c, const pipe_xval *v, bool date, int64_t *out)
 {
@@ -239,6 +299,7 @@ static int compare(const pipe_xctx *c, const pipe_xval *a, const pipe_xval *b, i
     size_t na, nb;
     pipe_xval_text(a, ba, sizeof ba, &pa, &na);
     pipe_xval_text(b, bb, sizeof bb, &pb, &nb);
+    if (ta == PIPE_X_UUID || tb == PIPE_X_UUID) return *r = cmp_nocase(pa, na, pb, nb), 0;
     return *r = cmp_bytes(pa ? pa : "", na, pb ? pb : "", nb), 0;
 }
 
@@ -343,6 +404,7 @@ static int ev(const pipe_expr *x, uint32_t i, const pipe_xctx *c, pipe_xval *out
         out->s = x->lits + n->lit, out->n = n->lit_len;
         return 0;
     case X_FIELD: return field_value(c, n, out);
+    case X_PATH: return path_value(c, x, n, out);
     case X_KAFKA: return kafka_value(c, x, n, out);
     case X_NOT:
         if (ev(x, n->kid, c, out)) return -1;
@@ -489,6 +551,8 @@ static int fn_to_time(const pipe_xctx *c, const pipe_xval *a, bool date, pipe_xv
     return set_int(out, date ? PIPE_X_DATE : PIPE_X_TIMESTAMP, v), 0;
 }
 
+static int set_uuid(const pipe_xctx *c, const uint8_t *h, pipe_xval *out);
+
 static int fn_uuid_v5(const pipe_xctx *c, const pipe_xval *a, int k, pipe_xval *out)
 {
     uint8_t ns[16], h[20];
@@ -507,6 +571,12 @@ static int fn_uuid_v5(const pipe_xctx *c, const pipe_xval *a, int k, pipe_xval *
     expr_sha1_final(&sh, h);
     h[6] = (uint8_t)((h[6] & 0x0F) | 0x50); /* version 5 */
     h[8] = (uint8_t)((h[8] & 0x3F) | 0x80); /* the RFC 4122 variant */
+    return set_uuid(c, h, out);
+}
+
+/* A uuid value of 16 bytes: its lower-case text in scratch. */
+static int set_uuid(const pipe_xctx *c, const uint8_t *h, pipe_xval *out)
+{
     char *d = scratch(c, 37);
     if (!d) return -1;
     static const char hex[] = "0123456789abcdef";
@@ -515,7 +585,20 @@ static int fn_uuid_v5(const pipe_xctx *c, const pipe_xval *a, int k, pipe_xval *
         if (i == 4 || i == 6 || i == 8 || i == 10) d[at++] = '-';
         d[at++] = hex[h[i] >> 4], d[at++] = hex[h[i] & 15];
     }
-    return set_str(out, d, 36), 0;
+    set_str(out, d, 36);
+    out->type = PIPE_X_UUID, out->text_ok = 1;
+    return 0;
+}
+
+static int fn_to_uuid(const pipe_xctx *c, const pipe_xval *a, pipe_xval *out)
+{
+    uint8_t u[16];
+    char q[48];
+    const char *s;
+    size_t n;
+    if (text_of(c, a, &s, &n)) return -1;
+    if (pipe_uuid_parse(s, n, u)) return fail(c, "to_uuid: not a UUID: '%s'", quote(s, n, q));
+    return set_uuid(c, u, out);
 }
 
 static int fn_test(const pipe_xctx *c, const pipe_expr *x, const xnode *n, const pipe_xval *a,
@@ -566,6 +649,7 @@ int expr_call(const pipe_expr *x, const xnode *n, const pipe_xctx *c, pipe_xval 
     case FN_TO_TIMESTAMP: return fn_to_time(c, a, false, out);
     case FN_TO_DATE: return fn_to_time(c, a, true, out);
     case FN_UUID_V5: return fn_uuid_v5(c, a, k, out);
+    case FN_TO_UUID: return fn_to_uuid(c, a, out);
     default: return fn_test(c, x, n, a, out);
     }
 }
@@ -628,14 +712,6 @@ void expr_sha1_final(xsha1 *s, uint8_t out[20])
     for (int i = 0; i < 20; i++) out[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9'   ? ch - '0'
-           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                    : -1;
-}
-
 int expr_uuid_namespace(const char *s, size_t n, uint8_t out[16])
 {
     /* RFC 4122 appendix C: 6ba7b81X-9dad-11d1-80b4-00c04fd430c8 with X = 0, 1, 2, 4. */
@@ -648,16 +724,5 @@ int expr_uuid_namespace(const char *s, size_t n, uint8_t out[16])
             t[7] = "0124"[i];
             return expr_uuid_namespace(t, 36, out);
         }
-    if (n != 36) return -1;
-    for (size_t i = 0, k = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return -1;
-            continue;
-        }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-        if (hi < 0 || lo < 0) return -1;
-        out[k++] = (uint8_t)(hi << 4 | lo);
-        i++;
-    }
-    return 0;
+    return pipe_uuid_parse(s, n, out);
 }

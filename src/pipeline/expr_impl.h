@@ -18,6 +18,7 @@ typedef enum {
     X_CMP,  /* aux: xcmp; two children */
     X_IN,   /* the first child is the value, the others the list */
     X_CALL, /* aux: xfn; children are the arguments */
+    X_PATH, /* field.a.b: field; i names, NUL-separated, in lit/lit_len */
 } xop;
 
 typedef enum { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE } xcmp;
@@ -33,6 +34,7 @@ typedef enum {
     FN_COALESCE,
     FN_TO_TIMESTAMP,
     FN_TO_DATE,
+    FN_TO_UUID,
     FN_NOW,
     FN_UUID_V5,
     FN_MATCHES,

@@ -323,7 +323,9 @@ static int count_value(field_state *fs, const pipe_value *v)
         case PIPE_JSON_STRING: {
             int64_t ms;
             f->n_string++;
+            unsigned char u[16];
             f->n_timestamp += iso_parse_timestamp(v->ptr, v->len, &ms) == 0;
+            f->n_uuid += pipe_uuid_parse(v->ptr, v->len, u) == 0;
             break;
         }
         case PIPE_JSON_NUMBER: count_number(f, v->ptr, v->len); break;
@@ -423,6 +425,12 @@ bool pipe_infer_timestamp_like(const pipe_infer_field *f)
 {
     uint64_t nonnull = f->present - f->nulls;
     return f->n_string > 0 && f->n_string == nonnull && f->n_timestamp * 100 >= f->n_string * 95;
+}
+
+bool pipe_infer_uuid_like(const pipe_infer_field *f)
+{
+    uint64_t nonnull = f->present - f->nulls;
+    return f->n_string > 0 && f->n_string == nonnull && f->n_uuid == f->n_string;
 }
 
 static bool ends_with_id(const char *s)

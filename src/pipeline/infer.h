@@ -23,6 +23,7 @@ typedef struct pipe_infer_field {
     uint64_t nulls;   /* ... with the value null */
     uint64_t n_string, n_int, n_float, n_bool, n_object, n_array;
     uint64_t n_timestamp; /* strings that read as an ISO-8601 timestamp (util/isotime.h) */
+    uint64_t n_uuid;      /* strings that read as a UUID (pipe_uuid_parse) */
     bool over_int32;      /* an integer outside int32 */
     bool over_int64;      /* an integer outside int64 */
     size_t longest;       /* bytes of the longest value as the stream stores it */
@@ -61,6 +62,8 @@ const pipe_infer_field *pipe_infer_field_at(const pipe_infer *p, size_t i);
 pipe_type pipe_infer_type(const pipe_infer_field *f);
 /* True when f's values were strings (only) and at least 95% of them ISO-8601 timestamps. */
 bool pipe_infer_timestamp_like(const pipe_infer_field *f);
+/* True when f's values were strings (only), every one a UUID: to_uuid would fail on none. */
+bool pipe_infer_uuid_like(const pipe_infer_field *f);
 /* The suggested primary key field: among the key candidates, one named id (any case), else
  * the first whose name ends in id, else the first; -1 when there is none. */
 int pipe_infer_key(const pipe_infer *p);

@@ -43,6 +43,10 @@ static void put_stats(FILE *out, const pipe_infer_field *f, uint64_t records, bo
         fputs("; ISO-8601 timestamps ", out);
         put_pct(out, f->n_timestamp, f->n_string);
     }
+    if (f->n_uuid) {
+        fputs("; UUIDs ", out);
+        put_pct(out, f->n_uuid, f->n_string);
+    }
     if (f->over_int64)
         fputs("; integers beyond 64 bits", out);
     else if (f->over_int32)
@@ -103,15 +107,15 @@ fail:
     return -1;
 }
 
-/* to_timestamp(field) in canonical expression text (the field back-quoted when it must be). */
-static char *timestamp_expr(const char *field)
+/* fn(field) in canonical expression text (the field back-quoted when it must be). */
+static char *call_expr(const char *fn, const char *field)
 {
     pipe_field def = {.name = (char *)field, .type = PIPE_T_STRING, .max_bytes = SIZE_MAX};
     char err[256], *text = NULL, *out = NULL;
     size_t n = strlen(field), o = 0;
     pipe_schema *s = pipe_schema_new(&def, 1, 0, err, sizeof err);
-    if (s && (text = malloc(2 * n + 20))) {
-        o += (size_t)sprintf(text, "to_timestamp(`");
+    if (s && (text = malloc(2 * n + strlen(fn) + 8))) {
+        o += (size_t)sprintf(text, "%s(`", fn);
         for (size_t i = 0; i < n; i++) {
             if (field[i] == '`') text[o++] = '`';
             text[o++] = field[i];
@@ -221,6 +225,23 @@ static void put_column(FILE *out, const char *column, const char *text)
     fputc('\n', out);
 }
 
+/* A commented alternative mapping: the column as fn(field), a typed CQL column. */
+static void put_alternative(FILE *out, const char *column, const char *fn, const char *field,
+                            const char *type)
+{
+    char *x = call_expr(fn, field);
+    if (!x) return;
+    fprintf(out,
+            "    # or, as a CQL %s (into a %s column), instead of the line above:\n"
+            "    # ",
+            type, type);
+    config_put_quoted(out, column, 1);
+    fputs(": ", out);
+    config_put_quoted(out, x, 0);
+    fputc('\n', out);
+    free(x);
+}
+
 static int put_target(FILE *out, const pipe_infer *p, const pipe_infer_yaml_opts *o, int key)
 {
     size_t n = pipe_infer_nfields(p);
@@ -246,17 +267,10 @@ static int put_target(FILE *out, const pipe_infer *p, const pipe_infer_yaml_opts
     for (size_t i = 0; i < n && rc == 0; i++) {
         const pipe_infer_field *f = pipe_infer_field_at(p, i);
         put_column(out, cols[i], f->name);
-        if (!pipe_infer_timestamp_like(f)) continue;
-        char *x = timestamp_expr(f->name);
-        if (!x) continue;
-        fputs("    # or, as a CQL timestamp (into a timestamp column), instead of the line above:\n"
-              "    # ",
-              out);
-        config_put_quoted(out, cols[i], 1);
-        fputs(": ", out);
-        config_put_quoted(out, x, 0);
-        fputc('\n', out);
-        free(x);
+        if (pipe_infer_timestamp_like(f))
+            put_alternative(out, cols[i], "to_timestamp", f->name, "timestamp");
+        else if (pipe_infer_uuid_like(f))
+            put_alternative(out, cols[i], "to_uuid", f->name, "uuid");
     }
     for (size_t i = 0; cols && i <= n; i++) free(cols[i]);
     free(cols);

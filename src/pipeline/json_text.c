@@ -294,3 +294,235 @@ size_t pipe_json_compact(const char *src, size_t n, char *out, size_t cap)
     }
     return w.len;
 }
+
+/* ---- collections of strings --------------------------------------------------------------- */
+
+/* The end of the compact JSON value at p (a string, number, literal, object or array). */
+static const unsigned char *value_end(const unsigned char *p, const unsigned char *end)
+{
+    int depth = 0;
+    do {
+        if (*p == '"') {
+            for (p++; *p != '"'; p++)
+                if (*p == '\\') p++;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+        } else if (depth == 0) { /* a number or literal runs to the next punctuation */
+            while (p + 1 < end && p[1] != ',' && p[1] != '}' && p[1] != ']' && p[1] != ':') p++;
+        }
+        p++;
+    } while (depth > 0 && p < end);
+    return p;
+}
+
+size_t pipe_json_string_items(const char *src, size_t n, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)src, *end = p + n;
+    writer w = {(unsigned char *)out, 0, cap};
+    if (n < 2) return PIPE_JSON_NO_ROOM;
+    int obj = *p == '{';
+    if (put(&w, p++, 1)) return PIPE_JSON_NO_ROOM;
+    while (p < end - 1) {
+        if (obj) { /* the key, a string, and its ':' */
+            const unsigned char *k = value_end(p, end);
+            if (put(&w, p, (size_t)(k - p) + 1)) return PIPE_JSON_NO_ROOM;
+            p = k + 1;
+        }
+        const unsigned char *e = value_end(p, end);
+        if (*p == 'n') return PIPE_JSON_NULL_ITEM;
+        if (*p == '"') {
+            if (put(&w, p, (size_t)(e - p))) return PIPE_JSON_NO_ROOM;
+        } else {
+            /* Quoted, with the quotes and backslashes of nested text escaped. */
+            if (put(&w, "\"", 1)) return PIPE_JSON_NO_ROOM;
+            for (const unsigned char *c = p; c < e; c++)
+                if (((*c == '"' || *c == '\\') && put(&w, "\\", 1)) || put(&w, c, 1))
+                    return PIPE_JSON_NO_ROOM;
+            if (put(&w, "\"", 1)) return PIPE_JSON_NO_ROOM;
+        }
+        p = e;
+        if (p < end - 1 && put(&w, p++, 1)) return PIPE_JSON_NO_ROOM; /* the ',' */
+    }
+    return put(&w, end - 1, 1) ? PIPE_JSON_NO_ROOM : w.len;
+}
+
+/* ---- reading JSON text that may not be valid ----------------------------------------------- */
+
+static const char *skip_blanks(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+const char *pipe_json_read_string(const char *p, const char *end, char *out, size_t *len)
+{
+    static const unsigned char simple[128] = {
+        ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+        ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+    size_t o = 0;
+    if (p >= end || *p != '"') return NULL;
+    for (p++; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            if (len) *len = o;
+            return p + 1;
+        }
+        if (c < 0x20) return NULL;
+        if (c != '\\') {
+            if (out) out[o] = (char)c;
+            o++;
+            continue;
+        }
+        if (end - p < 2) return NULL;
+        unsigned char e = (unsigned char)p[1];
+        if (e != 'u') {
+            if (e >= 128 || !simple[e]) return NULL;
+            if (out) out[o] = (char)simple[e];
+            o++, p++;
+            continue;
+        }
+        unsigned u, lo;
+        if (end - p < 6 || json_hex4((const unsigned char *)p + 2, &u)) return NULL;
+        p += 5;
+        if (u >= 0xDC00 && u <= 0xDFFF) return NULL;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            if (end - p < 7 || p[1] != '\\' || p[2] != 'u' ||
+                json_hex4((const unsigned char *)p + 3, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                return NULL;
+            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+        }
+        /* A code point's UTF-8 is never longer than its escape. */
+        unsigned char tmp[4];
+        size_t k = json_put_utf8(out ? (unsigned char *)out + o : tmp, u);
+        o += k;
+    }
+    return NULL;
+}
+
+const char *pipe_json_skip(const char *p, const char *end)
+{
+    int depth = 0;
+    p = skip_blanks(p, end);
+    do {
+        if (p >= end) return NULL;
+        if (*p == '"') {
+            if (!(p = pipe_json_read_string(p, end, NULL, NULL))) return NULL;
+        } else if (*p == '{' || *p == '[') {
+            depth++, p++;
+        } else if (*p == '}' || *p == ']') {
+            if (--depth < 0) return NULL;
+            p++;
+        } else if (depth > 0 && (*p == ',' || *p == ':' || *p == ' ' || *p == '\t' || *p == '\n' ||
+                                 *p == '\r')) {
+            p++;
+        } else { /* a number or literal: up to the next punctuation or blank */
+            const char *s = p;
+            while (p < end && !strchr(",:]} \t\r\n\"{[", *p)) p++;
+            if (p == s) return NULL;
+        }
+    } while (depth > 0);
+    return p;
+}
+
+int pipe_json_member(const char *s, size_t n, const char *key, size_t klen, const char **v,
+                     size_t *vlen)
+{
+    const char *p = skip_blanks(s, s + n), *end = s + n;
+    if (p >= end || *p != '{') return -1;
+    p = skip_blanks(p + 1, end);
+    if (p < end && *p == '}') return 0;
+    int found = 0;
+    while (p < end) {
+        char name[256];
+        size_t nl;
+        const char *q = *p == '"' ? pipe_json_read_string(p, end, NULL, &nl) : NULL;
+        if (!q) return -1;
+        /* Keys up to 256 bytes unescaped are compared; a longer one cannot be the name. */
+        int match = 0;
+        if (nl == klen && nl <= sizeof name) {
+            pipe_json_read_string(p, end, name, &nl);
+            match = memcmp(name, key, klen) == 0;
+        }
+        p = skip_blanks(q, end);
+        if (p >= end || *p != ':') return -1;
+        p = skip_blanks(p + 1, end);
+        const char *e = pipe_json_skip(p, end);
+        if (!e) return -1;
+        if (match) *v = p, *vlen = (size_t)(e - p), found = 1; /* the last one wins */
+        p = skip_blanks(e, end);
+        if (p < end && *p == '}') return found;
+        if (p >= end || *p != ',') return -1;
+        p = skip_blanks(p + 1, end);
+    }
+    return -1;
+}
+
+/* Room left in w, which may be counting past its end (out NULL or too small). */
+static size_t room(const writer *w)
+{
+    return w->o && w->len <= w->cap ? w->cap - w->len : 0;
+}
+
+/* The CQL protocol's collection encoding: a 4-byte big-endian count or length. */
+static void put_be32(writer *w, size_t v)
+{
+    if (room(w) >= 4) {
+        unsigned char *o = w->o + w->len;
+        o[0] = (unsigned char)(v >> 24), o[1] = (unsigned char)(v >> 16);
+        o[2] = (unsigned char)(v >> 8), o[3] = (unsigned char)v;
+    }
+    w->len += 4;
+}
+
+/* One item as [length][bytes]: a string unescaped, a number or true/false as its text. */
+static const char *put_item(writer *w, const char *p, const char *end)
+{
+    size_t n;
+    const char *q;
+    if (*p == '"') {
+        if (!(q = pipe_json_read_string(p, end, NULL, &n))) return NULL;
+        put_be32(w, n);
+        if (w->o && room(w) >= n) pipe_json_read_string(p, end, (char *)w->o + w->len, &n);
+    } else {
+        q = pipe_json_skip(p, end);
+        if (!q || *p == '{' || *p == '[' || *p == 'n') return NULL;
+        n = (size_t)(q - p);
+        put_be32(w, n);
+        if (w->o && room(w) >= n) memcpy(w->o + w->len, p, n);
+    }
+    if (n > INT32_MAX) return NULL;
+    w->len += n;
+    return q;
+}
+
+size_t pipe_json_items_cql(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+    const char *p = skip_blanks(s, s + n), *end = s + n;
+    writer w = {out, 0, cap};
+    size_t count = 0;
+    if (p >= end || (*p != '[' && *p != '{')) return PIPE_JSON_NOT_ITEMS;
+    char close = *p == '[' ? ']' : '}';
+    put_be32(&w, 0);
+    p = skip_blanks(p + 1, end);
+    while (p < end && *p != close) {
+        if (count && (*p != ',' || (p = skip_blanks(p + 1, end)) >= end))
+            return PIPE_JSON_NOT_ITEMS;
+        if (close == '}') {
+            if (*p != '"' || !(p = put_item(&w, p, end))) return PIPE_JSON_NOT_ITEMS;
+            p = skip_blanks(p, end);
+            if (p >= end || *p != ':') return PIPE_JSON_NOT_ITEMS;
+            p = skip_blanks(p + 1, end);
+        }
+        if (p >= end || !(p = put_item(&w, p, end))) return PIPE_JSON_NOT_ITEMS;
+        p = skip_blanks(p, end);
+        count++;
+    }
+    if (p >= end || skip_blanks(p + 1, end) != end || count > INT32_MAX) return PIPE_JSON_NOT_ITEMS;
+    size_t len = w.len;
+    w.len = 0;
+    put_be32(&w, count);
+    return len;
+}

@@ -14,24 +14,101 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const type_names[] = {"string", "int", "bigint", "double", "boolean"};
-static const char *const type_cql[] = {"text", "int", "bigint", "double", "boolean"};
+#include "util/isotime.h"
+
+static const char *const type_names[PIPE_T__COUNT] = {
+    "string", "int", "bigint", "double", "boolean", "timestamp", "date", "uuid", "list", "map"};
+static const char *const type_cql[PIPE_T__COUNT] = {
+    "text",      "int",  "bigint", "double",     "boolean",
+    "timestamp", "date", "uuid",   "list<text>", "map<text, text>"};
 
 const char *pipe_type_name(pipe_type t)
 {
-    return (unsigned)t < 5 ? type_names[t] : "?";
+    return (unsigned)t < PIPE_T__COUNT ? type_names[t] : "?";
 }
 
 const char *pipe_type_cql(pipe_type t)
 {
-    return (unsigned)t < 5 ? type_cql[t] : "?";
+    return (unsigned)t < PIPE_T__COUNT ? type_cql[t] : "?";
 }
 
 int pipe_type_parse(const char *name, pipe_type *out)
 {
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < PIPE_T__COUNT; i++)
         if (strcmp(name, type_names[i]) == 0) return *out = (pipe_type)i, 0;
+    /* The CQL spellings of the collections, blanks ignored: list<text>, map<text, text>. */
+    char t[32];
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < sizeof t; p++)
+        if (*p != ' ') t[n++] = *p;
+    t[n] = '\0';
+    if (strcmp(t, "list<text>") == 0) return *out = PIPE_T_LIST, 0;
+    if (strcmp(t, "map<text,text>") == 0) return *out = PIPE_T_MAP, 0;
     return -1;
+}
+
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+int pipe_uuid_parse(const char *s, size_t n, unsigned char out[16])
+{
+    if (n != 36) return -1;
+    for (size_t i = 0, k = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') return -1;
+            continue;
+        }
+        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[k++] = (unsigned char)(hi << 4 | lo);
+        i++;
+    }
+    return 0;
+}
+
+int pipe_timestamp_parse(const char *s, size_t n, long long *ms)
+{
+    /* Cassandra's TimestampSerializer: text matching -?\d+ is a Long of milliseconds. */
+    size_t i = n && s[0] == '-';
+    if (i < n && n - i <= 19) {
+        uint64_t v = 0;
+        size_t k = i;
+        while (k < n && s[k] >= '0' && s[k] <= '9') v = v * 10 + (uint64_t)(s[k++] - '0');
+        if (k == n) {
+            if (v > (i ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX)) return -1;
+            *ms = i ? (long long)(0 - v) : (long long)v;
+            return 0;
+        }
+    }
+    int64_t t;
+    if (iso_parse_timestamp(s, n, &t)) return -1;
+    *ms = t;
+    return 0;
+}
+
+int pipe_type_check_text(pipe_type t, const char *s, size_t n)
+{
+    unsigned char u[16];
+    long long ms;
+    switch (t) {
+    case PIPE_T_TIMESTAMP: return pipe_timestamp_parse(s, n, &ms);
+    case PIPE_T_DATE: {
+        char tmp[32];
+        const char *p = tmp;
+        int64_t days;
+        if (n >= sizeof tmp || memchr(s, '\0', n)) return -1;
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        return iso_parse_date(&p, &days) || *p ? -1 : 0;
+    }
+    case PIPE_T_UUID: return pipe_uuid_parse(s, n, u);
+    default: return 0;
+    }
 }
 
 /* Fills slots for (full, seed, mask) and returns the total probe distance (0 = perfect). */

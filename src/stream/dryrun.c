@@ -4,7 +4,7 @@
  * DESIGN: kept out of the engine so the hot path carries no dry-run test per record. It uses
  * the same compiled pieces (schema, filter, mapping expressions) and the engine's Kafka
  * metadata, and gives the same reasons and details the engine would: a decode error's reason,
- * a failing mapping expression as bind_failed. What it cannot see without Cassandra is a value
+ * a failing mapping expression as expr_failed. What it cannot see without Cassandra is a value
  * an existing table's column type refuses (the engine binds text into the prepared column
  * types); rtetl's own tables have the types the schema implies. The topic is read with the
  * bounded reader of batch tools (kafka/reader.h): assigned partitions, never committed. */
@@ -58,10 +58,10 @@ static void put_field(FILE *out, const pipe_field *f, const pipe_value *v)
 {
     if (!v->present || v->json_type == PIPE_JSON_NULL)
         fputs("null", out);
-    else if (f->type == PIPE_T_STRING)
+    else if (f->type == PIPE_T_STRING || f->type == PIPE_T_TIMESTAMP || f->type == PIPE_T_DATE)
         put_quoted(out, v->ptr, v->len);
-    else
-        fwrite(v->ptr, 1, v->len, out); /* a JSON number or boolean: a CQL literal as it is */
+    else /* a JSON number or boolean, a uuid: a CQL literal as it is; a list or map as JSON */
+        fwrite(v->ptr, 1, v->len, out);
 }
 
 static void put_xval(FILE *out, const pipe_xval *v)
@@ -96,8 +96,8 @@ static void map_row(dry *d, size_t i, const rd_kafka_message_t *m, const pipe_xc
         if (!cols[c] || pipe_expr_eval(cols[c], ctx, &vals[c]) == 0) continue;
         d->dead++;
         head(d, m, pc);
-        fprintf(d->out, "dead-letter bind_failed: cannot bind record: %s (column %s = %s: %s)\n",
-                cql_strerror(CQL_E_INVAL), pc->columns[c].name, pc->columns[c].field, ctx->err);
+        fprintf(d->out, "dead-letter expr_failed: column %s = %s: %s\n", pc->columns[c].name,
+                pc->columns[c].field, ctx->err);
         return;
     }
     head(d, m, pc);

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "kafka/security.h"
+#include "pipeline/json_text.h"
 #include "stream/dlq_meta.h"
 #include "util/log.h"
 
@@ -505,6 +506,10 @@ static void on_write(void *ud, const cql_error *err, const cql_result *res)
     stream_engine_unblock(e);
 }
 
+/* stream_map_send's code for a mapping expression that failed (no CQL code): the record is
+ * dead-lettered as expr_failed, with the column, the expression and the reason in bind_error. */
+enum { STREAM_E_EXPR = -1000 };
+
 /* Sends the decoded record of slot s; a send that cannot start waits in backoff, a record that
  * cannot be bound is dead-lettered. */
 static void send_record(stream_engine *e, stream_slot *s)
@@ -514,6 +519,8 @@ static void send_record(stream_engine *e, stream_slot *s)
         /* Every connection is full: wait in line for the next completed write, no backoff. */
         s->state = SLOT_BLOCKED;
         STREAM_FIFO_PUSH(e->blocked_head, e->blocked_tail, s);
+    } else if (rc == STREAM_E_EXPR) {
+        dead_letter(e, s, "expr_failed", e->bind_error);
     } else if (rc != 0 && !stream_send_unavailable(e, s, rc)) {
         char detail[600];
         snprintf(detail, sizeof detail, "cannot bind record: %s (%s)", cql_strerror(rc),
@@ -577,10 +584,30 @@ void stream_record_meta(const rd_kafka_message_t *m, int64_t produced_ms, pipe_k
                               .header_ud = m};
 }
 
+/* Binds text to column c of type ty into *out: a scalar into the column's scratch
+ * (cql_value_from_text), a list or set of text, or a map of text to text, from its JSON array
+ * or object text into the per-record map arena (pipe_json_items_cql). */
+static int bind_text(stream_engine *e, const cql_type *ty, const char *text, size_t len, size_t c,
+                     cql_value *out)
+{
+    if (ty->id != CQL_TYPE_LIST && ty->id != CQL_TYPE_SET && ty->id != CQL_TYPE_MAP)
+        return cql_value_from_text(ty, text, len, e->scratch[c], sizeof e->scratch[c], out);
+    for (uint16_t i = 0; i < ty->nsub; i++)
+        if (ty->sub[i].id != CQL_TYPE_VARCHAR && ty->sub[i].id != CQL_TYPE_ASCII)
+            return CQL_E_INVAL;
+    size_t n = pipe_json_items_cql(text, len, NULL, 0);
+    if (n == PIPE_JSON_NOT_ITEMS || n > INT32_MAX) return CQL_E_INVAL;
+    uint8_t *buf = pipe_arena_alloc(e->map_arena, n);
+    if (!buf) return CQL_E_NOMEM;
+    pipe_json_items_cql(text, len, buf, n);
+    *out = (cql_value){buf, (int32_t)n};
+    return 0;
+}
+
 /* Binds column c of target t into *out (bind marker `marker` of its statement) from its
  * mapping expression: a timestamp or date into a column of that type as is, anything else as
  * its text, parsed for the column's type as a field's text is. An expression that fails (a bad
- * to_timestamp) fails the bind with the reason in bind_error. */
+ * to_timestamp) returns STREAM_E_EXPR with the reason in bind_error. */
 static int map_expr(stream_engine *e, const stream_target *t, const pipe_xctx *ctx, size_t c,
                     int marker, cql_value *out)
 {
@@ -592,7 +619,7 @@ static int map_expr(stream_engine *e, const stream_target *t, const pipe_xctx *c
         snprintf(why, sizeof why, "%s", ctx->err);
         snprintf(e->bind_error, sizeof e->bind_error, "column %s = %s: %s", pc->columns[c].name,
                  pc->columns[c].field, why);
-        return CQL_E_INVAL;
+        return STREAM_E_EXPR;
     }
     if (v.type == PIPE_X_NULL) return *out = cql_value_null(), 0;
     if (v.type == PIPE_X_TIMESTAMP && col->type.id == CQL_TYPE_TIMESTAMP)
@@ -608,8 +635,7 @@ static int map_expr(stream_engine *e, const stream_target *t, const pipe_xctx *c
         if (!buf) return CQL_E_NOMEM;
         pipe_xval_text(&v, buf, 48, &text, &len);
     }
-    int rc = cql_value_from_text(&col->type, text ? text : "", len, e->scratch[c],
-                                 sizeof e->scratch[c], out);
+    int rc = bind_text(e, &col->type, text ? text : "", len, c, out);
     if (rc != 0)
         snprintf(e->bind_error, sizeof e->bind_error, "column %s = %s", pc->columns[c].name,
                  pc->columns[c].field);
@@ -642,8 +668,7 @@ static int map_columns(stream_engine *e, const stream_target *t, const stream_sl
             continue;
         }
         const cql_column *col = cql_prepared_bind_column(t->stmt, marker);
-        int rc = cql_value_from_text(&col->type, v->ptr, v->len, e->scratch[c],
-                                     sizeof e->scratch[c], &vals[c]);
+        int rc = bind_text(e, &col->type, v->ptr, v->len, c, &vals[c]);
         if (rc != 0) {
             snprintf(e->bind_error, sizeof e->bind_error, "column %s from field %s",
                      pc->columns[c].name, pc->columns[c].field);

@@ -15,12 +15,21 @@ static const pipe_field fields[] = {
     {"age", PIPE_T_INT, false, 64, false},         {"score", PIPE_T_DOUBLE, false, 64, false},
     {"ok", PIPE_T_BOOLEAN, false, 64, false},      {"and", PIPE_T_STRING, false, 64, false},
     {"odd name", PIPE_T_STRING, false, 64, false}, {"kafka", PIPE_T_STRING, false, 64, false},
+    {"ts", PIPE_T_TIMESTAMP, false, 64, false},    {"day", PIPE_T_DATE, false, 64, false},
+    {"uid", PIPE_T_UUID, false, 64, false},        {"tags", PIPE_T_LIST, false, 1024, false},
+    {"m", PIPE_T_MAP, false, 1024, false},         {"loc", PIPE_T_STRING, false, 1024, false},
 };
 static const char *const records[] = {
     "{}",
     "{\"email\":\" A@b.C \",\"name\":\"\",\"age\":42,\"score\":-0.5,\"ok\":false}",
     "{\"email\":null,\"name\":\"2020-01-02T03:04:05Z\",\"and\":\"x\",\"odd name\":\"it's\"}",
     "{\"email\":\"S\\u00e3o\",\"name\":\"1990-02-28\",\"score\":\"NaN\",\"kafka\":\"k\"}",
+    /* Parenthesized: one literal over several lines. */
+    ("{\"ts\":\"2024-02-29 10:00 -03\",\"day\":\"-0001-01-01\",\"uid\":"
+     "\"0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D\",\"tags\":[\"a\",1,{\"b\":[2]}],\"m\":{\"k\":"
+     "\"v\",\"o\":{\"p\":\"q\"}},\"loc\":{\"city\":\"S\\u00e3o\",\"a\":{\"b\":{\"c\":null}}},"
+     "\"name\":\"{\\\"x\\\": {\\\"y\\\": \\\"\\\\u00e3\\\"}}\"}"),
+    "{\"ts\":-1,\"uid\":\"6ba7b810-9dad-11d1-80b4-00c04fd430c8\",\"loc\":\"x\",\"m\":{}}",
 };
 #define NREC (sizeof records / sizeof records[0])
 

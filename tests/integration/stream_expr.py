@@ -8,7 +8,7 @@ expression results are exercised; the rows are read back with the official cassa
 Checks: exit 0; written 2, filtered 2, dead-lettered 1; lower(trim(email)), concat (null when a
 part is null), to_timestamp into a timestamp column, uuid_v5 into a uuid column, kafka.topic,
 kafka.partition and kafka.header('source') columns hold the expected values; the bad record is
-in the dead-letter topic as bind_failed with the to_timestamp reason; --print-config prints the
+in the dead-letter topic as expr_failed with the to_timestamp reason; --print-config prints the
 mappings back, and that output loads again to the same config.
 """
 import datetime
@@ -133,7 +133,7 @@ def main():
     dl = dead_letters(topic)
     check("one dead letter", 1, len(dl))
     for (part, off), (reason, value, detail) in dl.items():
-        check("dead letter reason", "bind_failed", reason)
+        check("dead letter reason", "expr_failed", reason)
         check("dead letter is the bad record", "u3", json.loads(value).get("id"))
         check_true("dead letter names the column and the expression's reason",
                    "column dob = to_timestamp(dob): to_timestamp: not an ISO-8601 timestamp: "

@@ -463,6 +463,32 @@ static void test_write_timestamp(void **state)
     assert_int_equal(pipe_wts_parse(""), -1);
 }
 
+/* Auto-created tables use the CQL type the mapping produces: a field's type, or the
+ * expression's result type. */
+static void test_typed_columns(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "schema:\n  - {name: id, type: uuid, required: true}\n  - {name: at, type: timestamp}\n"
+        "  - {name: day, type: date}\n  - {name: tags, type: list}\n"
+        "  - {name: attrs, type: \"map<text, text>\"}\n  - {name: n, type: int}\n  - s\n"
+        "target:\n  primary_key: [id]\n  mapping:\n    id: id\n    at: at\n    day: day\n"
+        "    tags: tags\n    attrs: attrs\n    n: n\n    d2: to_date(s)\n"
+        "    u2: to_uuid(s)\n    u3: uuid_v5('dns', s)\n    big: n == 1\n"
+        "    dbl: coalesce(1.5, n)\n    txt: attrs.k\n    t2: to_timestamp(s)\n"
+        "    nn: coalesce(null)\n";
+    char err[256];
+    pipe_config *c = load(yaml, err);
+    if (!c) fail_msg("%s", err);
+    char *tb = pipe_cql_create_table(c);
+    assert_string_equal(tb, "CREATE TABLE IF NOT EXISTS dados_usuarios.tb_usuarios (id uuid, at "
+                            "timestamp, day date, tags list<text>, attrs map<text, text>, n int, "
+                            "d2 date, u2 uuid, u3 uuid, big boolean, dbl double, txt text, "
+                            "t2 timestamp, nn text, PRIMARY KEY (id))");
+    free(tb);
+    pipe_config_free(c);
+}
+
 /* Mapping values are field names (bound as decoded) or expressions (compiled per pipeline). */
 static void test_mapping_expressions(void **state)
 {
@@ -481,8 +507,10 @@ static void test_mapping_expressions(void **state)
     assert_string_equal(c->columns[1].field, "lower(trim(email))");
     assert_int_equal(c->columns[4].field_index, 3); /* a back-quoted name is the field */
     char *tb = pipe_cql_create_table(c);
+    /* Expression columns get their result's CQL type. */
     assert_string_equal(tb, "CREATE TABLE IF NOT EXISTS dados_usuarios.tb_usuarios (id text, email "
-                            "text, name text, dob text, src text, part text, PRIMARY KEY (id))");
+                            "text, name text, dob timestamp, src text, part bigint, PRIMARY KEY "
+                            "(id))");
     free(tb);
     pipe_schema *s;
     pipe_filter *f;
@@ -621,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_custom),
         cmocka_unit_test(test_dump_roundtrip),
         cmocka_unit_test(test_mapping_expressions),
+        cmocka_unit_test(test_typed_columns),
         cmocka_unit_test(test_dump_key_not_escaped),
         cmocka_unit_test(test_schema_strict),
         cmocka_unit_test(test_interpolation),

@@ -35,7 +35,10 @@ static int setup(void **state)
         {"last", PIPE_T_STRING, false, 1024, false},   {"age", PIPE_T_INT, false, 64, false},
         {"big", PIPE_T_BIGINT, false, 64, false},      {"score", PIPE_T_DOUBLE, false, 64, false},
         {"ok", PIPE_T_BOOLEAN, false, 64, false},      {"dob", PIPE_T_STRING, false, 64, false},
-        {"odd name", PIPE_T_STRING, false, 64, false},
+        {"odd name", PIPE_T_STRING, false, 64, false}, {"ts", PIPE_T_TIMESTAMP, false, 64, false},
+        {"day", PIPE_T_DATE, false, 64, false},        {"uid", PIPE_T_UUID, false, 64, false},
+        {"loc", PIPE_T_STRING, false, 1024, false},    {"attrs", PIPE_T_MAP, false, 1024, false},
+        {"tags", PIPE_T_LIST, false, 1024, false},     {"raw", PIPE_T_STRING, false, 1024, false},
     };
     fx *f = calloc(1, sizeof *f);
     char err[128];
@@ -68,7 +71,13 @@ static int teardown(void **state)
 
 static const char *const J = "{\"email\":\"  Ana@Example.COM \",\"name\":\"Ana\",\"last\":\"Lima\","
                              "\"age\":42,\"big\":-9000000000,\"score\":2.5,\"ok\":true,"
-                             "\"dob\":\"1990-05-17T10:20:30.456Z\",\"odd name\":\"x\"}";
+                             "\"dob\":\"1990-05-17T10:20:30.456Z\",\"odd name\":\"x\","
+                             "\"ts\":\"2024-02-29 23:59:59+0100\",\"day\":\"2024-02-29\","
+                             "\"uid\":\"0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D\","
+                             "\"loc\":{\"city\":\"S\\u00e3o \\\"P\\\"\",\"geo\":{\"lat\":-23.5,"
+                             "\"up\":null,\"deep\":{\"x\":[1, 2]}},\"zip\":1e3},"
+                             "\"attrs\":{\"k\":\"v\",\"n\":1},\"tags\":[\"a\",2,true],"
+                             "\"raw\":\"{\\\"a\\\": {\\\"b\\\": \\\"c\\\"}}\"}";
 
 /* Evaluates text for json; returns the value's text ("null", "error: <reason>" or the text
  * with a type prefix for non-strings: "int:42"). */
@@ -102,6 +111,19 @@ static const char *run(fx *f, const char *text, const char *json)
 }
 
 #define EQ(text, want) assert_string_equal(run(f, text, J), want)
+
+static void expect_error(fx *f, const char *text, bool boolean, const char *want)
+{
+    pipe_xopts o = {.boolean = boolean};
+    pipe_expr *x = pipe_expr_compile(text, f->s, &o, f->err, sizeof f->err);
+    if (x) fail_msg("'%s' compiled", text);
+    assert_string_equal(f->err, want);
+}
+
+static void expect_compile_error(fx *f, const char *text, const char *want)
+{
+    expect_error(f, text, false, want);
+}
 
 static void test_literals_fields(void **state)
 {
@@ -207,17 +229,117 @@ static void test_uuid(void **state)
 {
     fx *f = *state;
     /* RFC 4122 / Python's uuid.uuid5(uuid.NAMESPACE_DNS, 'python.org'). */
-    EQ("uuid_v5('dns', 'python.org')", "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+    EQ("uuid_v5('dns', 'python.org')", "uuid:886313e1-3b8a-5372-9b90-0c9aee199e5d");
     EQ("uuid_v5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'python.org')",
-       "886313e1-3b8a-5372-9b90-0c9aee199e5d");
-    EQ("uuid_v5('dns', 'python', '.org')", "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+       "uuid:886313e1-3b8a-5372-9b90-0c9aee199e5d");
+    EQ("uuid_v5('dns', 'python', '.org')", "uuid:886313e1-3b8a-5372-9b90-0c9aee199e5d");
     /* uuid.uuid5(uuid.NAMESPACE_URL, 'https://example.com/' + 'a' * 100): a multi-block message. */
     char text[300];
     snprintf(text, sizeof text, "uuid_v5('url', 'https://example.com/%0100d')", 0);
     for (char *p = strstr(text, "/0"); *++p == '0';) *p = 'a';
-    EQ(text, "eaca78b0-b79e-5e39-a599-4ec7379ac706");
+    EQ(text, "uuid:eaca78b0-b79e-5e39-a599-4ec7379ac706");
     EQ("uuid_v5('dns', null)", "null");
     EQ("uuid_v5(name, 'x')", "error: uuid_v5: not a namespace: 'Ana'");
+}
+
+/* to_uuid parses either case into lower-case text; a uuid field keeps its text and compares
+ * with uuids and strings without case; bad text is an evaluation error. */
+static void test_to_uuid(void **state)
+{
+    fx *f = *state;
+    EQ("to_uuid('0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D')",
+       "uuid:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+    EQ("to_uuid(uid)", "uuid:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+    EQ("uid", "uuid:0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D");
+    EQ("uid == to_uuid('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')", "boolean:true");
+    EQ("uid == '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'", "boolean:true");
+    EQ("uid in ('x', '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')", "boolean:true");
+    EQ("to_uuid(null)", "null");
+    EQ("to_uuid('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4')",
+       "error: to_uuid: not a UUID: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4'");
+    EQ("to_uuid('0a1b2c3d_4e5f-4a6b-8c7d-9e0f1a2b3c4d')",
+       "error: to_uuid: not a UUID: '0a1b2c3d_4e5f-4a6b-8c7d-9e0f1a2b3c4d'");
+    EQ("to_uuid(name)", "error: to_uuid: not a UUID: 'Ana'");
+    EQ("concat(to_uuid(uid), '!')", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d!");
+    EQ("uuid_v5('dns', 'python.org') == to_uuid('886313E1-3B8A-5372-9B90-0C9AEE199E5D')",
+       "boolean:true");
+}
+
+/* Timestamp and date fields are typed values (read as CQL reads their text); list and map
+ * fields are strings holding their elements as JSON strings. */
+static void test_typed_fields(void **state)
+{
+    fx *f = *state;
+    EQ("ts", "timestamp:2024-02-29T22:59:59.000Z");
+    EQ("ts == to_timestamp('2024-02-29T22:59:59Z')", "boolean:true");
+    EQ("ts > '2024-02-29'", "boolean:true");
+    EQ("day", "date:2024-02-29");
+    EQ("day < to_date('2024-03-01')", "boolean:true");
+    EQ("to_date(ts)", "date:2024-02-29");
+    EQ("attrs", "{\"k\":\"v\",\"n\":\"1\"}");
+    EQ("tags", "[\"a\",\"2\",\"true\"]");
+    EQ("attrs.n", "1");
+    assert_string_equal(run(f, "ts", "{\"ts\":1700000000123}"),
+                        "timestamp:2023-11-14T22:13:20.123Z");
+    assert_string_equal(run(f, "ts", "{\"ts\":\"-1\"}"), "timestamp:1969-12-31T23:59:59.999Z");
+    expect_compile_error(
+        f, "ts.x",
+        "expr:1:3: '.' needs a string or map field (a JSON object), not a timestamp field");
+    expect_compile_error(f, "to_timestamp(uid)", "expr:1:1: to_timestamp: cannot convert uuid");
+    expect_compile_error(f, "to_uuid(age)", "expr:1:1: to_uuid: cannot convert int");
+}
+
+/* field.a.b navigates the JSON object a field holds; absent, null or non-object steps are
+ * null. */
+static void test_paths(void **state)
+{
+    fx *f = *state;
+    EQ("loc.city", "S\xc3\xa3o \"P\"");
+    EQ("loc.geo.lat", "-23.5");
+    EQ("loc.zip", "1000.0"); /* the decoder's Spark text of the object */
+    EQ("loc.geo", "{\"lat\":-23.5,\"up\":null,\"deep\":{\"x\":[1,2]}}");
+    EQ("loc.geo.deep.x", "[1,2]");
+    EQ("loc.geo.up", "null");
+    EQ("loc.nope", "null");
+    EQ("loc.city.x", "null");
+    EQ("loc.geo.deep.x.y", "null");
+    EQ("name.x", "null"); /* a string that is no JSON object */
+    EQ("raw.a.b", "c");   /* a string whose text is a JSON object */
+    EQ("lower(loc.city) == 's\xc3\xa3o \"p\"'", "boolean:true");
+    EQ("loc.`city`", "S\xc3\xa3o \"P\"");
+    EQ("is_null(loc.geo.up) and present(loc.geo.lat)", "boolean:true");
+    /* Duplicate keys: the last wins, as the decoder does for fields. */
+    assert_string_equal(run(f, "raw.a", "{\"raw\":\"{\\\"a\\\":1,\\\"a\\\":2}\"}"), "2");
+    /* Text that is not JSON is null, never a crash. */
+    static const char *const bad[] = {
+        "{",   "{\\\"a\\\"",   "{\\\"a\\\":", "{\\\"a\\\":[}", "{\\\"a\\\":\\\"\\\\u12\\\"}",
+        "[1]", "{\\\"a\\\" 1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char json[128];
+        snprintf(json, sizeof json, "{\"raw\":\"%s\"}", bad[i]);
+        assert_string_equal(run(f, "raw.a", json), "null");
+    }
+    expect_compile_error(f, "loc.", "expr:1:5: expected a member name after '.'");
+    expect_compile_error(
+        f, "age.x", "expr:1:4: '.' needs a string or map field (a JSON object), not a int field");
+}
+
+/* `x not in (...)` is SQL's NOT IN: not (x in (...)), unknown with a null and no match. */
+static void test_not_in(void **state)
+{
+    fx *f = *state;
+    EQ("name not in ('Bob', 'Eve')", "boolean:true");
+    EQ("name not in ('Bob', 'Ana')", "boolean:false");
+    EQ("age not in (1, 2, 42)", "boolean:false");
+    EQ("name not in ('Bob', null)", "null");
+    EQ("name not in ('Ana', null)", "boolean:false");
+    EQ("loc.nope not in ('x')", "null");
+    EQ("not name not in ('Ana')", "boolean:true");
+    EQ("name not in ('Bob') and age not in (1)", "boolean:true");
+    expect_compile_error(f, "name not in 'x'", "expr:1:13: expected '('");
+    expect_compile_error(f, "age not in ('x', true)", "expr:1:9: cannot compare int with boolean");
+    expect_compile_error(f, "name not like 'x'",
+                         "expr:1:6: expected 'and', 'or' or the end of the expression");
 }
 
 static void test_compare(void **state)
@@ -318,14 +440,6 @@ static void test_no_allocation(void **state)
     pipe_expr_free(x);
 }
 
-static void expect_error(fx *f, const char *text, bool boolean, const char *want)
-{
-    pipe_xopts o = {.boolean = boolean};
-    pipe_expr *x = pipe_expr_compile(text, f->s, &o, f->err, sizeof f->err);
-    if (x) fail_msg("'%s' compiled", text);
-    assert_string_equal(f->err, want);
-}
-
 static void test_errors(void **state)
 {
     fx *f = *state;
@@ -380,6 +494,8 @@ static void test_print_roundtrip(void **state)
         "kafka.header('x') != kafka.topic or kafka.offset < -1",
         "matches(`odd name`, '^[a-z]+$') and uuid_v5('dns', name) != ''",
         "substr(name, 1, 2)",
+        "name not in ('a', 'b') or loc.geo.`odd key`.x == 'y'",
+        "to_uuid(uid) == uuid_v5('dns', loc.city)",
     };
     char a[512], b[512];
     for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
@@ -416,6 +532,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uuid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_to_uuid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_typed_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_in, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_three_valued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_path_agrees, setup, teardown),

@@ -211,6 +211,49 @@ static void test_timestamp_like(void **state)
     pipe_infer_free(p);
 }
 
+/* A field whose every string is a UUID gets a commented to_uuid alternative; one bad value is
+ * enough to leave it out (to_uuid would dead-letter that record). */
+static void test_uuid_like(void **state)
+{
+    (void)state;
+    char buf[160];
+    pipe_infer *p = pipe_infer_new();
+    for (int i = 0; i < 20; i++) {
+        snprintf(buf, sizeof buf,
+                 "{\"id\": \"%08X-9dad-11d1-80b4-00c04fd430c8\", \"ref\": \"%s\", \"n\": %d}", i,
+                 i == 7 ? "none" : "6ba7b810-9dad-11d1-80b4-00c04fd430c8", i);
+        assert_int_equal(pipe_infer_add(p, buf, strlen(buf)), PIPE_DEC_OK);
+    }
+    assert_true(pipe_infer_uuid_like(field(p, "id")));
+    assert_false(pipe_infer_uuid_like(field(p, "ref")));
+    assert_false(pipe_infer_uuid_like(field(p, "n")));
+    assert_int_equal(field(p, "ref")->n_uuid, 19);
+    pipe_infer_yaml_opts o = {.topic = "t"};
+    char *y = yaml_of(p, &o);
+    assert_non_null(strstr(y, "types: string 20; UUIDs 100%; longest 36 bytes; unique: the "
+                              "primary key\n"));
+    assert_non_null(strstr(y, "    \"id\": \"id\"\n"
+                              "    # or, as a CQL uuid (into a uuid column), instead of the line "
+                              "above:\n"
+                              "    # \"id\": \"to_uuid(id)\"\n"
+                              "    \"ref\": \"ref\"\n"
+                              "    \"n\": \"n\"\n"));
+    /* The alternative, uncommented, creates a uuid column. */
+    char *alt = strstr(y, "    # \"id\": \"to_uuid(id)\"");
+    memmove(alt + 4, alt + 6, strlen(alt + 6) + 1);
+    char *orig = strstr(y, "    \"id\": \"id\"\n");
+    memmove(orig, orig + 15, strlen(orig + 15) + 1);
+    char err[256];
+    pipe_config *c = pipe_config_load_buffer(y, strlen(y), "gen.yaml", err, sizeof err);
+    if (!c) fail_msg("%s\n%s", err, y);
+    char *ct = pipe_cql_create_table(c);
+    assert_non_null(strstr(ct, "(id uuid, "));
+    free(ct);
+    pipe_config_free(c);
+    free(y);
+    pipe_infer_free(p);
+}
+
 /* The whole YAML of a small sample, exactly; it loads, and its CREATE TABLE is the one wanted. */
 static void test_yaml_text(void **state)
 {
@@ -324,10 +367,15 @@ static void test_yaml_options_and_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_types),      cmocka_unit_test(test_absent_and_null),
-        cmocka_unit_test(test_key_choice), cmocka_unit_test(test_left_out),
-        cmocka_unit_test(test_odd_keys),   cmocka_unit_test(test_timestamp_like),
-        cmocka_unit_test(test_yaml_text),  cmocka_unit_test(test_yaml_options_and_names),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_absent_and_null),
+        cmocka_unit_test(test_key_choice),
+        cmocka_unit_test(test_left_out),
+        cmocka_unit_test(test_odd_keys),
+        cmocka_unit_test(test_timestamp_like),
+        cmocka_unit_test(test_uuid_like),
+        cmocka_unit_test(test_yaml_text),
+        cmocka_unit_test(test_yaml_options_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
