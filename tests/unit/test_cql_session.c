@@ -537,6 +537,35 @@ static void test_use_replaced_while_deferred(void **state)
     env_close(&e);
 }
 
+static uint64_t host_requests(use_env *e)
+{
+    cql_host_info hi = {0};
+    assert_int_equal(cql_session_host_info(e->s, 0, &hi), 0);
+    return hi.requests;
+}
+
+/* The requests sent to a host (rtetl_cassandra_host_requests_total, what shows where writes are
+ * routed) count the user's requests only, and keep those of connections since closed. */
+static void test_host_requests_counted(void **state)
+{
+    (void)state;
+    use_env e;
+    env_open(&e, 8);
+    assert_int_equal(host_requests(&e), 0); /* the handshakes and topology queries are not users' */
+    user_use(&e, "SELECT 1", on_use0);
+    user_use(&e, "SELECT 2", on_use1);
+    assert_true(wait_for(&e, &e.nfired, 2));
+    assert_int_equal(host_requests(&e), 2);
+    cql_host *h = e.s->hosts[0];
+    for (int k = 0; k < e.s->cfg.connections_per_host; k++)
+        if (h->conns[k]) cql_conn_close(h->conns[k], CQL_E_CONN_LOST, "test");
+    uint64_t end = uv_now(&e.loop) + 10000;
+    while (h->up && uv_now(&e.loop) < end) uv_run(&e.loop, UV_RUN_ONCE);
+    assert_false(h->up);
+    assert_int_equal(host_requests(&e), 2);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_use_callback_survives_failed_switch),
         cmocka_unit_test(test_use_deferred_then_closed),
         cmocka_unit_test(test_use_replaced_while_deferred),
+        cmocka_unit_test(test_host_requests_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
