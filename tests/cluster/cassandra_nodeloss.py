@@ -38,6 +38,7 @@ import rtetl_testlib as tl  # noqa: E402
 from clusterlib import Nodes, cleanup, create_table, kill_node  # noqa: E402
 
 UPD_KEYS = 400
+BURST = 15  # rounds produced at once while the node is down: ONE's write rate through one node
 RATE = int(os.environ.get("RTETL_NODELOSS_RATE", "300"))  # records/s the updater produces
 STATE = os.environ["RTETL_STACK_DIR"]
 STACK = os.path.join(tl.SRC, "scripts", "stack")
@@ -67,12 +68,17 @@ class Updater(threading.Thread):
     def __init__(self):
         super().__init__(daemon=True)
         self.stop, self.errors, self.produced = threading.Event(), [], 0
+        self.t0 = time.monotonic()
+
+    def burst(self, rounds):
+        """Produces `rounds` more rounds at once (the pacing's start moves back)."""
+        self.t0 -= rounds * UPD_KEYS / RATE
 
     def run(self):
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": tl.BROKERS, "enable.idempotence": True, "acks": "all",
                       "linger.ms": 10, "message.timeout.ms": 120000})
-        v, t0 = 0, time.monotonic()
+        v, self.t0 = 0, time.monotonic()
         while not self.stop.is_set():
             for k in range(UPD_KEYS):
                 row = {f: f"{f}-{k}-v{v}" for f in tl.FIELDS}
@@ -82,7 +88,7 @@ class Updater(threading.Thread):
             self.produced += UPD_KEYS
             v += 1
             p.poll(0)
-            ahead = t0 + self.produced / RATE - time.monotonic()
+            ahead = self.t0 + self.produced / RATE - time.monotonic()
             if ahead > 0:
                 self.stop.wait(ahead)
         left = p.flush(120)
@@ -216,6 +222,14 @@ def outage(streams, upd, t):
     # ONE: three more rounds of every key written while the node is down.
     tl.wait_for("stream one to go on writing through the survivor",
                 lambda: one.written() >= down["one"][2] + 3 * UPD_KEYS, timeout=60, interval=0.2)
+    # ONE's rate through the survivor alone: a burst of BURST rounds, written how fast.
+    t0, w0, mark = time.monotonic(), one.written(), upd.produced
+    upd.burst(BURST)
+    tl.wait_for("the burst to be produced", lambda: upd.produced >= mark + BURST * UPD_KEYS, timeout=60)
+    target = upd.produced
+    tl.wait_for("stream one to write the burst through the survivor",
+                lambda: one.written() >= target, timeout=90, interval=0.1)
+    t["one_burst_rate"] = (one.written() - w0) / (time.monotonic() - t0)
     # QUORUM: Unavailable once the survivor has convicted the node (its failure detector takes
     # some seconds; before that the writes time out on the coordinator).
     tl.wait_for("stream quorum to retry writes failing as Unavailable",
@@ -352,6 +366,7 @@ def main():
                f"quorum_resumed_after_back_s={t['resumed'] - t['back']:.1f} "
                f"caught_up_after_back_s={t['caught_up'] - t['back']:.1f} "
                f"one_rows_while_down={one_rows:.0f} one_rows_per_s_while_down={one_rows / down_s:.0f} "
+               f"one_burst_rows_per_s_one_node={t['one_burst_rate']:.0f} "
                f"quorum_record_retries_while_down={retries_down:.0f} "
                f"quorum_record_retries_total={retries:.0f} quorum_retry_reasons={reasons} "
                f"victim_coordinated_after_restart={coord}")
