@@ -104,6 +104,7 @@ void cql_conn_send(cql_conn *c, cql_req *r, uint32_t timeout_ms)
 {
     cql_frame_set_stream(r->frame.data, r->stream);
     r->state = REQ_QUEUED;
+    if (r->user) c->user_sent++;
     r->timeout_ms = timeout_ms;
     r->deadline = uv_now(c->loop) + timeout_ms;
     r->next = NULL;

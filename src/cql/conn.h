@@ -107,6 +107,7 @@ struct cql_conn {
     cql_conn *dirty_next; /* session's flush list */
     bool in_dirty_list;
     uint64_t bytes_in, bytes_out;
+    uint64_t user_sent; /* user requests sent (each retry counts on its connection) */
 };
 
 /* Allocates a connection (not yet connecting). opts strings are borrowed and must outlive c. */

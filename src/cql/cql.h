@@ -468,6 +468,7 @@ typedef struct cql_host_info {
     bool up;
     int connections; /* ready connections */
     int inflight;
+    uint64_t requests; /* requests sent to the host so far (retries included) */
 } cql_host_info;
 
 int cql_session_host_count(const cql_session *s);

@@ -384,6 +384,7 @@ static void pool_closed(cql_conn *c, const cql_error *err)
     int n = s->cfg.connections_per_host;
     for (int k = 0; k < n; k++)
         if (h->conns[k] == c) h->conns[k] = NULL;
+    h->closed_sent += c->user_sent;
     if (!c->was_ready) {
         h->connecting--;
         h->failures++;
@@ -662,8 +663,10 @@ int cql_session_host_info(const cql_session *s, int i, cql_host_info *out)
     snprintf(out->dc, sizeof out->dc, "%s", h->dc);
     snprintf(out->rack, sizeof out->rack, "%s", h->rack);
     out->up = h->up;
+    out->requests = h->closed_sent;
     for (int k = 0; k < s->cfg.connections_per_host; k++) {
         const cql_conn *c = h->conns[k];
+        if (c) out->requests += c->user_sent;
         if (!c || c->state != CONN_READY) continue;
         out->connections++;
         out->inflight += c->user_inflight;

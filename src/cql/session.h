@@ -25,7 +25,8 @@ typedef struct cql_host {
     uint64_t next_attempt; /* loop ms */
     int64_t *tokens;
     int ntokens;
-    int rr; /* round-robin cursor over conns */
+    int rr;               /* round-robin cursor over conns */
+    uint64_t closed_sent; /* user requests sent on its connections that are closed */
 } cql_host;
 
 struct cql_prepared {

@@ -527,6 +527,28 @@ static void render_dead_letters(stream_engine *e, strbuf *b)
     }
 }
 
+/* Per Cassandra host: up or not, and the requests rtetl sent it (where writes are routed). */
+static void render_hosts(stream_engine *e, strbuf *b)
+{
+    int n = e->session ? cql_session_host_count(e->session) : 0;
+    char lbl[160];
+    for (int fam = 0; fam < 2; fam++) {
+        for (int i = 0; i < n; i++) {
+            cql_host_info hi;
+            if (cql_session_host_info(e->session, i, &hi) != 0) continue;
+            snprintf(lbl, sizeof lbl, "host=\"%s\",dc=\"%s\"", hi.addr, hi.dc);
+            if (fam == 0)
+                prom_gauge(b, "rtetl_cassandra_host_up",
+                           "1 while rtetl has a ready connection to the host.", lbl, hi.up);
+            else
+                prom_counter(b, "rtetl_cassandra_host_requests_total",
+                             "Requests sent to the host (writes are routed to a replica of "
+                             "their partition that is up; retries included).",
+                             lbl, hi.requests);
+        }
+    }
+}
+
 static void render_metrics(stream_engine *e, const stream_health_snapshot *h,
                            const stream_health_verdict *v, bool ready, strbuf *b)
 {
@@ -571,6 +593,7 @@ static void render_metrics(stream_engine *e, const stream_health_snapshot *h,
     session_stats(e, &st);
     prom_gauge(b, "rtetl_cassandra_hosts_up", "Cassandra hosts up.", "", st.hosts_up);
     prom_counter(b, "rtetl_cassandra_reconnects_total", "CQL reconnects.", "", st.reconnects);
+    render_hosts(e, b);
     prom_summary(b, "rtetl_stream_write_seconds",
                  "Write latency (of a request: a batch or an INSERT).", &e->write_lat, 1e-6);
     prom_gauge(b, "rtetl_stream_write_concurrency_limit",
@@ -883,12 +906,28 @@ static void engine_free(stream_engine *e)
     pipe_schema_free(e->schema);
 }
 
+/* Logs what the session learns about the cluster: a host going down or up (source=client: its
+ * connections to rtetl failed or one is ready again; source=server: the control connection's
+ * STATUS event, from the server's gossip) and the ring's changes (TOPOLOGY events, after which
+ * the session refreshes its token map). Schema events are left out: rtetl's own DDL makes some. */
+static void on_cql_event(cql_session *s, const cql_event *ev, void *ud)
+{
+    (void)s;
+    (void)ud;
+    if (ev->type == CQL_EVENT_STATUS)
+        log_info("stream", "cassandra host", "host=%s state=%s source=%s", ev->host, ev->change,
+                 ev->local ? "client" : "server");
+    else if (ev->type == CQL_EVENT_TOPOLOGY)
+        log_info("stream", "cassandra topology change", "host=%s change=%s", ev->host, ev->change);
+}
+
 /* Creates the CQL session and starts the chain connect -> ... -> consume; 0, else 1 with err. */
 static int start_cassandra(stream_engine *e, char *err, size_t errlen)
 {
     e->startup_step = "connecting to Cassandra";
     e->session = cql_session_new(&e->loop, &e->o->cql, err, errlen);
     if (!e->session) return 1;
+    cql_session_set_event_cb(e->session, on_cql_event, e);
     int rc = cql_session_connect(e->session, on_connected, e);
     if (rc != 0) {
         snprintf(err, errlen, "cassandra: cannot connect: %s", cql_strerror(rc));

@@ -13,7 +13,6 @@ after catching up (committed lag 0).
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import rtetl_testlib as tl  # noqa: E402
-from clusterlib import cleanup  # noqa: E402
+from clusterlib import cleanup, kill_node  # noqa: E402
 
 N_INGEST = int(os.environ.get("RTETL_FAILOVER_ROWS", "15000"))
 RATE = 1000  # records/s of ingest: the run lasts ~N_INGEST/RATE s, the kill lands inside it
@@ -71,17 +70,6 @@ def updater(errors):
         errors.append(f"{left} updates not delivered")
 
 
-def kill_broker(broker):
-    with open(os.path.join(STATE, f"kafka{broker}.pid")) as f:
-        pid = int(f.read().strip())
-    with open(f"/proc/{pid}/cmdline", "rb") as f:
-        assert f"{STATE}/kafka{broker}/conf/".encode() in f.read(), "the PID file names our broker"
-    os.kill(pid, signal.SIGKILL)
-    tl.wait_for("the broker to be gone", lambda: not os.path.exists(f"/proc/{pid}/cmdline") or
-                open(f"/proc/{pid}/cmdline", "rb").read() == b"", timeout=30)
-    return pid
-
-
 def lag_is_zero():
     """Whether the group's committed lag is 0; False while the probe itself fails: right after
     the broker's restart the group coordinator moves, and asking the old one answers
@@ -124,7 +112,7 @@ def main():
             victim = before[0]
             led = sorted(p for p, b in before.items() if b == victim)
             t_kill = time.monotonic()
-            pid = kill_broker(victim)
+            pid = kill_node(STATE, f"kafka{victim}")
             at_kill = tl.progress(procs, stream)
             tl.log(f"killed broker {victim} (pid {pid}), leader of partitions {led}, at {at_kill} rows written")
             # The controller fences a broker that stopped heartbeating after

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import rtetl_testlib as tl  # noqa: E402
-from clusterlib import cleanup, create_table  # noqa: E402
+from clusterlib import Nodes, cleanup, create_table  # noqa: E402
 
 N = int(os.environ.get("RTETL_ROUTING_ROWS", "6000"))
 N_CONTROL = 2000
@@ -60,41 +60,15 @@ def create_topic():
     return sorted(len(p.replicas) for p in md.topics[TOPIC].partitions.values())
 
 
-class Nodes:
-    """One driver session; each virtual-table query is pinned to one node."""
-
-    def __init__(self):
-        from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-        from cassandra.policies import RoundRobinPolicy
-        # "rr" (round-robin, not token-aware) is the control's; the default is token-aware.
-        self.cluster = Cluster(HOSTS, port=tl.CQL_PORT, connect_timeout=20, execution_profiles={
-            EXEC_PROFILE_DEFAULT: ExecutionProfile(request_timeout=60),
-            "rr": ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=60)})
-        self.s = self.cluster.connect()
-        tl.wait_for("the driver to see both nodes up", lambda: len(
-            [h for h in self.cluster.metadata.all_hosts() if h.is_up]) == len(HOSTS), timeout=60)
-        self.hosts = {h.address: h for h in self.cluster.metadata.all_hosts()}
-
-    def on(self, addr, q, *params):
-        return list(self.s.execute(q, params or None, host=self.hosts[addr]))
-
-    def table_count(self, addr, vt, table):
-        rows = self.on(addr, f"SELECT count FROM system_views.{vt} "
-                             "WHERE keyspace_name = %s AND table_name = %s", KS, table)
-        return rows[0].count if rows else 0
-
-    def sent(self, addr):
-        return sum(r.sent_count for r in self.on(addr, "SELECT sent_count FROM system_views.internode_outbound"))
-
-    def owners(self, table):
-        """{node address: rows of table it owns}, by the server's token(id) and the ring."""
-        from cassandra.metadata import Murmur3Token
-        tm = self.cluster.metadata.token_map
-        own = {a: 0 for a in HOSTS}
-        for r in self.s.execute(f"SELECT token(id) AS t FROM {KS}.{table}", timeout=120):
-            reps = tm.get_replicas(KS, Murmur3Token(r.t))
-            own[reps[0].address] += 1 if len(reps) == 1 else 0
-        return own
+def owners(nodes, table):
+    """{node address: rows of table it owns}, by the server's token(id) and the ring."""
+    from cassandra.metadata import Murmur3Token
+    tm = nodes.cluster.metadata.token_map
+    own = {a: 0 for a in HOSTS}
+    for r in nodes.s.execute(f"SELECT token(id) AS t FROM {KS}.{table}", timeout=120):
+        reps = tm.get_replicas(KS, Murmur3Token(r.t))
+        own[reps[0].address] += 1 if len(reps) == 1 else 0
+    return own
 
 
 def run(nodes, table, extra, label):
@@ -113,9 +87,9 @@ def run(nodes, table, extra, label):
     bad = [k for k, r in rows.items() if r.email != f"user{int(k[5:])}@example.com"
            or r.first_name != f"first_name-{int(k[5:])}"]
     tl.check(f"{label}: row contents", [], bad[:5])
-    own = nodes.owners(table)
-    local = {a: nodes.table_count(a, "local_write_latency", table) for a in HOSTS}
-    coord = {a: nodes.table_count(a, "coordinator_write_latency", table) for a in HOSTS}
+    own = owners(nodes, table)
+    local = {a: nodes.table_count(a, "local_write_latency", KS, table) for a in HOSTS}
+    coord = {a: nodes.table_count(a, "coordinator_write_latency", KS, table) for a in HOSTS}
     tl.log(f"FIGURES {label}: rows={N} stream_s={secs:.1f} " + " ".join(
         f"[{a} owns={own[a]} local_writes={local[a]} coordinated={coord[a]} internode_sent={sent[a]}]"
         for a in HOSTS))
@@ -139,9 +113,9 @@ def control(nodes):
     execute_concurrent_with_args(nodes.s, ins, [(f"c-{i}", "x@y") for i in range(N_CONTROL)],
                                  concurrency=32, execution_profile="rr")
     sent = {a: nodes.sent(a) - sent0[a] for a in HOSTS}
-    own = nodes.owners("t_control")
-    local = {a: nodes.table_count(a, "local_write_latency", "t_control") for a in HOSTS}
-    coord = {a: nodes.table_count(a, "coordinator_write_latency", "t_control") for a in HOSTS}
+    own = owners(nodes, "t_control")
+    local = {a: nodes.table_count(a, "local_write_latency", KS, "t_control") for a in HOSTS}
+    coord = {a: nodes.table_count(a, "coordinator_write_latency", KS, "t_control") for a in HOSTS}
     tl.log(f"FIGURES control (driver, round-robin): rows={N_CONTROL} " + " ".join(
         f"[{a} owns={own[a]} local_writes={local[a]} coordinated={coord[a]} internode_sent={sent[a]}]"
         for a in HOSTS))
@@ -152,7 +126,7 @@ def control(nodes):
 
 
 def main():
-    nodes = Nodes()
+    nodes = Nodes(HOSTS)
     try:
         reps = create_topic()
         tl.check("topic: 3 partitions, each with 3 replicas", [3, 3, 3], reps)

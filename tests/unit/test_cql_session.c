@@ -537,6 +537,225 @@ static void test_use_replaced_while_deferred(void **state)
     env_close(&e);
 }
 
+static uint64_t host_requests(use_env *e)
+{
+    cql_host_info hi = {0};
+    assert_int_equal(cql_session_host_info(e->s, 0, &hi), 0);
+    return hi.requests;
+}
+
+/* The requests sent to a host (rtetl_cassandra_host_requests_total, what shows where writes are
+ * routed) count the user's requests only, and keep those of connections since closed. */
+static void test_host_requests_counted(void **state)
+{
+    (void)state;
+    use_env e;
+    env_open(&e, 8);
+    assert_int_equal(host_requests(&e), 0); /* the handshakes and topology queries are not users' */
+    user_use(&e, "SELECT 1", on_use0);
+    user_use(&e, "SELECT 2", on_use1);
+    assert_true(wait_for(&e, &e.nfired, 2));
+    assert_int_equal(host_requests(&e), 2);
+    cql_host *h = e.s->hosts[0];
+    for (int k = 0; k < e.s->cfg.connections_per_host; k++)
+        if (h->conns[k]) cql_conn_close(h->conns[k], CQL_E_CONN_LOST, "test");
+    uint64_t end = uv_now(&e.loop) + 10000;
+    while (h->up && uv_now(&e.loop) < end) uv_run(&e.loop, UV_RUN_ONCE);
+    assert_false(h->up);
+    assert_int_equal(host_requests(&e), 2);
+    env_close(&e);
+}
+
+/* ---- TOPOLOGY events against a fake two-node cluster ---------------------------------------- */
+
+/* Node A (the contact point, token 0) and node B (token 100) on two ports of 127.0.0.1. Both
+ * answer system.local with their own row; A's system.peers_v2 lists B only while `b_joined`.
+ * The test pushes TOPOLOGY_CHANGE events on A's first connection (the control connection). */
+typedef struct topo_node {
+    struct topo_fake *f;
+    uv_tcp_t listener;
+    struct sockaddr_in sa;
+    const char *token;
+    fake_peer peers[FAKE_PEERS];
+    int npeers;
+} topo_node;
+
+typedef struct topo_fake {
+    topo_node node[2];
+    bool b_joined;
+} topo_fake;
+
+/* A Rows result with columns names/types (type: a [option] id; 0x0022 is set<varchar>) and
+ * nrows rows of the cells in vals (NULL: a null cell; for a set, its one text element). */
+static void topo_rows(cql_buf *b, int ncols, const char *const *names, const uint16_t *types,
+                      int nrows, const char *const *vals, const cql_value *raw)
+{
+    cql_buf_u32(b, 2);
+    cql_buf_u32(b, 0x0001);
+    cql_buf_u32(b, (uint32_t)ncols);
+    cql_buf_string(b, "system", 6);
+    cql_buf_string(b, "t", 1);
+    for (int i = 0; i < ncols; i++) {
+        cql_buf_string(b, names[i], strlen(names[i]));
+        cql_buf_u16(b, types[i]);
+        if (types[i] == 0x0022) cql_buf_u16(b, 0x000D);
+    }
+    cql_buf_u32(b, (uint32_t)nrows);
+    for (int r = 0; r < nrows; r++)
+        for (int i = 0; i < ncols; i++) {
+            const char *v = vals[r * ncols + i];
+            if (raw && raw[r * ncols + i].ptr) {
+                cql_buf_value(b, raw[r * ncols + i]);
+            } else if (types[i] == 0x0022) {
+                cql_buf_u32(b, (uint32_t)(4 + 4 + strlen(v)));
+                cql_buf_u32(b, 1);
+                cql_buf_value(b, (cql_value){(const uint8_t *)v, (int32_t)strlen(v)});
+            } else {
+                cql_buf_value(b, v ? (cql_value){(const uint8_t *)v, (int32_t)strlen(v)}
+                                   : cql_value_null());
+            }
+        }
+}
+
+static void topo_answer(topo_node *n, uv_stream_t *peer, int16_t stream, const char *q, size_t len)
+{
+    topo_fake *f = n->f;
+    cql_buf b = {0};
+    if (len > 20 && memmem(q, len, "system.peers_v2", 15)) {
+        static const char *const names[] = {"peer",        "native_address", "native_port",
+                                            "data_center", "rack",           "tokens"};
+        static const uint16_t types[] = {0x0010, 0x0010, 0x0009, 0x000D, 0x000D, 0x0022};
+        static const uint8_t lo[4] = {127, 0, 0, 1};
+        uint8_t port[4];
+        cql_put_be32(port, ntohs(f->node[1].sa.sin_port));
+        const char *vals[] = {NULL, NULL, NULL, "dc1", "r1", f->node[1].token};
+        const cql_value raw[] = {{lo, 4}, {lo, 4}, {port, 4}, {0}, {0}, {0}};
+        topo_rows(&b, 6, names, types, n == &f->node[0] && f->b_joined, vals, raw);
+    } else {
+        static const char *const names[] = {"data_center", "rack", "tokens"};
+        static const uint16_t types[] = {0x000D, 0x000D, 0x0022};
+        const char *vals[] = {"dc1", "r1", n->token};
+        topo_rows(&b, 3, names, types, memmem(q, len, "system.local", 12) != NULL, vals, NULL);
+    }
+    test_frame_send(peer, stream, CQL_OP_RESULT, 0, b.data, b.len);
+    cql_buf_free(&b);
+}
+
+static void topo_frame(uv_stream_t *peer, const cql_frame_hdr *h, const uint8_t *body)
+{
+    static const uint8_t no_options[] = {0, 0};
+    if (h->opcode == CQL_OP_OPTIONS)
+        test_frame_send(peer, h->stream, CQL_OP_SUPPORTED, 0, no_options, 2);
+    if (h->opcode == CQL_OP_STARTUP || h->opcode == CQL_OP_REGISTER)
+        test_frame_send(peer, h->stream, CQL_OP_READY, 0, NULL, 0);
+    if (h->opcode == CQL_OP_QUERY)
+        topo_answer((topo_node *)((fake_peer *)peer->data)->f, peer, h->stream,
+                    (const char *)body + 4, cql_get_be32(body));
+}
+
+static void topo_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    fake_peer *p = s->data;
+    test_read_frames(s, n, buf, &p->rx, topo_frame);
+}
+
+static void topo_accept(uv_stream_t *l, int status)
+{
+    topo_node *n = l->data;
+    assert_true(n->npeers < FAKE_PEERS);
+    fake_peer *p = &n->peers[n->npeers++];
+    p->f = (fake *)n; /* topo_frame reads it back as its node */
+    test_accept(l, status, &p->tcp, topo_read);
+    p->tcp.data = p;
+}
+
+/* Sends TOPOLOGY_CHANGE `change` about node B on A's control connection. */
+static void topo_event(topo_fake *f, const char *change)
+{
+    cql_buf b = {0};
+    cql_buf_string(&b, "TOPOLOGY_CHANGE", 15);
+    cql_buf_string(&b, change, strlen(change));
+    cql_buf_u8(&b, 4);
+    cql_buf_put(&b, &f->node[1].sa.sin_addr, 4);
+    cql_buf_u32(&b, ntohs(f->node[1].sa.sin_port));
+    test_frame_send((uv_stream_t *)&f->node[0].peers[0].tcp, -1, CQL_OP_EVENT, 0, b.data, b.len);
+    cql_buf_free(&b);
+}
+
+/* The address of the owner of token 50 (the first ring token >= 50). */
+static const char *owner_of_50(cql_session *s)
+{
+    cql_host *reps[4];
+    return cql_ring_replicas(s, 50, NULL, reps, 4) == 1 ? reps[0]->addr : "?";
+}
+
+static bool topo_wait(uv_loop_t *loop, cql_session *s, const char *owner, bool b_up)
+{
+    uint64_t end = uv_now(loop) + 10000;
+    while (uv_now(loop) < end) {
+        cql_host *b = s->nhosts > 1 ? s->hosts[1] : NULL;
+        if (strcmp(owner_of_50(s), owner) == 0 && (b && b->up) == b_up) return true;
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    return false;
+}
+
+/* A NEW_NODE event makes the session read the peers again: the node joins the token map (it
+ * owns the tokens up to its own) and gets a pool; REMOVED_NODE takes it out of the map and closes
+ * its connections. */
+static void test_topology_events_refresh_ring(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    topo_fake f = {0};
+    for (int i = 0; i < 2; i++) {
+        f.node[i].f = &f;
+        f.node[i].token = i ? "100" : "0";
+        test_listen(&loop, &f.node[i].listener, &f.node[i], 0, topo_accept, &f.node[i].sa);
+    }
+    char a[64], b[64], err[256] = "";
+    snprintf(a, sizeof a, "127.0.0.1:%d", ntohs(f.node[0].sa.sin_port));
+    snprintf(b, sizeof b, "127.0.0.1:%d", ntohs(f.node[1].sa.sin_port));
+    cql_config cfg;
+    cql_config_init(&cfg);
+    cfg.contact_points = a;
+    use_env e = {0}; /* for its connect and close callbacks */
+    cql_session *s = cql_session_new(&loop, &cfg, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    assert_int_equal(cql_session_connect(s, env_connected, &e), 0);
+    uint64_t end = uv_now(&loop) + 10000;
+    while (!e.connected && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(e.connected);
+    assert_string_equal(owner_of_50(s), a); /* alone in the ring: A owns everything */
+
+    f.b_joined = true;
+    topo_event(&f, "NEW_NODE");
+    assert_true(topo_wait(&loop, s, b, true));
+    assert_int_equal(s->nring, 2);
+
+    f.b_joined = false;
+    topo_event(&f, "REMOVED_NODE");
+    assert_true(topo_wait(&loop, s, a, false));
+    assert_int_equal(s->nring, 1);
+    for (int k = 0; k < s->cfg.connections_per_host; k++) assert_null(s->hosts[1]->conns[k]);
+
+    assert_int_equal(cql_session_close(s, env_closed, &e), 0);
+    end = uv_now(&loop) + 10000;
+    while (!e.closed && uv_now(&loop) < end) uv_run(&loop, UV_RUN_ONCE);
+    assert_true(e.closed);
+    cql_session_free(s);
+    for (int i = 0; i < 2; i++) {
+        uv_close((uv_handle_t *)&f.node[i].listener, NULL);
+        for (int k = 0; k < f.node[i].npeers; k++) {
+            uv_close((uv_handle_t *)&f.node[i].peers[k].tcp, NULL);
+            cql_buf_free(&f.node[i].peers[k].rx);
+        }
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +768,8 @@ int main(void)
         cmocka_unit_test(test_use_callback_survives_failed_switch),
         cmocka_unit_test(test_use_deferred_then_closed),
         cmocka_unit_test(test_use_replaced_while_deferred),
+        cmocka_unit_test(test_host_requests_counted),
+        cmocka_unit_test(test_topology_events_refresh_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
