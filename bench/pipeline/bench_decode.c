@@ -44,8 +44,7 @@ static int fan_load(fan *fo, pipe_schema **s, pipe_filter **f, char *err, size_t
     fo->n = pipe_config_ntargets(fo->c);
     for (size_t t = 0; t < fo->n; t++) {
         const pipe_config *tc = pipe_config_target(fo->c, t);
-        if (!(fo->cols[t] = pipe_config_compile_columns(tc, *s, err, errlen))) return -1;
-        if (*tc->when && !(fo->when[t] = pipe_filter_compile(tc->when, *s, err, errlen))) return -1;
+        if (pipe_config_compile_target(tc, *s, &fo->when[t], &fo->cols[t], err, errlen)) return -1;
     }
     return 0;
 }

@@ -470,6 +470,25 @@ pipe_expr **pipe_config_compile_columns(const pipe_config *c, const pipe_schema 
     return cols;
 }
 
+int pipe_config_compile_target(const pipe_config *t, const pipe_schema *s, pipe_filter **when,
+                               pipe_expr ***cols, char *err, size_t errlen)
+{
+    *when = NULL;
+    if (t->when && *t->when) {
+        if (!(*when = pipe_filter_compile(t->when, s, err, errlen))) return -1;
+        if (pipe_filter_is_trivial(*when)) {
+            pipe_filter_free(*when);
+            *when = NULL;
+        }
+    }
+    if (!(*cols = pipe_config_compile_columns(t, s, err, errlen))) {
+        pipe_filter_free(*when);
+        *when = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 void pipe_config_free_columns(pipe_expr **cols, size_t n)
 {
     if (!cols) return;

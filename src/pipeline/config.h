@@ -152,6 +152,12 @@ int pipe_config_compile(const pipe_config *c, pipe_schema **schema, pipe_filter 
  * on error (or out of memory). */
 pipe_expr **pipe_config_compile_columns(const pipe_config *c, const pipe_schema *s, char *err,
                                         size_t errlen);
+/* Compiles what target t (pipe_config_target) adds per record, against schema s: its own
+ * filter into *when (NULL when it takes every record the pipeline keeps) and its expression
+ * columns into *cols (as pipe_config_compile_columns). Returns 0, or -1 with one line in err
+ * and nothing to free. */
+int pipe_config_compile_target(const pipe_config *t, const pipe_schema *s, pipe_filter **when,
+                               pipe_expr ***cols, char *err, size_t errlen);
 /* Frees what pipe_config_compile_columns returned (n = the config's ncolumns); NULL is allowed. */
 void pipe_config_free_columns(pipe_expr **cols, size_t n);
 

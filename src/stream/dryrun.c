@@ -25,6 +25,7 @@ typedef struct dry {
     size_t ntargets;
     pipe_expr **cols[PIPE_MAX_TARGETS];  /* per target */
     pipe_filter *when[PIPE_MAX_TARGETS]; /* per target */
+    bool tomb_targets;                   /* a target takes tombstones (engine.h's twin) */
     pipe_record *rec;
     pipe_arena *arena, *scratch;
     FILE *out;
@@ -140,13 +141,6 @@ static void tombstone(dry *d, const rd_kafka_message_t *m)
     }
 }
 
-static bool takes_tombstones(const dry *d)
-{
-    for (size_t i = 0; i < d->ntargets; i++)
-        if (pipe_config_target(d->pc, i)->on_tombstone != PIPE_TOMB_DLQ) return true;
-    return false;
-}
-
 /* One message through decode, filter and mapping, as engine.c's process() and map do. */
 static void take(dry *d, const rd_kafka_message_t *m)
 {
@@ -155,7 +149,7 @@ static void take(dry *d, const rd_kafka_message_t *m)
     pipe_arena_reset(d->arena);
     pipe_arena_reset(d->scratch);
     d->records++;
-    if (!m->payload && m->key && takes_tombstones(d)) return tombstone(d, m);
+    if (!m->payload && m->key && d->tomb_targets) return tombstone(d, m);
     pipe_decode_err rc = pipe_decode(d->schema, m->payload, m->len, d->arena, d->rec, &derr);
     if (rc != PIPE_DEC_OK) {
         char detail[512];
@@ -193,10 +187,9 @@ static int compile(dry *d, char *err, size_t errlen)
     d->ntargets = pipe_config_ntargets(d->pc);
     for (size_t i = 0; i < d->ntargets; i++) {
         const pipe_config *pc = pipe_config_target(d->pc, i);
-        if (!(d->cols[i] = pipe_config_compile_columns(pc, d->schema, err, errlen))) return -1;
-        if (pc->when && *pc->when &&
-            !(d->when[i] = pipe_filter_compile(pc->when, d->schema, err, errlen)))
+        if (pipe_config_compile_target(pc, d->schema, &d->when[i], &d->cols[i], err, errlen))
             return -1;
+        if (pc->on_tombstone != PIPE_TOMB_DLQ) d->tomb_targets = true;
     }
     d->rec = pipe_record_new(d->schema);
     d->arena = pipe_arena_new(0);

@@ -686,32 +686,22 @@ static int map_key(stream_engine *e, const stream_target *t, const stream_slot *
 {
     const pipe_config *pc = t->pc;
     const rd_kafka_message_t *m = s->msg;
-    if (!t->key_schema) {
-        const cql_column *col = cql_prepared_bind_column(t->tomb, first);
-        int rc = cql_value_from_text(&col->type, m->key, m->key_len, e->scratch[0],
-                                     sizeof e->scratch[0], vals);
-        if (rc != 0)
-            snprintf(e->bind_error, sizeof e->bind_error, "primary key %s from the Kafka key",
-                     pc->primary_key[0]);
-        return rc;
-    }
     pipe_decode_error derr;
     pipe_arena_reset(e->map_arena);
-    if (pipe_decode(t->key_schema, m->key, m->key_len, e->map_arena, t->key_rec, &derr) !=
-        PIPE_DEC_OK) {
+    if (t->key_schema && pipe_decode(t->key_schema, m->key, m->key_len, e->map_arena, t->key_rec,
+                                     &derr) != PIPE_DEC_OK) {
         char why[100];
         pipe_decode_describe(t->key_schema, &derr, why, sizeof why);
         snprintf(e->bind_error, sizeof e->bind_error,
-                 "tombstone key: not a JSON object of the "
-                 "primary key columns: %s",
-                 why);
+                 "tombstone key: not a JSON object of the primary key columns: %s", why);
         return CQL_E_INVAL;
     }
     for (size_t i = 0; i < pc->nprimary_key; i++) {
-        const pipe_value *v = &t->key_rec->v[i];
+        /* One column: the key as it is; a compound key: its decoded members. */
+        const pipe_value *v = t->key_schema ? &t->key_rec->v[i] : NULL;
         const cql_column *col = cql_prepared_bind_column(t->tomb, first + (int)i);
-        int rc = cql_value_from_text(&col->type, v->ptr, v->len, e->scratch[i],
-                                     sizeof e->scratch[i], &vals[i]);
+        int rc =
+            bind_text(e, &col->type, v ? v->ptr : m->key, v ? v->len : m->key_len, i, &vals[i]);
         if (rc != 0) {
             snprintf(e->bind_error, sizeof e->bind_error, "primary key %s from the Kafka key",
                      pc->primary_key[i]);
@@ -857,6 +847,28 @@ static void target_start(stream_engine *e, stream_slot *s, int only)
     send_record(e, s);
 }
 
+/* Readies slot c for the write of lead's record to target k: a fresh retry and dead-letter
+ * state; the record's own state (message, partition generation, times, tombstone) is the
+ * lead's. */
+static void write_begin(stream_engine *e, stream_slot *c, stream_slot *lead, size_t k)
+{
+    if (c != lead) {
+        c->msg = lead->msg;
+        c->generation = lead->generation;
+        c->produced_ms = lead->produced_ms;
+        c->wts = lead->wts;
+        c->tomb = lead->tomb;
+    }
+    c->engine = e;
+    c->lead = lead;
+    c->target = (uint8_t)k;
+    c->in_target = false;
+    pipe_retry_reset(&c->retry);
+    c->dlq_cut = 0;
+    c->server_errors = 0;
+    c->solo = false;
+}
+
 /* The target a replayed dead letter is for (header rtetl.replay.target, see dlq_meta.h), or
  * -1: every target. */
 static int replay_target(const stream_engine *e, const rd_kafka_message_t *m)
@@ -883,23 +895,7 @@ static void fan_out(stream_engine *e, stream_slot *s)
     int only = replay_target(e, s->msg);
     stream_slot *subs[PIPE_MAX_TARGETS];
     subs[0] = s;
-    for (size_t k = 1; k < e->ntargets; k++) {
-        stream_slot *c = slot_take(e);
-        subs[k] = c;
-        c->msg = s->msg;
-        c->engine = e;
-        c->lead = s;
-        c->generation = s->generation;
-        c->produced_ms = s->produced_ms;
-        c->wts = s->wts;
-        pipe_retry_reset(&c->retry);
-        c->dlq_cut = 0;
-        c->server_errors = 0;
-        c->solo = false;
-        c->tomb = s->tomb;
-        c->target = (uint8_t)k;
-        c->in_target = false;
-    }
+    for (size_t k = 1; k < e->ntargets; k++) write_begin(e, subs[k] = slot_take(e), s, k);
     s->left = (uint8_t)e->ntargets;
     for (size_t k = 0; k < e->ntargets; k++) {
         if (k > 0 && !slot_decode(e, subs[k])) {
@@ -924,13 +920,10 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     if (!sp->stalled && !stream_catchup_admit(e, sp, m)) return;
     if (sp->stalled || track(e, sp, m->offset) != PIPE_OFF_OK) return part_stall(e, sp, m);
     stream_slot *s = slot_take(e);
+    write_begin(e, s, s, 0);
     s->msg = m;
-    s->engine = e;
-    s->lead = s;
     s->left = 1;
     s->given_up = false;
-    s->target = 0;
-    s->in_target = false;
     s->generation = sp->generation;
     rd_kafka_timestamp_type_t tstype;
     s->produced_ms = rd_kafka_message_timestamp(m, &tstype);
@@ -938,11 +931,7 @@ static void process(stream_engine *e, rd_kafka_message_t *m)
     if (s->produced_ms > 0 && now / 1000 >= (uint64_t)s->produced_ms)
         hist_record(&e->consume_lat, now - (uint64_t)s->produced_ms * 1000);
     s->wts = wts_next(sp, s->produced_ms);
-    pipe_retry_reset(&s->retry);
-    s->dlq_cut = 0;
     pipe_offsets_stamp_last(sp->offs, s->wts);
-    s->server_errors = 0;
-    s->solo = false;
     sp->position = m->offset + 1;
     e->consumed++;
 

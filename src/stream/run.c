@@ -813,14 +813,8 @@ static int engine_init(stream_engine *e, const stream_opts *o, char *err, size_t
             return -1;
         }
         if (t->pc->ncolumns > maxcols) maxcols = t->pc->ncolumns;
-        if (!(t->col_exprs = pipe_config_compile_columns(t->pc, e->schema, err, errlen))) return -1;
-        if (t->pc->when && *t->pc->when) {
-            if (!(t->when = pipe_filter_compile(t->pc->when, e->schema, err, errlen))) return -1;
-            if (pipe_filter_is_trivial(t->when)) {
-                pipe_filter_free(t->when);
-                t->when = NULL;
-            }
-        }
+        if (pipe_config_compile_target(t->pc, e->schema, &t->when, &t->col_exprs, err, errlen))
+            return -1;
         int cl = pipe_consistency_parse(t->pc->consistency);
         t->consistency = cl < 0 ? CQL_ONE : (cql_consistency)cl;
         t->kafka_wts = pipe_wts_parse(t->pc->write_timestamp) == PIPE_WTS_KAFKA;
