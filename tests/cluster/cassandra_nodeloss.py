@@ -24,18 +24,16 @@ Afterwards, read with the official cassandra-driver at consistency ALL: every ke
 has one row per table, equal to the key's last record (0 lost, 0 stale); the dead-letter topics
 got nothing; both streams exit 0 on SIGTERM once caught up (committed lag 0).
 """
-import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import rtetl_testlib as tl  # noqa: E402
-from clusterlib import Nodes, cleanup, create_table, kill_node  # noqa: E402
+from clusterlib import (Nodes, Stream, Updater, check_rows_at_all, cleanup,  # noqa: E402
+                        create_rf3_topic, create_table, dlq_count, kill_node, last_records)
 
 UPD_KEYS = 400
 BURST = 15  # rounds produced at once while the node is down: ONE's write rate through one node
@@ -51,117 +49,17 @@ TOPIC = KS
 LEVELS = ("one", "quorum")
 
 
-def create_topic():
-    from confluent_kafka.admin import AdminClient, NewTopic
-    a = AdminClient({"bootstrap.servers": tl.BROKERS})
-    a.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=3,
-                              config={"min.insync.replicas": "2"})])[TOPIC].result(60)
-    tl.wait_for("the topic's leaders", lambda: (lambda m: TOPIC in m.topics and len(
-        m.topics[TOPIC].partitions) == 3 and all(p.leader >= 0 for p in m.topics[TOPIC].partitions.values()))(
-            a.list_topics(TOPIC, timeout=30)), timeout=60)
-    return a
-
-
-class Updater(threading.Thread):
-    """Round v produces version v of every key, paced to RATE records/s, until stopped."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.stop, self.errors, self.produced = threading.Event(), [], 0
-        self.t0 = time.monotonic()
-
-    def burst(self, rounds):
-        """Produces `rounds` more rounds at once (the pacing's start moves back)."""
-        self.t0 -= rounds * UPD_KEYS / RATE
-
-    def run(self):
-        from confluent_kafka import Producer
-        p = Producer({"bootstrap.servers": tl.BROKERS, "enable.idempotence": True, "acks": "all",
-                      "linger.ms": 10, "message.timeout.ms": 120000})
-        v, self.t0 = 0, time.monotonic()
-        while not self.stop.is_set():
-            for k in range(UPD_KEYS):
-                row = {f: f"{f}-{k}-v{v}" for f in tl.FIELDS}
-                row["id"], row["email"] = f"k-{k:04d}", f"k{k}.v{v}@example.com"
-                p.produce(TOPIC, key=row["id"].encode(), value=json.dumps(row).encode(),
-                          on_delivery=lambda err, msg: err and self.errors.append(str(err)))
-            self.produced += UPD_KEYS
-            v += 1
-            p.poll(0)
-            ahead = self.t0 + self.produced / RATE - time.monotonic()
-            if ahead > 0:
-                self.stop.wait(ahead)
-        left = p.flush(120)
-        if left:
-            self.errors.append(f"{left} updates not delivered")
-
-
-class Stream:
-    """One `rtetl stream` at consistency `level` into table t_<level>, with its own group and
-    dead-letter topic, /metrics on a port of its choosing."""
-
-    def __init__(self, procs, tmp, level):
-        self.procs, self.level, self.table = procs, level, f"t_{level}"
-        self.group, self.dlq = f"{KS}_{level}", f"{TOPIC}.dlq_{level}"
-        path = tl.pipeline_yaml(os.path.join(tmp, f"{level}.yaml"), TOPIC, KS, self.table)
-        with open(path) as f:
-            text = f.read()
-        # The level under test, and retries capped at 2 s (default 10 s) so that the resume
-        # after the outage is quick to observe.
-        for key, value in (("consistency", level), ("max", "2s")):
-            text, n = re.subn(rf"^(\s+){key}: \S+", rf"\g<1>{key}: {value}", text, flags=re.M)
-            assert n == 1, f"{key}: in examples/usuarios.yaml"
-        with open(path, "w") as f:
-            f.write(text)
-        self.p = procs.start(f"stream-{level}", [
-            tl.BIN, "stream", "--config", path, "--brokers", tl.BROKERS, "--group", self.group,
-            "--dlq-topic", self.dlq, "--cassandra", CONTACTS, "--status-interval", "1s",
-            "--metrics-port", "0",
-            # At QUORUM every record in flight waits in backoff through the outage, and each
-            # retry is a request the survivor refuses: fewer in flight keep that load (and the
-            # debug lines that name each retry's reason) small on a 2-core box.
-            *(["--max-inflight", "512"] if level == "quorum" else [])],
-            env={"RTETL_LOG_LEVEL": "debug"} if level == "quorum" else None)
-        self.url = None
-
-    def out(self):
-        return self.procs.output(self.p)
-
-    def alive(self):
-        if self.p.poll() is not None:
-            raise RuntimeError(f"rtetl stream ({self.level}) exited {self.p.returncode}:\n{self.out()[-3000:]}")
-        return True
-
-    def metrics(self):
-        """{name or name{labels}: value} of /metrics."""
-        self.alive()
-        if not self.url:
-            m = re.search(r"serving metrics.*?addr=(\S+)", self.out())
-            if not m:
-                return {}
-            self.url = f"http://{m.group(1)}/metrics"
-        with urllib.request.urlopen(self.url, timeout=10) as r:
-            text = r.read().decode()
-        out = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                out[name] = float(value)
-        return out
-
-    def m(self, name, labels=""):
-        return self.metrics().get(f"{name}{{{labels}}}" if labels else name, 0)
-
-    def written(self):
-        return self.m("rtetl_stream_records_total", 'stage="written"')
-
-    def host_requests(self, addr):
-        """rtetl_cassandra_host_requests_total of host addr (its labels: host, dc)."""
-        key = f'rtetl_cassandra_host_requests_total{{host="{addr}",'
-        return sum(v for k, v in self.metrics().items() if k.startswith(key))
-
-    def lines(self, pattern):
-        return [ln for ln in self.out().splitlines() if re.search(pattern, ln)]
+def start_stream(procs, level):
+    """`rtetl stream` at consistency `level` into table t_<level>, retries capped at 2 s
+    (default 10 s) so that the resume after the outage is quick to observe."""
+    # At QUORUM every record in flight waits in backoff through the outage, and each retry is a
+    # request the survivor refuses: fewer in flight keep that load (and the debug lines that
+    # name each retry's reason) small on a 2-core box.
+    q = level == "quorum"
+    return Stream(procs, level, TOPIC, KS, f"t_{level}", CONTACTS,
+                  yaml_edits={"consistency": level, "max": "2s"},
+                  extra=["--max-inflight", "512"] if q else [],
+                  env={"RTETL_LOG_LEVEL": "debug"} if q else None)
 
 
 def retry_reasons(stream):
@@ -173,21 +71,6 @@ def retry_reasons(stream):
         r = "unavailable" if "Cannot achieve consistency" in r else "timeout" if "timed out" in r.lower() else r[:60]
         out[r] = out.get(r, 0) + 1
     return out
-
-
-def lag_zero(group):
-    from confluent_kafka import KafkaException
-    try:
-        return tl.committed_lag(group, TOPIC, 3) == 0
-    except KafkaException as e:
-        tl.log(f"lag probe: {e}; retrying")
-        return False
-
-
-def dlq_count(admin, topic):
-    if topic not in admin.list_topics(timeout=30).topics:
-        return 0
-    return len(tl.kcat_records(topic))
 
 
 def sample(streams):
@@ -213,9 +96,9 @@ def outage(streams, upd, t):
     pid = kill_node(STATE, VICTIM_NAME)
     tl.log(f"killed {VICTIM_NAME} ({VICTIM_ADDR}, pid {pid}) after {t['kill'] - t['start']:.1f} s")
     for s in streams.values():
-        tl.wait_for(f"stream {s.level} to see the host down (hosts_up 1)",
+        tl.wait_for(f"stream {s.name} to see the host down (hosts_up 1)",
                     lambda: s.m("rtetl_cassandra_hosts_up") == 1, timeout=30, interval=0.2)
-        tl.wait_for(f"stream {s.level} to log {VICTIM_ADDR} DOWN",
+        tl.wait_for(f"stream {s.name} to log {VICTIM_ADDR} DOWN",
                     lambda: s.lines(rf"cassandra host.*host={re.escape(VICTIM_ADDR)}.*DOWN"), timeout=30)
     t["detect"] = time.monotonic()
     down = sample(streams)
@@ -267,10 +150,10 @@ def recovery(streams, nodes, t):
     wq = quorum.written()
     req = {lv: s.host_requests(VICTIM_ADDR) for lv, s in streams.items()}
     for s in streams.values():
-        tl.wait_for(f"stream {s.level} to see the host up again (hosts_up 2)",
+        tl.wait_for(f"stream {s.name} to see the host up again (hosts_up 2)",
                     lambda: s.m("rtetl_cassandra_hosts_up") == 2, timeout=60)
-        tl.wait_for(f"stream {s.level} to send requests to {VICTIM_ADDR} again",
-                    lambda: s.host_requests(VICTIM_ADDR) > req[s.level], timeout=60)
+        tl.wait_for(f"stream {s.name} to send requests to {VICTIM_ADDR} again",
+                    lambda: s.host_requests(VICTIM_ADDR) > req[s.name], timeout=60)
     tl.wait_for("stream quorum to resume writing", lambda: quorum.written() > wq + UPD_KEYS, timeout=60)
     t["resumed"] = time.monotonic()
     nodes.wait_all_up(len(HOSTS), timeout=90)
@@ -284,40 +167,30 @@ def recovery(streams, nodes, t):
 
 
 def check_rows(nodes, admin, streams):
-    from cassandra import ConsistencyLevel
-    from cassandra.query import SimpleStatement
-    last, total = {}, 0
-    for _, value in tl.kcat_records(TOPIC):
-        rec = json.loads(value)
-        last[rec["id"]] = rec
-        total += 1
+    last, total = last_records(TOPIC)
     tl.check("topic: every key", UPD_KEYS, len(last))
     for s in streams.values():
-        q = SimpleStatement(f"SELECT * FROM {KS}.{s.table}", consistency_level=ConsistencyLevel.ALL)
-        rows = {r.id: r._asdict() for r in nodes.s.execute(q, timeout=120)}
-        tl.check(f"{s.level}: rows == keys of the topic (0 lost; read at ALL)", len(last), len(rows))
-        stale = [k for k, rec in last.items() if k in rows and any(rows[k][f] != rec[f] for f in tl.FIELDS)]
-        tl.check(f"{s.level}: rows not at their key's last record (stale)", [], stale[:5])
-        tl.check(f"{s.level}: dead-letter topic {s.dlq} records", 0, dlq_count(admin, s.dlq))
+        check_rows_at_all(nodes.s, KS, s.table, last, s.name)
+        tl.check(f"{s.name}: dead-letter topic {s.dlq} records", 0, dlq_count(admin, s.dlq))
     return total
 
 
 def main():
     t = {"start": time.monotonic()}
-    admin = create_topic()
+    admin = create_rf3_topic(TOPIC)
     nodes = Nodes(HOSTS)
     nodes.s.execute(f"CREATE KEYSPACE {KS} WITH replication = "
                     "{'class': 'NetworkTopologyStrategy', 'dc1': 2}")
     try:
         for lv in LEVELS:
             create_table(nodes.cluster, nodes.s, KS, f"t_{lv}")
-        upd = Updater()
+        upd = Updater(TOPIC, UPD_KEYS, RATE)
         with tl.Procs() as procs:
-            streams = {lv: Stream(procs, procs.tmp, lv) for lv in LEVELS}
+            streams = {lv: start_stream(procs, lv) for lv in LEVELS}
             upd.start()
             try:
                 for s in streams.values():
-                    tl.wait_for(f"stream {s.level} to write two rounds through both nodes", lambda: (
+                    tl.wait_for(f"stream {s.name} to write two rounds through both nodes", lambda: (
                         s.written() >= 2 * UPD_KEYS and s.m("rtetl_cassandra_hosts_up") == 2
                         and s.host_requests(VICTIM_ADDR) > 0), timeout=120)
                 down, unavailable = outage(streams, upd, t)
@@ -328,23 +201,23 @@ def main():
                 upd.join(180)
             tl.check("updater delivery errors", [], upd.errors[:3])
             for s in streams.values():
-                tl.wait_for(f"stream {s.level} to catch up (committed lag 0)",
-                            lambda: s.alive() and lag_zero(s.group), timeout=180)
+                tl.wait_for(f"stream {s.name} to catch up (committed lag 0)",
+                            s.caught_up, timeout=180)
             t["caught_up"] = time.monotonic()
             retries = streams["quorum"].m("rtetl_stream_write_retries_total")
             for s in streams.values():
                 rc = procs.stop(s.p)
-                tl.check(f"{s.level}: rtetl stream exit status on SIGTERM", 0, rc)
+                tl.check(f"{s.name}: rtetl stream exit status on SIGTERM", 0, rc)
                 final = tl.status_counts(s.out())
-                tl.check(f"{s.level}: dead-lettered (final status)", 0, final.get("dead_lettered"))
-                tl.check(f"{s.level}: consumed == written + filtered", final.get("consumed"),
+                tl.check(f"{s.name}: dead-lettered (final status)", 0, final.get("dead_lettered"))
+                tl.check(f"{s.name}: consumed == written + filtered", final.get("consumed"),
                          (final.get("written") or 0) + (final.get("filtered") or 0))
                 about = s.lines(rf"cassandra (host|topology).*host={re.escape(VICTIM_ADDR)}")
-                tl.log(f"{s.level}: rtetl's lines about {VICTIM_ADDR}:\n  " + "\n  ".join(about))
+                tl.log(f"{s.name}: rtetl's lines about {VICTIM_ADDR}:\n  " + "\n  ".join(about))
                 states = [re.search(r"state=(\w+) source=(\w+)", ln).groups() for ln in about
                           if "state=" in ln]
                 first = states.index(("DOWN", "client")) if ("DOWN", "client") in states else len(states)
-                tl.check_true(f"{s.level}: rtetl logged {VICTIM_ADDR} DOWN (its connections), then "
+                tl.check_true(f"{s.name}: rtetl logged {VICTIM_ADDR} DOWN (its connections), then "
                               "UP (the server's event and its connections)",
                               {("UP", "server"), ("UP", "client")} <= set(states[first:]), str(states))
         total = check_rows(nodes, admin, streams)
