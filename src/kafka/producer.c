@@ -118,7 +118,15 @@ static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *top
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_info("kafka", "topic created", "topic=%s", topic);
             if (!kafka_topic_wait_ready(p->rk, topic, partitions, timeout_ms))
-                log_warn("kafka", "the new topic's partitions have no leader yet; producing anyway",
+                log_warn("kafka",
+                         "the new topic's partition leaders do not answer yet; producing anyway",
+                         "topic=%s waited_ms=%d", topic, timeout_ms);
+        } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            /* It may have been created a moment ago by someone else: the same wait (every
+             * partition it has), immediate for a topic that has been there a while. */
+            if (!kafka_topic_wait_ready(p->rk, topic, 1, timeout_ms))
+                log_warn("kafka",
+                         "the topic's partition leaders do not answer yet; producing anyway",
                          "topic=%s waited_ms=%d", topic, timeout_ms);
         } else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                     e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
@@ -129,7 +137,7 @@ static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *top
                                         sizeof line)) {
             snprintf(err, errlen, "%s", line);
             return -1;
-        } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        } else {
             const char *s = rd_kafka_topic_result_error_string(tr[i]);
             snprintf(err, errlen, "creating topic %s: %s", topic, s ? s : rd_kafka_err2str(e));
             return -1;

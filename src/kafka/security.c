@@ -60,6 +60,15 @@ bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int ti
               md->topics[0].partition_cnt >= partitions;
     for (int i = 0; ok && partitions > 0 && i < md->topics[0].partition_cnt; i++)
         if (md->topics[0].partitions[i].err || md->topics[0].partitions[i].leader < 0) ok = false;
+    /* Metadata names a leader before that broker has taken the partition on: it answers
+     * requests for it with NOT_LEADER until then. ListOffsets goes to the leader and is refused
+     * the same way, so its answer says the partition is ready for produce requests too. */
+    for (int i = 0; ok && partitions > 0 && i < md->topics[0].partition_cnt; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_query_watermark_offsets(rk, topic, md->topics[0].partitions[i].id, &lo, &hi,
+                                             timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            ok = false;
+    }
     if (md) rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(t);
     return ok;

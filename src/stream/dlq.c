@@ -161,7 +161,7 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
                      d->topic, maxb);
             /* Dead letters can follow within milliseconds (see kafka_topic_wait_ready). */
             if (!kafka_topic_wait_ready(d->rk, d->topic, partitions, timeout_ms))
-                log_warn("dlq", "the new dead-letter topic's partitions have no leader yet",
+                log_warn("dlq", "the new dead-letter topic's partition leaders do not answer yet",
                          "topic=%s waited_ms=%d", d->topic, timeout_ms);
         } else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                     e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
@@ -173,7 +173,12 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
             snprintf(err, errlen, "%s (the dead-letter topic: WRITE and DESCRIBE, or CREATE)",
                      line);
             rc = -1;
-        } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            /* Another member of the group may have created it a moment ago. */
+            if (!kafka_topic_wait_ready(d->rk, d->topic, 1, timeout_ms))
+                log_warn("dlq", "the dead-letter topic's partition leaders do not answer yet",
+                         "topic=%s waited_ms=%d", d->topic, timeout_ms);
+        } else {
             snprintf(err, errlen, "dead-letter topic %s: %s", d->topic, rd_kafka_err2str(e));
             rc = -1;
         }

@@ -154,6 +154,21 @@ static void test_stop_requested(void **state)
     assert_int_equal(r.sent, 0);
 }
 
+/* linger.ms from the pace: none up to 1,000/s, then 1 ms per 1,000/s more, capped at 10;
+ * unpaced runs linger 10 ms. */
+static void test_linger_follows_rate(void **state)
+{
+    (void)state;
+    assert_int_equal(ingest_linger_ms(0), 10);
+    assert_int_equal(ingest_linger_ms(1), 0);
+    assert_int_equal(ingest_linger_ms(1000), 0);
+    assert_int_equal(ingest_linger_ms(1999), 0);
+    assert_int_equal(ingest_linger_ms(2000), 1);
+    assert_int_equal(ingest_linger_ms(5000), 4);
+    assert_int_equal(ingest_linger_ms(11000), 10);
+    assert_int_equal(ingest_linger_ms(1e9), 10);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -172,10 +187,11 @@ int main(void)
 {
     log_set_level(LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_builtin_count),     cmocka_unit_test(test_api_with_failures),
-        cmocka_unit_test(test_api_4xx_stops),     cmocka_unit_test(test_queue_full_back_pressure),
-        cmocka_unit_test(test_undelivered_fails), cmocka_unit_test(test_duration_and_rate),
-        cmocka_unit_test(test_stop_requested),    cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_builtin_count),       cmocka_unit_test(test_api_with_failures),
+        cmocka_unit_test(test_api_4xx_stops),       cmocka_unit_test(test_queue_full_back_pressure),
+        cmocka_unit_test(test_undelivered_fails),   cmocka_unit_test(test_duration_and_rate),
+        cmocka_unit_test(test_stop_requested),      cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_linger_follows_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
