@@ -15,6 +15,7 @@
 #include "ingest/id.h"
 #include "kafka/conf.h"
 #include "kafka/producer.h"
+#include "kafka/security.h"
 #include "util/log.h"
 
 #include <math.h>
@@ -257,7 +258,9 @@ static ingest_err produce_loop(run *r, char *err, size_t errlen)
         if (r->src.genq) ingest_genq_pop(r->src.genq);
         if (ke == RD_KAFKA_RESP_ERR__QUEUE_FULL && stopping(r)) break; /* not taken: not sent */
         if (ke) {
-            snprintf(err, errlen, "cannot produce to %s: %s", c->topic, rd_kafka_err2str(ke));
+            /* A missing ACL can be known before any send (the topic's metadata said so). */
+            if (!kafka_security_error(ke, NULL, c->topic, err, errlen))
+                snprintf(err, errlen, "cannot produce to %s: %s", c->topic, rd_kafka_err2str(ke));
             return INGEST_ERR_KAFKA;
         }
     }
@@ -328,6 +331,8 @@ static ingest_err setup(run *r, char *err, size_t errlen)
     if (c->create_topic && kafka_producer_ensure_topic(r->p, c->topic, c->partitions,
                                                        c->replication, 15000, err, errlen))
         return INGEST_ERR_KAFKA;
+    /* A topic made by someone else may be brand new too (see kafka_topic_wait_ready). */
+    if (!c->create_topic) kafka_producer_wait_topic(r->p, c->topic, 15000);
     r->topic = kafka_producer_topic(r->p, c->topic);
     if (!r->topic) {
         snprintf(err, errlen, "topic %s: %s", c->topic, rd_kafka_err2str(rd_kafka_last_error()));

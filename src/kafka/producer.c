@@ -146,6 +146,14 @@ static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *top
     return 0;
 }
 
+void kafka_producer_wait_topic(kafka_producer *p, const char *topic, int timeout_ms)
+{
+    if (!kafka_topic_visible(p->rk, topic, 2000)) return;
+    if (!kafka_topic_wait_ready(p->rk, topic, 1, timeout_ms))
+        log_warn("kafka", "the topic's partition leaders do not answer yet; producing anyway",
+                 "topic=%s waited_ms=%d", topic, timeout_ms);
+}
+
 int kafka_producer_ensure_topic(kafka_producer *p, const char *topic, int partitions,
                                 int replication, int timeout_ms, char *err, size_t errlen)
 {
