@@ -41,12 +41,12 @@ kafka_producer *kafka_producer_new(rd_kafka_conf_t *conf, kafka_delivery_cb *cb,
  * replicas (-1: the broker's default) when missing; an existing topic is left as it is. Either
  * way it returns once every partition's leader answers for it (kafka_topic_wait_ready).
  * Blocks up to timeout_ms. Returns 0, or -1 with err filled. */
+int kafka_producer_ensure_topic(kafka_producer *p, const char *topic, int partitions,
+                                int replication, int timeout_ms, char *err, size_t errlen);
 /* Without creating it: when `topic` is visible (one metadata request, up to 2 s: nothing
  * when the brokers are down or the topic is missing or not ours to see), waits up to timeout_ms
  * until every partition's leader answers for it, as kafka_producer_ensure_topic does. */
 void kafka_producer_wait_topic(kafka_producer *p, const char *topic, int timeout_ms);
-int kafka_producer_ensure_topic(kafka_producer *p, const char *topic, int partitions,
-                                int replication, int timeout_ms, char *err, size_t errlen);
 /* A topic handle, created on first use and owned by the producer (valid until free). */
 rd_kafka_topic_t *kafka_producer_topic(kafka_producer *p, const char *topic);
 /* Enqueues one message (key, value and headers are copied; any may be NULL/0). partition is
