@@ -102,6 +102,8 @@ kafka_producer *kafka_producer_new(rd_kafka_conf_t *conf, kafka_delivery_cb *cb,
     return p;
 }
 
+#define TOPIC_NOT_READY "the topic's partition leaders do not answer yet; producing anyway"
+
 static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *topic, int partitions,
                         int timeout_ms, char *err, size_t errlen)
 {
@@ -117,17 +119,13 @@ static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *top
         char line[512];
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_info("kafka", "topic created", "topic=%s", topic);
-            if (!kafka_topic_wait_ready(p->rk, topic, partitions, timeout_ms))
-                log_warn("kafka",
-                         "the new topic's partition leaders do not answer yet; producing anyway",
-                         "topic=%s waited_ms=%d", topic, timeout_ms);
+            kafka_topic_wait_ready(
+                p->rk, topic, partitions, timeout_ms, "kafka",
+                "the new topic's partition leaders do not answer yet; producing anyway");
         } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
             /* It may have been created a moment ago by someone else: the same wait (every
              * partition it has), immediate for a topic that has been there a while. */
-            if (!kafka_topic_wait_ready(p->rk, topic, 1, timeout_ms))
-                log_warn("kafka",
-                         "the topic's partition leaders do not answer yet; producing anyway",
-                         "topic=%s waited_ms=%d", topic, timeout_ms);
+            kafka_topic_wait_ready(p->rk, topic, 1, timeout_ms, "kafka", TOPIC_NOT_READY);
         } else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                     e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
                    kafka_topic_visible(p->rk, topic, timeout_ms)) {
@@ -148,10 +146,8 @@ static int topic_result(kafka_producer *p, rd_kafka_event_t *ev, const char *top
 
 void kafka_producer_wait_topic(kafka_producer *p, const char *topic, int timeout_ms)
 {
-    if (!kafka_topic_visible(p->rk, topic, 2000)) return;
-    if (!kafka_topic_wait_ready(p->rk, topic, 1, timeout_ms))
-        log_warn("kafka", "the topic's partition leaders do not answer yet; producing anyway",
-                 "topic=%s waited_ms=%d", topic, timeout_ms);
+    if (kafka_topic_visible(p->rk, topic, 2000))
+        kafka_topic_wait_ready(p->rk, topic, 1, timeout_ms, "kafka", TOPIC_NOT_READY);
 }
 
 int kafka_producer_ensure_topic(kafka_producer *p, const char *topic, int partitions,

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 bool kafka_security_error(rd_kafka_resp_err_t err, const char *reason, const char *what, char *out,
                           size_t outlen)
 {
@@ -74,13 +76,14 @@ bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int ti
     return ok;
 }
 
-bool kafka_topic_wait_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms)
+void kafka_topic_wait_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
+                            const char *comp, const char *warning)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 50) {
-        if (kafka_topic_ready(rk, topic, partitions, 2000)) return true;
+        if (kafka_topic_ready(rk, topic, partitions, 2000)) return;
         usleep(50000);
     }
-    return false;
+    log_warn(comp, warning, "topic=%s waited_ms=%d", topic, timeout_ms);
 }
 
 bool kafka_topic_visible(rd_kafka_t *rk, const char *topic, int timeout_ms)

@@ -28,7 +28,8 @@ bool kafka_topic_visible(rd_kafka_t *rk, const char *topic, int timeout_ms);
  * answers for it (a ListOffsets request per partition; 0: only visible). Each request is
  * bounded by timeout_ms. */
 bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms);
-/* Polls kafka_topic_ready every 50 ms until it holds or about timeout_ms passed; false then.
+/* Polls kafka_topic_ready every 50 ms until it holds or about timeout_ms passed; then logs
+ * `warning` (component comp) with the topic and the time waited, and the caller goes on.
  * Why, for a topic just created: records produced at once went missing although reported
  * delivered (1-4 of 4,000 in 1 of 5-8 runs with linger.ms 1). The debug log shows how, with
  * librdkafka 2.0.2: the first ProduceRequest to a partition whose leader has not taken it on yet
@@ -39,6 +40,7 @@ bool kafka_topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int ti
  * change (confluent-kafka-go issue #921, open). Waiting until every leader answers removes the
  * case of the new topic (measured: 0 lost in 32 runs at linger.ms 0 and 1; the test
  * ingest_fresh_topic runs 8 more). */
-bool kafka_topic_wait_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms);
+void kafka_topic_wait_ready(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
+                            const char *comp, const char *warning);
 
 #endif

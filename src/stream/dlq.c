@@ -160,9 +160,9 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
             log_info("dlq", "created the dead-letter topic", "topic=%s max_message_bytes=%s",
                      d->topic, maxb);
             /* Dead letters can follow within milliseconds (see kafka_topic_wait_ready). */
-            if (!kafka_topic_wait_ready(d->rk, d->topic, partitions, timeout_ms))
-                log_warn("dlq", "the new dead-letter topic's partition leaders do not answer yet",
-                         "topic=%s waited_ms=%d", d->topic, timeout_ms);
+            kafka_topic_wait_ready(
+                d->rk, d->topic, partitions, timeout_ms, "dlq",
+                "the new dead-letter topic's partition leaders do not answer yet");
         } else if ((e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                     e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) &&
                    kafka_topic_visible(d->rk, d->topic, timeout_ms))
@@ -175,9 +175,8 @@ int stream_dlq_ensure_topic(stream_dlq *d, int partitions, long long max_message
             rc = -1;
         } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
             /* Another member of the group may have created it a moment ago. */
-            if (!kafka_topic_wait_ready(d->rk, d->topic, 1, timeout_ms))
-                log_warn("dlq", "the dead-letter topic's partition leaders do not answer yet",
-                         "topic=%s waited_ms=%d", d->topic, timeout_ms);
+            kafka_topic_wait_ready(d->rk, d->topic, 1, timeout_ms, "dlq",
+                                   "the dead-letter topic's partition leaders do not answer yet");
         } else {
             snprintf(err, errlen, "dead-letter topic %s: %s", d->topic, rd_kafka_err2str(e));
             rc = -1;
