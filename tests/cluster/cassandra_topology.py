@@ -82,7 +82,7 @@ def internode(nodes, hosts):
     return {a: nodes.sent(a) for a in hosts}
 
 
-def join(stream, nodes, upd, figs):
+def join(stream, nodes, figs):
     """Adds node 3 under load; returns its address."""
     before = set(HOSTS)
     rc, figs["join_s"] = stack("up", "--cassandra-nodes", str(len(HOSTS) + 1))
@@ -162,7 +162,7 @@ def routing_proof(procs, nodes, hosts, figs):
     figs["control_internode_per_row"] = round(total / N_CONTROL, 3)
 
 
-def leave(stream, addr, upd, figs):
+def leave(stream, addr, figs):
     """Decommissions node 3 under load."""
     rc, figs["decommission_s"] = stack("decommission")
     tl.check("scripts/stack decommission exit status (node 3 left)", 0, rc)
@@ -197,7 +197,7 @@ def main():
                 tl.wait_for("the stream to write two rounds", lambda: stream.written() >= 2 * KEYS,
                             timeout=120)
                 grown = True
-                addr, host = join(stream, nodes, upd, figs)
+                addr, host = join(stream, nodes, figs)
                 hosts = HOSTS + [host]
                 upd.pause()
                 tl.wait_for("the keyed stream to catch up before the proof", stream.caught_up,
@@ -207,7 +207,7 @@ def main():
                 w = stream.written()
                 tl.wait_for("the stream to write two more rounds with node 3 in",
                             lambda: stream.written() >= w + 2 * KEYS, timeout=60)
-                leave(stream, addr, upd, figs)
+                leave(stream, addr, figs)
                 grown = False
             finally:
                 upd.stop.set()

@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import rtetl_testlib as tl  # noqa: E402
-from clusterlib import cleanup, kill_node  # noqa: E402
+from clusterlib import cleanup, create_rf3_topic, kill_node  # noqa: E402
 
 N_INGEST = int(os.environ.get("RTETL_FAILOVER_ROWS", "15000"))
 RATE = 1000  # records/s of ingest: the run lasts ~N_INGEST/RATE s, the kill lands inside it
@@ -30,20 +30,6 @@ STACK = os.path.join(tl.SRC, "scripts", "stack")
 CONTACTS = os.environ["STACK_CQL_CONTACT_POINTS"]
 KS = tl.unique("it_kfail")
 TOPIC, GROUP, TABLE = KS, KS + "_g", "t"
-
-
-def admin():
-    from confluent_kafka.admin import AdminClient
-    return AdminClient({"bootstrap.servers": tl.BROKERS})
-
-
-def create_topic(a):
-    from confluent_kafka.admin import NewTopic
-    a.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=3,
-                              config={"min.insync.replicas": "2"})])[TOPIC].result(60)
-    tl.wait_for("the topic's leaders", lambda: (lambda m: TOPIC in m.topics and len(
-        m.topics[TOPIC].partitions) == 3 and all(p.leader >= 0 for p in m.topics[TOPIC].partitions.values()))(
-            a.list_topics(TOPIC, timeout=30)), timeout=60)
 
 
 def leaders(a):
@@ -83,8 +69,7 @@ def lag_is_zero():
 
 
 def main():
-    a = admin()
-    create_topic(a)
+    a = create_rf3_topic(TOPIC)
     from cassandra.cluster import Cluster
     cluster = Cluster([c.split(":")[0] for c in CONTACTS.split(",")], port=tl.CQL_PORT)
     s = cluster.connect()

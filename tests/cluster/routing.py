@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import rtetl_testlib as tl  # noqa: E402
-from clusterlib import Nodes, cleanup, create_table  # noqa: E402
+from clusterlib import Nodes, cleanup, create_rf3_topic, create_table  # noqa: E402
 
 N = int(os.environ.get("RTETL_ROUTING_ROWS", "6000"))
 N_CONTROL = 2000
@@ -49,14 +49,8 @@ def records():
 
 
 def create_topic():
-    from confluent_kafka.admin import AdminClient, NewTopic
-    a = AdminClient({"bootstrap.servers": tl.BROKERS})
-    fs = a.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=3,
-                                   config={"min.insync.replicas": "2"})])
-    fs[TOPIC].result(60)
-    md = tl.wait_for("the topic's metadata", lambda: (
-        lambda m: m if TOPIC in m.topics and len(m.topics[TOPIC].partitions) == 3 else None)(
-            a.list_topics(TOPIC, timeout=30)), timeout=60)
+    """The topic's replica count per partition, once it is created with every leader known."""
+    md = create_rf3_topic(TOPIC).list_topics(TOPIC, timeout=30)
     return sorted(len(p.replicas) for p in md.topics[TOPIC].partitions.values())
 
 
