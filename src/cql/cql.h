@@ -415,11 +415,11 @@ int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql
 size_t cql_batch_count(const cql_batch *b);
 /* Encoded bytes of the statements (what the frame carries; close to the server's batch size). */
 size_t cql_batch_bytes(const cql_batch *b);
-/* Sends b (which may be cleared or reused as soon as this returns). Returns like
- * cql_session_execute (CQL_E_BACKPRESSURE, CQL_E_NO_HOST: cb not called). */
-int cql_session_send_batch(cql_session *s, const cql_batch *b, cql_batch_type type,
-                           cql_consistency cl, const cql_query_opts *opts, cql_result_cb cb,
-                           void *ud);
+/* Sends b. Its encoded statements become the request (no copy), and b is left empty, ready for
+ * the next batch; when this fails b is unchanged. Returns like cql_session_execute
+ * (CQL_E_BACKPRESSURE, CQL_E_NO_HOST: cb not called). */
+int cql_session_send_batch(cql_session *s, cql_batch *b, cql_batch_type type, cql_consistency cl,
+                           const cql_query_opts *opts, cql_result_cb cb, void *ud);
 /* Writes the requests queued so far to their sockets now, instead of in the loop's prepare phase
  * (where a handle of the caller's may run after the session's). */
 void cql_session_flush(cql_session *s);

@@ -208,18 +208,21 @@ int cql_enc_batch(cql_buf *b, int16_t stream, int type, const cql_batch_item *it
     return frame_end(b, start);
 }
 
-int cql_enc_batch_encoded(cql_buf *b, int16_t stream, int type, const uint8_t *stmts, size_t len,
-                          size_t n, int cl, const cql_query_opts *opts)
+int cql_enc_batch_around(cql_buf *b, int16_t stream, int type, size_t n, int cl,
+                         const cql_query_opts *opts)
 {
     cql_query_opts tmp;
     const cql_query_opts *o = opts_or_default(opts, &tmp);
-    if (n == 0 || n > 0xFFFF || (len && !stmts)) return CQL_E_INVAL;
-    size_t start = frame_begin(b, CQL_OP_BATCH, stream);
-    cql_buf_u8(b, (uint8_t)type);
-    cql_buf_u16(b, (uint16_t)n);
-    cql_buf_put(b, stmts, len);
+    if (n == 0 || n > 0xFFFF || b->len < CQL_BATCH_HEAD) return CQL_E_INVAL;
+    size_t mark = b->len;
+    cql_frame_hdr h = {CQL_PROTO_VERSION, 0, stream, CQL_OP_BATCH, 0};
+    cql_frame_hdr_encode(b->data, &h);
+    b->data[CQL_HEADER_LEN] = (uint8_t)type;
+    cql_put_be16(b->data + CQL_HEADER_LEN + 1, (uint16_t)n);
     put_batch_tail(b, cl, o);
-    return frame_end(b, start);
+    int rc = frame_end(b, 0);
+    if (rc) b->len = mark;
+    return rc;
 }
 
 bool cql_batch_item_ok(const cql_batch_item *it)

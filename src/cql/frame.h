@@ -78,9 +78,14 @@ int cql_enc_batch(cql_buf *b, int16_t stream, int type, const cql_batch_item *it
  * cql_batch_item_ok). */
 void cql_enc_batch_stmt(cql_buf *b, const cql_batch_item *it);
 bool cql_batch_item_ok(const cql_batch_item *it);
-/* A BATCH frame around n statements already encoded back to back by cql_enc_batch_stmt. */
-int cql_enc_batch_encoded(cql_buf *b, int16_t stream, int type, const uint8_t *stmts, size_t len,
-                          size_t n, int cl, const cql_query_opts *opts);
+/* Room that a buffer of batch statements keeps in front of them for the BATCH frame's header,
+ * type and statement count, so that the frame is made around them without a copy. */
+#define CQL_BATCH_HEAD (CQL_HEADER_LEN + 3)
+/* Makes b a BATCH frame in place: b holds CQL_BATCH_HEAD bytes of room, then n statements
+ * encoded back to back by cql_enc_batch_stmt. Writes the header, type and count into the room
+ * and appends the tail. On error b is as it was. */
+int cql_enc_batch_around(cql_buf *b, int16_t stream, int type, size_t n, int cl,
+                         const cql_query_opts *opts);
 /* Sets the stream id of an encoded frame in place. */
 void cql_frame_set_stream(uint8_t *frame, int16_t stream);
 

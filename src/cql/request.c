@@ -436,8 +436,11 @@ int cql_session_batch(cql_session *s, cql_batch_type type, const cql_batch_stmt 
 
 /* ---- batches built ahead ------------------------------------------------------------------ */
 
+/* The statements are encoded after CQL_BATCH_HEAD bytes of room, so that sending makes the
+ * frame around them in place and hands the buffer to the request (whose own buffer comes back
+ * for the next batch): each statement is written once, into the buffer that goes out. */
 struct cql_batch {
-    cql_buf stmts;
+    cql_buf stmts; /* empty, or the room and the statements */
     size_t n;
     bool routed; /* token and ks are set (from the first statement) */
     int64_t token;
@@ -471,7 +474,7 @@ size_t cql_batch_count(const cql_batch *b)
 
 size_t cql_batch_bytes(const cql_batch *b)
 {
-    return b->stmts.len;
+    return b->stmts.len ? b->stmts.len - CQL_BATCH_HEAD : 0;
 }
 
 /* The token of p's partition key for values; false when unknown. */
@@ -488,6 +491,13 @@ int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql
     if (!p || (int)n != p->meta->nbind || b->n >= 0xFFFF) return CQL_E_INVAL;
     cql_batch_item it = {p->id, p->idlen, NULL, values, n};
     if (!cql_batch_item_ok(&it)) return CQL_E_INVAL;
+    if (b->stmts.len == 0) {
+        if (!cql_buf_reserve(&b->stmts, CQL_BATCH_HEAD)) {
+            b->stmts.oom = false;
+            return CQL_E_NOMEM;
+        }
+        b->stmts.len = CQL_BATCH_HEAD;
+    }
     size_t mark = b->stmts.len;
     cql_enc_batch_stmt(&b->stmts, &it);
     if (b->stmts.oom) {
@@ -507,18 +517,20 @@ int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql
     return 0;
 }
 
-int cql_session_send_batch(cql_session *s, const cql_batch *b, cql_batch_type type,
-                           cql_consistency cl, const cql_query_opts *opts, cql_result_cb cb,
-                           void *ud)
+int cql_session_send_batch(cql_session *s, cql_batch *b, cql_batch_type type, cql_consistency cl,
+                           const cql_query_opts *opts, cql_result_cb cb, void *ud)
 {
     if (!b || b->n == 0) return CQL_E_INVAL;
     if (!usable(s)) return CQL_E_CLOSED;
     cql_conn *c = b->routed ? cql_route_token(s, b->token, b->ks) : any_conn(s, NULL);
     cql_req *r = c ? cql_conn_acquire(c, true) : NULL;
     if (!r) return no_conn_code(s);
-    int rc =
-        cql_enc_batch_encoded(&r->frame, 0, (int)type, b->stmts.data, b->stmts.len, b->n, cl, opts);
+    int rc = cql_enc_batch_around(&b->stmts, 0, (int)type, b->n, cl, opts);
     if (rc) return cql_conn_release(r), rc;
+    cql_buf spare = r->frame;
+    r->frame = b->stmts;
+    b->stmts = spare;
+    cql_batch_clear(b);
     arm(s, c, r, opts, cb, ud);
     return 0;
 }

@@ -26,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 typedef const unsigned char *cursor;
 
@@ -91,7 +94,8 @@ static void schema_error(dec *d, pipe_decode_err code, cursor at, int field)
 
 static inline cursor skip_ws(cursor p, cursor end)
 {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    /* Most calls find no blank at all: one comparison rules out every non-blank byte. */
+    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     return p;
 }
 
@@ -159,9 +163,23 @@ static inline uint64_t special8(cursor p)
     return (ctl | zq | zb | x) & high;
 }
 
-/* Advances p over plain string bytes, 8 at a time. */
+/* Advances p over plain string bytes: 16 at a time with SSE2 (every x86-64 has it), then 8
+ * at a time, then one by one at the end of the buffer. */
 static inline cursor skip_plain(cursor p, cursor end)
 {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* Signed: a byte >= 0x80 is negative, so "< 0x20" also catches non-ASCII. */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                                 _mm_cmplt_epi8(x, space));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits) return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#endif
     while (end - p >= 8) {
         uint64_t m = special8(p);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -577,17 +595,36 @@ static int key_field(dec *d, cursor p, cursor q, int esc)
     return len == SIZE_MAX ? -1 : schema_find(d->s, (const char *)tmp, len);
 }
 
-/* Walks the members of the object whose '{' is at p; returns the cursor after its '}'. */
+/* True when the key string at p is exactly field g's name between quotes (g's name plain, so
+ * the bytes need no scan: the key is valid, unescaped, and names field g). */
+static inline int key_is(const dec *d, cursor p, size_t g)
+{
+    const pipe_schema *s = d->s;
+    size_t n = s->name_len[g];
+    return s->plain[g] && (size_t)(d->end - p) > n + 1 && p[n + 1] == '"' &&
+           memcmp(s->fields[g].name, p + 1, n) == 0;
+}
+
+/* Walks the members of the object whose '{' is at p; returns the cursor after its '}'.
+ * Producers write their keys in one order, usually the schema's: the key after field i is
+ * first compared with field i+1's name, and only scanned and looked up when it is not that. */
 static cursor members(dec *d, cursor p)
 {
+    size_t g = 0, nf = d->s->n;
     p = skip_ws(p + 1, d->end);
     if (p < d->end && *p == '}') return p + 1;
     for (;;) {
-        int esc;
+        int esc, idx;
+        cursor q;
         if (p >= d->end || *p != '"') return fail(d, PIPE_DEC_MALFORMED, p, -1);
-        cursor q = scan_string(d, p, &esc);
-        if (!q) return NULL;
-        int idx = key_field(d, p, q, esc);
+        if (g < nf && key_is(d, p, g)) {
+            idx = (int)g;
+            q = p + d->s->name_len[g] + 2;
+        } else {
+            if (!(q = scan_string(d, p, &esc))) return NULL;
+            idx = key_field(d, p, q, esc);
+        }
+        if (idx >= 0) g = (size_t)idx + 1;
         p = skip_ws(q, d->end);
         if (p >= d->end || *p != ':') return fail(d, PIPE_DEC_MALFORMED, p, -1);
         p = skip_ws(p + 1, d->end);

@@ -171,6 +171,11 @@ static int copy_fields(pipe_schema *s, const pipe_field *fields, size_t n, char 
         s->fields[i] = fields[i];
         s->fields[i].name = strdup(name);
         s->name_len[i] = len;
+        s->plain[i] = 1;
+        for (size_t k = 0; k < len; k++) {
+            unsigned char c = (unsigned char)name[k];
+            if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') s->plain[i] = 0;
+        }
         s->n = i + 1;
         if (!s->fields[i].name) return snprintf(err, errlen, "out of memory"), -1;
     }
@@ -188,8 +193,9 @@ pipe_schema *pipe_schema_new(const pipe_field *fields, size_t n, size_t max_mess
     if (s) {
         s->fields = calloc(n ? n : 1, sizeof *s->fields);
         s->name_len = calloc(n ? n : 1, sizeof *s->name_len);
+        s->plain = calloc(n ? n : 1, sizeof *s->plain);
     }
-    if (!s || !s->fields || !s->name_len) {
+    if (!s || !s->fields || !s->name_len || !s->plain) {
         snprintf(err, errlen, "out of memory");
         pipe_schema_free(s);
         return NULL;
@@ -213,6 +219,7 @@ void pipe_schema_free(pipe_schema *s)
     for (size_t i = 0; i < s->n; i++) free(s->fields[i].name);
     free(s->fields);
     free(s->name_len);
+    free(s->plain);
     free(s->slots);
     free(s);
 }

@@ -12,7 +12,9 @@ struct pipe_schema {
     size_t n;
     pipe_field *fields; /* names owned */
     size_t *name_len;
-    uint16_t *slots; /* field index + 1; 0 = empty */
+    unsigned char *plain; /* 1: the name is printable ASCII without '"' and '\\', so a key
+                             written as those exact bytes between quotes is that field */
+    uint16_t *slots;      /* field index + 1; 0 = empty */
     uint32_t mask;
     uint32_t seed;
     int full_hash;

@@ -199,23 +199,28 @@ static void test_encode_batch_ahead(void **state)
     cql_query_opts_init(&o);
     o.timestamp = 42;
     o.serial_consistency = CQL_LOCAL_SERIAL;
-    cql_buf whole = {0}, stmts = {0}, ahead = {0};
+    cql_buf whole = {0}, ahead = {0};
     assert_int_equal(cql_enc_batch(&whole, 5, CQL_BATCH_UNLOGGED, items, 2, CQL_ONE, &o), 0);
+    /* The statements after the room, then the frame made around them in place. */
+    assert_true(cql_buf_reserve(&ahead, CQL_BATCH_HEAD));
+    memset(ahead.data, 0xEE, CQL_BATCH_HEAD);
+    ahead.len = CQL_BATCH_HEAD;
     for (int i = 0; i < 2; i++) {
         assert_true(cql_batch_item_ok(&items[i]));
-        cql_enc_batch_stmt(&stmts, &items[i]);
+        cql_enc_batch_stmt(&ahead, &items[i]);
     }
-    assert_int_equal(
-        cql_enc_batch_encoded(&ahead, 5, CQL_BATCH_UNLOGGED, stmts.data, stmts.len, 2, CQL_ONE, &o),
-        0);
+    size_t stmts_end = ahead.len;
+    assert_int_equal(cql_enc_batch_around(&ahead, 5, 1, 0, CQL_ONE, NULL), CQL_E_INVAL);
+    assert_int_equal(ahead.len, stmts_end);
+    assert_int_equal(cql_enc_batch_around(&ahead, 5, CQL_BATCH_UNLOGGED, 2, CQL_ONE, &o), 0);
     assert_int_equal(ahead.len, whole.len);
     assert_memory_equal(ahead.data, whole.data, whole.len);
-    assert_int_equal(cql_enc_batch_encoded(&ahead, 5, 1, stmts.data, stmts.len, 0, CQL_ONE, NULL),
+    cql_buf none = {0};
+    assert_int_equal(cql_enc_batch_around(&none, 5, CQL_BATCH_UNLOGGED, 1, CQL_ONE, NULL),
                      CQL_E_INVAL);
     cql_batch_item bad = {NULL, 0, NULL, v, 3};
     assert_false(cql_batch_item_ok(&bad));
     cql_buf_free(&whole);
-    cql_buf_free(&stmts);
     cql_buf_free(&ahead);
 }
 

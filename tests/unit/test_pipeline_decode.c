@@ -353,6 +353,43 @@ static void test_schema_lookup(void **state)
     assert_string_equal(err, "field 'f0_x' defined twice");
 }
 
+/* The decoder first compares each key with the name of the field after the previous one; a key
+ * that only starts like it, an escaped spelling, another order or an unknown key in between
+ * must all decode as a full scan and lookup would. */
+static void test_key_order_guess(void **state)
+{
+    fx *f = *state;
+    /* "id" then "emailx" (not "email"), "e\u006dail" (is "email"), "age" after "ok". */
+    const char *m = "{\"id\":\"u1\",\"emailx\":\"no\",\"e\\u006dail\":\"a@b\",\"ok\":false,"
+                    "\"zz\":[1,{\"age\":3}],\"age\":7,\"big\":1}";
+    assert_int_equal(dec(f, m), PIPE_DEC_OK);
+    assert_value(&f->r->v[0], "u1");
+    assert_value(&f->r->v[1], "a@b");
+    assert_value(&f->r->v[2], "7");
+    assert_value(&f->r->v[3], "1");
+    assert_value(&f->r->v[5], "false");
+    assert_false(f->r->v[4].present);
+    /* A key cut short by the end of the message is malformed, not read past the end. */
+    const char *cut = "{\"id\":\"u1\",\"email";
+    assert_int_equal(pipe_decode(f->s, cut, strlen(cut), f->a, f->r, &f->e), PIPE_DEC_MALFORMED);
+    assert_int_equal(pipe_decode(f->s, cut, strlen(cut) - 1, f->a, f->r, &f->e),
+                     PIPE_DEC_MALFORMED);
+    /* A name that needs escaping in JSON is never taken by the comparison. */
+    static const pipe_field q[] = {{"a\"b", PIPE_T_STRING, false, 64, false},
+                                   {"c", PIPE_T_STRING, false, 64, false}};
+    char err[128];
+    pipe_schema *s = pipe_schema_new(q, 2, 0, err, sizeof err);
+    assert_non_null(s);
+    pipe_record *r = pipe_record_new(s);
+    const char *mq = "{\"a\\\"b\":\"x\",\"c\":\"y\"}";
+    assert_int_equal(pipe_decode(s, mq, strlen(mq), f->a, r, &f->e), PIPE_DEC_OK);
+    assert_int_equal(r->v[0].len, 1);
+    assert_memory_equal(r->v[0].ptr, "x", 1);
+    assert_memory_equal(r->v[1].ptr, "y", 1);
+    pipe_record_free(r);
+    pipe_schema_free(s);
+}
+
 static void test_arena(void **state)
 {
     (void)state;
@@ -948,6 +985,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_nul_terminated, setup, teardown),
         cmocka_unit_test(test_reasons_distinct),
         cmocka_unit_test(test_schema_lookup),
+        cmocka_unit_test_setup_teardown(test_key_order_guess, setup, teardown),
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_reference_records),
         cmocka_unit_test_setup_teardown(test_string_takes_numbers, setup, teardown),
