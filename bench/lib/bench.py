@@ -111,8 +111,9 @@ def parse_args(argv):
     p.add_argument("--rtetl", default=os.path.join(ROOT, "build", "rtetl"))
     p.add_argument("--cql-hook", default=os.path.join(ROOT, "bench", "cql", "run"),
                    help="the Cassandra-ceiling program [bench/cql/run]")
-    p.add_argument("--cql-batch", type=int, default=10,
-                   help="cql-ceiling-batched: rows per unlogged batch [10]")
+    p.add_argument("--cql-batch", type=int, default=9,
+                   help="cql-ceiling-batched: rows per unlogged batch [9: what rtetl stream "
+                        "sends of these rows under the server's batch_size_warn_threshold]")
     p.add_argument("--latte", default=os.path.join(ROOT, "bench", "latte", "ensure"),
                    help="prints the latte binary's path, building it once when missing "
                         "[bench/latte/ensure]")

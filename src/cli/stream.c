@@ -80,10 +80,11 @@ static const opt_spec specs[] = {
      "Rows per unlogged batch at most, grouped by replica set (0 or 1: one INSERT per record). "
      "A batch goes when full or when the loop is idle and the concurrency limit has room",
      0, 0, 65535},
-    {"batch-bytes", 0, OPT_SIZE, F(batch_bytes), "4k", "SIZE",
-     "Encoded bytes per batch at most. The default keeps a batch under Cassandra's "
-     "batch_size_warn_threshold (5 KiB, counted a little larger by the server), over which it "
-     "logs a warning for every batch; batch_size_fail_threshold (50 KiB) fails the batch",
+    {"batch-bytes", 0, OPT_SIZE, F(batch_bytes), "5k", "SIZE",
+     "Batch size at most, as Cassandra counts it (per cell its value and 20 bytes; estimated "
+     "from the bound values). The default is Cassandra's batch_size_warn_threshold (5 KiB), "
+     "over which it logs a warning for every batch; batch_size_fail_threshold (50 KiB) fails "
+     "the batch. Raise the server's thresholds before raising this",
      0, 1024, 16 * 1024 * 1024},
     {"write-latency-target", 0, OPT_DURATION, F(latency_target), "100ms", "DURATION",
      "Adaptive concurrency: write requests in flight grow while answers come within this and are "

@@ -413,8 +413,6 @@ typedef struct cql_token {
 int cql_batch_add(cql_session *s, cql_batch *b, const cql_prepared *p, const cql_value *values,
                   size_t n, const cql_token *tok);
 size_t cql_batch_count(const cql_batch *b);
-/* Encoded bytes of the statements (what the frame carries; close to the server's batch size). */
-size_t cql_batch_bytes(const cql_batch *b);
 /* Sends b. Its encoded statements become the request (no copy), and b is left empty, ready for
  * the next batch; when this fails b is unchanged. Returns like cql_session_execute
  * (CQL_E_BACKPRESSURE, CQL_E_NO_HOST: cb not called). */

@@ -472,11 +472,6 @@ size_t cql_batch_count(const cql_batch *b)
     return b->n;
 }
 
-size_t cql_batch_bytes(const cql_batch *b)
-{
-    return b->stmts.len ? b->stmts.len - CQL_BATCH_HEAD : 0;
-}
-
 /* The token of p's partition key for values; false when unknown. */
 static bool stmt_token(cql_session *s, const cql_prepared *p, const cql_value *values, int64_t *tok)
 {

@@ -205,6 +205,14 @@ void stream_engine_update_capacity(stream_engine *e)
     uint64_t left = records_left(e);
     if (cap > left) cap = (size_t)left;
     if (e->state != ENGINE_RUNNING) cap = 0;
+    /* Under backpressure every answer frees a batch's worth of slots. Handing each such handful
+     * to the consumer at once costs a wake-up and a queue round per handful; a consumer that
+     * ran dry gets room back once an eighth of the slots (at most 256) is free, or all that is
+     * left to read. Enough written records wait in sealed batches meanwhile. */
+    size_t chunk = e->nslots / e->ntargets / 8;
+    if (chunk > 256) chunk = 256;
+    if (e->consumer_dry && cap < chunk && cap < left) cap = 0;
+    e->consumer_dry = cap == 0;
     kafka_consumer_set_capacity(e->consumer, cap);
 }
 

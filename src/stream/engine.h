@@ -188,6 +188,7 @@ struct stream_engine {
     stream_slot *blocked_head, *blocked_tail; /* waiting for room on a connection */
     rd_kafka_message_t **pending;
     size_t npending, pending_head, pending_cap;
+    bool consumer_dry; /* the consumer was told 0: it gets room back a chunk at a time */
 
     /* counters (loop thread only) */
     uint64_t consumed, written, filtered, invalid, dead_lettered, retries, write_errors, finished;

@@ -27,7 +27,7 @@ typedef struct stream_opts {
     stream_sink sink;
     size_t max_inflight;           /* records between consume and done (writes, retries, DLQ) */
     size_t batch_rows;             /* rows per unlogged batch at most (<= 1: no batches) */
-    size_t batch_bytes;            /* encoded bytes per batch at most (about) */
+    size_t batch_bytes;            /* batch size as the server counts it, at most (estimated) */
     double write_latency_target_s; /* AIMD: cut the request limit above this (0: fixed) */
     uint64_t max_records;          /* stop after this many records (0: no limit) */
     bool until_caught_up;          /* stop once the records present at assignment are done */

@@ -10,6 +10,9 @@ version (Kafka order holds inside and across batches); the 6 bad records, and on
 dead-lettered as write_rejected with the server's message (their batches were split down to the
 record); the final status line shows batches (rows per batch > 1) and splits.
 Run 2, batches off (--batch-rows 0) into a fresh keyspace: the same table and dead letters.
+Neither run makes Cassandra log a batch over its batch_size_warn_threshold (5 KiB: the default
+--batch-bytes budgets the size as the server counts it; these rows, 17 to a batch under the old
+4 KiB of encoded bytes, made it warn for every batch).
 """
 import os
 import re
@@ -17,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rtetl_testlib import (FIELDS, Procs, check, check_true, create_topic, kcat_records,
+from rtetl_testlib import (FIELDS, SRC, Procs, check, check_true, create_topic, kcat_records,
                            drop_keyspace, finish, log, produce, run_stream, table_rows, unique)
 
 KEYS, VERSIONS, PARTITIONS = 200, 10, 2
@@ -30,6 +33,20 @@ def record(k, v):
     rec.update(id=f"k{k:04d}", email=f"u{k}@example.com", username=f"v{v}",
                last_name=f"last-v{v}")
     return rec
+
+
+def batch_warnings(keyspace):
+    """Cassandra's 'Batch for [ks.table] is of size ...' warnings about keyspace, from every
+    system.log of the stack's node (rotated ones too)."""
+    logs = os.path.join(os.environ.get("RTETL_STACK_DIR") or os.path.join(SRC, ".stack"),
+                        "cassandra", "logs")
+    check_true(f"the node's logs are at {logs}", os.path.isdir(logs))
+    found = []
+    for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+        if name.startswith("system.log"):
+            with open(os.path.join(logs, name), errors="replace") as f:
+                found += [ln.strip() for ln in f if f"Batch for [{keyspace}." in ln]
+    return found
 
 
 def main():
@@ -72,6 +89,9 @@ def main():
                            per_batch is not None and per_batch > 1.5)
                 check_true(f"{label}: batches with a bad record were split ({splits})",
                            splits is not None and splits >= 1)
+                warned = batch_warnings(ks)
+                check(f"{label}: no batch over the server's warn threshold ({warned[:1]})", 0,
+                      len(warned))
             else:
                 check(f"{label}: no batches", 0.0, per_batch)
     # Both runs dead-letter the same 6 records: 12 dead letters, each bad record twice.
