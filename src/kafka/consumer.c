@@ -38,15 +38,22 @@
  * handler that empties the queue in less than that then sits idle, and a drain ran at a
  * fraction of the database's speed. So when the queue runs dry while the handler has room and
  * the broker is known to hold more (cached high watermark past our position), `maybe_wake`
- * asks the partition leader for its watermarks from the libuv thread pool: the request wakes
- * that broker thread, which re-checks its queue and fetches. */
+ * asks the partition leader for its watermarks from a thread of its own: the request wakes
+ * that broker thread, which re-checks its queue and fetches.
+ *
+ * Stopping never waits for ever on librdkafka: the group close is bounded (kafka_consumer_close;
+ * rd_kafka_consumer_close never returns while the coordinator is unreachable) and so is the
+ * wait for a wake-up query at destroy (rd_kafka_query_watermark_offsets up to 2.2 can block
+ * past its timeout). */
 #include "kafka/consumer.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -56,9 +63,11 @@
 #define PAUSE_AFTER_MS 2000
 #define WAKE_FAST_MS   5      /* least gap between wake-ups while a batch or more is waiting */
 #define WAKE_SLOW_MS   200    /* ... while fewer messages are (a fetch is usually under way) */
-#define WAKE_WAIT_MS   5000   /* bound on one watermark query */
+#define WAKE_WAIT_MS   5000   /* bound on one watermark query (librdkafka may overrun it) */
+#define WAKER_JOIN_S   6      /* wait for a running wake-up query at destroy */
 #define COMMIT_MS_STR  "1000" /* statistics.interval.ms: the periodic commit's pace */
 #define SYNC_COMMIT_MS 10000  /* bound on a synchronous commit or committed-offset fetch */
+#define CLOSE_BOUND_MS 20000  /* bound on kafka_consumer_close, its commits included */
 
 typedef struct consumer_part {
     int64_t next;   /* offset after the last message handed over; -1 when not consuming it */
@@ -91,12 +100,19 @@ struct kafka_consumer {
     uint64_t revoke_deadline;
     consumer_part *parts; /* indexed by partition number */
     size_t nparts;
-    uv_work_t wake;
-    bool waking;         /* a wake-up query is running in the thread pool */
-    bool closed;         /* kafka_consumer_close was called: no more wake-ups */
-    bool destroy_queued; /* the handles are closed; free when the wake-up returns */
+    /* The wake-up thread (see maybe_wake): started on first use, joined by destroy. */
+    pthread_t waker;
+    bool waker_started;
+    pthread_mutex_t wake_mu; /* guards wake_req and wake_quit */
+    pthread_cond_t wake_cv;
+    int32_t wake_req; /* partition to query, -1 none; the thread resets it when done */
+    bool wake_quit;   /* set by kafka_consumer_free: the thread ends, wake_async is closing */
+    uv_async_t wake_async;
+    bool waking;             /* a wake-up query is asked for or running */
+    bool closed;             /* kafka_consumer_close was called: no more wake-ups */
+    uint64_t close_deadline; /* uv_hrtime() in ms past which the close stops waiting, 0 none */
+    bool close_abandoned;    /* the group close did not finish in time: destroy skips it */
     uint64_t wake_last;
-    int32_t wake_part;
     size_t wake_from; /* round-robin start of the lagging-partition search */
     uint64_t wakeups;
     int closing_handles;
@@ -128,20 +144,50 @@ static consumer_part *part_at(kafka_consumer *c, int32_t partition)
 
 static void destroy(kafka_consumer *c);
 
-static void wake_work(uv_work_t *w)
+/* The wake-up queries run on a thread of their own, not in libuv's pool: librdkafka up to 2.2
+ * can block in rd_kafka_query_watermark_offsets far past its timeout, for ever when the broker
+ * stops answering (librdkafka issue #2588), and a pool request still running keeps uv_run from
+ * returning, so a stop hung with it. A thread that does not end in time is left behind at
+ * destroy (see there). */
+static void *waker_main(void *arg)
 {
-    kafka_consumer *c = w->data;
-    int64_t lo, hi;
-    /* Only the request matters (its answer also refreshes the cached watermarks). */
-    (void)rd_kafka_query_watermark_offsets(c->rk, c->topic, c->wake_part, &lo, &hi, WAKE_WAIT_MS);
+    kafka_consumer *c = arg;
+    pthread_mutex_lock(&c->wake_mu);
+    for (;;) {
+        while (c->wake_req < 0 && !c->wake_quit) pthread_cond_wait(&c->wake_cv, &c->wake_mu);
+        if (c->wake_quit) break;
+        int32_t part = c->wake_req;
+        pthread_mutex_unlock(&c->wake_mu);
+        int64_t lo, hi;
+        /* Only the request matters (its answer also refreshes the cached watermarks). */
+        (void)rd_kafka_query_watermark_offsets(c->rk, c->topic, part, &lo, &hi, WAKE_WAIT_MS);
+        pthread_mutex_lock(&c->wake_mu);
+        c->wake_req = -1;
+        if (c->wake_quit) break; /* wake_async is being closed */
+        uv_async_send(&c->wake_async);
+    }
+    pthread_mutex_unlock(&c->wake_mu);
+    return NULL;
 }
 
-static void wake_done(uv_work_t *w, int status)
+static void on_wake_done(uv_async_t *a)
 {
-    (void)status;
-    kafka_consumer *c = w->data;
+    kafka_consumer *c = a->data;
     c->waking = false;
-    if (c->destroy_queued) destroy(c);
+}
+
+/* Hands partition `part` to the wake-up thread (started on first use); false if it cannot. */
+static bool wake_ask(kafka_consumer *c, int32_t part)
+{
+    if (!c->waker_started) {
+        if (pthread_create(&c->waker, NULL, waker_main, c) != 0) return false;
+        c->waker_started = true;
+    }
+    pthread_mutex_lock(&c->wake_mu);
+    c->wake_req = part;
+    pthread_cond_signal(&c->wake_cv);
+    pthread_mutex_unlock(&c->wake_mu);
+    return true;
 }
 
 /* The queue ran dry with room left: wake the fetcher if the broker holds more for us. */
@@ -158,14 +204,8 @@ static void maybe_wake(kafka_consumer *c)
         if (lag <= 0) continue;
         if (lag < BATCH && now - c->wake_last < WAKE_SLOW_MS) continue;
         c->wake_from = i + 1;
-        c->wake_part = (int32_t)i;
         c->wake_last = now;
-        c->waking = true;
-        c->wake.data = c;
-        if (uv_queue_work(c->loop, &c->wake, wake_work, wake_done) != 0)
-            c->waking = false;
-        else
-            c->wakeups++;
+        if (wake_ask(c, (int32_t)i)) c->waking = true, c->wakeups++;
         return;
     }
 }
@@ -192,6 +232,15 @@ static void set_paused(kafka_consumer *c, bool pause)
     rd_kafka_topic_partition_list_destroy(parts);
     c->paused = pause;
     log_debug("consumer", pause ? "paused" : "resumed");
+}
+
+/* The wait allowed now: at most `ms`, and while closing no later than the close deadline. */
+static int close_wait_ms(const kafka_consumer *c, int ms)
+{
+    if (!c->close_deadline) return ms;
+    uint64_t now = uv_hrtime() / 1000000;
+    uint64_t left = c->close_deadline > now ? c->close_deadline - now : 0;
+    return left < (uint64_t)ms ? (int)left : ms;
 }
 
 /* Commits the stored offsets (with their metadata) of the partitions marked dirty, only those
@@ -223,7 +272,7 @@ static void commit_dirty(kafka_consumer *c, const rd_kafka_topic_partition_list_
         rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
         e = rd_kafka_commit_queue(c->rk, l, q, NULL, NULL);
         if (!e) {
-            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, SYNC_COMMIT_MS);
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, close_wait_ms(c, SYNC_COMMIT_MS));
             e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
             if (ev) rd_kafka_event_destroy(ev);
         }
@@ -306,6 +355,19 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < parts->cnt && o + 12 < sizeof list; i++)
         o += (size_t)snprintf(list + o, sizeof list - o, "%s%d", i ? "," : "",
                               parts->elems[i].partition);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && c->closed) {
+        /* An assignment that comes while closing is taken as it is (the close revokes it next):
+         * the handler is done, and nothing may block here. */
+        log_info("consumer", "partitions assigned while closing", "partitions=%s",
+                 *list ? list : "none");
+        if (c->cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e) rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        return;
+    }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         c->rejoining = false;
         log_info("consumer", "partitions assigned", "partitions=%s protocol=%s",
@@ -509,7 +571,12 @@ kafka_consumer *kafka_consumer_new(uv_loop_t *loop, rd_kafka_conf_t *conf, const
     uv_poll_init(loop, &c->poll, c->pipefd[0]);
     uv_idle_init(loop, &c->kick);
     uv_timer_init(loop, &c->tick);
-    c->poll.data = c->kick.data = c->tick.data = c;
+    uv_async_init(loop, &c->wake_async, on_wake_done);
+    uv_unref((uv_handle_t *)&c->wake_async); /* only wake-ups come through it */
+    c->poll.data = c->kick.data = c->tick.data = c->wake_async.data = c;
+    pthread_mutex_init(&c->wake_mu, NULL);
+    pthread_cond_init(&c->wake_cv, NULL);
+    c->wake_req = -1;
     return c;
 }
 
@@ -629,15 +696,46 @@ int64_t kafka_consumer_position(kafka_consumer *c, int32_t partition)
     return pos;
 }
 
+/* rd_kafka_consumer_close waits without bound for the group coordinator: with the broker
+ * unreachable it never returns (librdkafka issue #3740), and a stop hung for ever. So the close
+ * runs asynchronously on a queue of ours, served here (rebalance events go to on_rebalance as
+ * the callback would), until it is over or CLOSE_BOUND_MS after the close began. The offsets
+ * are committed first (bounded too); what a close that gives up skips is the LeaveGroup, so the
+ * group reassigns this member's partitions once its session times out. */
 void kafka_consumer_close(kafka_consumer *c)
 {
     c->closed = true;
+    c->close_deadline = uv_hrtime() / 1000000 + CLOSE_BOUND_MS;
     uv_timer_stop(&c->tick);
     uv_idle_stop(&c->kick);
     uv_poll_stop(&c->poll);
     commit_dirty(c, NULL, true);
-    rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
-    if (e) log_warn("consumer", "close", "error=\"%s\"", rd_kafka_err2str(e));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
+    if (error) {
+        log_warn("consumer", "close", "error=\"%s\"", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    while (!error && !rd_kafka_consumer_closed(c->rk)) {
+        int wait = close_wait_ms(c, 100);
+        if (wait == 0) {
+            log_warn("consumer",
+                     "the group close did not finish in time; leaving without it (the group "
+                     "reassigns the partitions when this member's session times out)",
+                     "bound_ms=%d", CLOSE_BOUND_MS);
+            c->close_abandoned = true;
+            break;
+        }
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, wait);
+        if (!ev) continue;
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+            on_rebalance(c->rk, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev),
+                         c);
+        else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR)
+            log_debug("consumer", "while closing", "error=\"%s\"", rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
     if (c->pending_revoke) {
         rd_kafka_topic_partition_list_destroy(c->pending_revoke);
         c->pending_revoke = NULL;
@@ -648,11 +746,25 @@ static void on_handle_closed(uv_handle_t *h)
 {
     kafka_consumer *c = h->data;
     if (--c->closing_handles > 0) return;
-    if (c->waking) {
-        c->destroy_queued = true; /* wake_done frees it: the query still uses the handle */
-        return;
-    }
     destroy(c);
+}
+
+/* Consumers whose wake-up thread did not end in time: the thread still uses the Kafka handle,
+ * so neither is freed (the process is about to exit). Kept referenced here, so that the leak
+ * checker does not report them. */
+static kafka_consumer *left_behind[4];
+
+/* Ends the wake-up thread: true once it has ended, false if it is still blocked after
+ * WAKER_JOIN_S (it is then detached and left running). */
+static bool waker_join(kafka_consumer *c)
+{
+    if (!c->waker_started) return true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WAKER_JOIN_S;
+    if (pthread_timedjoin_np(c->waker, NULL, &until) == 0) return true;
+    pthread_detach(c->waker);
+    return false;
 }
 
 static void destroy(kafka_consumer *c)
@@ -660,9 +772,24 @@ static void destroy(kafka_consumer *c)
     void (*done)(void *) = c->freed;
     void *ud = c->freed_ud;
     rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+    if (!waker_join(c)) {
+        log_warn("consumer",
+                 "a watermark query is still blocked in librdkafka; exiting without releasing "
+                 "the Kafka handle",
+                 "waited_s=%d", WAKER_JOIN_S);
+        for (size_t i = 0; i < sizeof left_behind / sizeof *left_behind; i++)
+            if (!left_behind[i]) {
+                left_behind[i] = c;
+                break;
+            }
+        if (done) done(ud);
+        return;
+    }
+    pthread_mutex_destroy(&c->wake_mu);
+    pthread_cond_destroy(&c->wake_cv);
     rd_kafka_queue_destroy(c->queue);
     free(c->parts);
-    rd_kafka_destroy(c->rk);
+    rd_kafka_destroy_flags(c->rk, c->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     close(c->pipefd[0]);
     close(c->pipefd[1]);
     free(c->topic);
@@ -675,7 +802,12 @@ void kafka_consumer_free(kafka_consumer *c, void (*done)(void *ud), void *ud)
     c->closed = true;
     c->freed = done;
     c->freed_ud = ud;
-    c->closing_handles = 3;
+    pthread_mutex_lock(&c->wake_mu);
+    c->wake_quit = true; /* from now on the thread leaves wake_async alone */
+    pthread_cond_signal(&c->wake_cv);
+    pthread_mutex_unlock(&c->wake_mu);
+    c->closing_handles = 4;
+    uv_close((uv_handle_t *)&c->wake_async, on_handle_closed);
     uv_close((uv_handle_t *)&c->poll, on_handle_closed);
     uv_close((uv_handle_t *)&c->kick, on_handle_closed);
     uv_close((uv_handle_t *)&c->tick, on_handle_closed);

@@ -76,7 +76,8 @@ int kafka_consumer_query_watermarks(kafka_consumer *c, int32_t partition, int64_
 /* librdkafka's application position of a partition (the next offset it hands over; it steps
  * over transaction markers, which are never handed over); -1 when unknown. */
 int64_t kafka_consumer_position(kafka_consumer *c, int32_t partition);
-/* Leaves the group (commits stored offsets, revokes). Blocks up to session.timeout.ms. */
+/* Leaves the group (commits stored offsets, revokes). Blocks up to 20 s, also when the
+ * broker is unreachable (it then leaves without the LeaveGroup). */
 void kafka_consumer_close(kafka_consumer *c);
 /* Closes the loop handles; `done` runs when they are closed, then the consumer is freed. */
 void kafka_consumer_free(kafka_consumer *c, void (*done)(void *ud), void *ud);

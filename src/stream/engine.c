@@ -1163,6 +1163,7 @@ void stream_engine_stop(stream_engine *e, const char *why)
     log_info("stream", "stopping: draining in-flight records", "reason=\"%s\" inflight=%zu", why,
              e->nslots - e->nfree);
     e->state = ENGINE_DRAINING;
+    stream_arm_stop_watchdog(e);
     kafka_consumer_set_capacity(e->consumer, 0);
     /* Records waiting for a slot were never tracked: drop them, they are read again later. */
     while (e->npending > 0) {

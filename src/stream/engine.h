@@ -298,6 +298,9 @@ void stream_sink_feedback(stream_engine *e, const cql_error *err, uint64_t sent_
 
 /* run.c */
 void stream_engine_finish(stream_engine *e);
+/* From the first stop on, the process ends with an error if it is still running after
+ * --drain-timeout plus a grace period (run.c): a stop never hangs. */
+void stream_arm_stop_watchdog(const stream_engine *e);
 
 /* catchup.c: --until-caught-up. on_assign notes the partition's mark (a bounded blocking
  * watermark query); admit is false (m destroyed, partition paused) for a message at or past

@@ -1,7 +1,9 @@
 /* The stream engine's life: start-up (Kafka, Cassandra, DDL, prepare), timers (offset store,
  * status line, metrics), signals, and the drain-then-close shutdown. The record path itself
  * lives in engine.c. */
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -720,6 +722,36 @@ static void on_signal(uv_signal_t *h, int signum)
         stream_engine_finish(e);
 }
 
+/* ---- the stop watchdog ------------------------------------------------------------------ */
+
+/* Every step of a stop is bounded (the drain by --drain-timeout, the dead letters' flush, the
+ * offsets' commit and the group close by the consumer, the CQL close by its own timers), but
+ * each bound rests on a library keeping its word, and librdkafka 2.0 has broken such words
+ * before (see kafka/consumer.c). A stop that still outlives them all by STOP_GRACE_S ends the
+ * process with an error line rather than hang: the offsets committed so far are where the next
+ * run resumes, so at worst records after them are written twice, never lost. */
+#define STOP_GRACE_S 90
+
+static void *stop_watchdog(void *arg)
+{
+    struct timespec left = {.tv_sec = (time_t)(uintptr_t)arg, .tv_nsec = 0};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+    }
+    log_error("stream", "the stop did not finish in time; exiting without it", "waited_s=%ld",
+              (long)(uintptr_t)arg);
+    _exit(1);
+}
+
+void stream_arm_stop_watchdog(const stream_engine *e)
+{
+    static bool armed;
+    if (armed) return;
+    armed = true;
+    pthread_t t;
+    uintptr_t secs = (uintptr_t)e->o->drain_timeout_s + STOP_GRACE_S;
+    if (pthread_create(&t, NULL, stop_watchdog, (void *)secs) == 0) pthread_detach(t);
+}
+
 static void on_session_closed(cql_session *s, void *ud)
 {
     (void)s;
@@ -733,6 +765,7 @@ void stream_engine_finish(stream_engine *e)
 {
     if (e->state == ENGINE_DONE || e->finishing) return;
     e->finishing = true;
+    stream_arm_stop_watchdog(e);
     if (e->metrics) publish_probes(e); /* not ready any more, from now on */
     bool was_running = e->state != ENGINE_STARTING;
     uv_timer_stop(&e->store_timer);

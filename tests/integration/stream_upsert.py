@@ -164,6 +164,7 @@ def phase2():
     p = run_pass("phase2-replay", "t_pass", unique("g_replay"))
     regressed_during = set()
     polls = 0
+    deadline = time.monotonic() + 300  # as finish_pass allows a pass
     while True:
         now = read_rows("t_pass")
         polls += 1
@@ -173,7 +174,9 @@ def phase2():
             p.wait(timeout=0.2)  # the polling interval: read again unless the replay is over
             break
         except subprocess.TimeoutExpired:
-            pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the replay still runs after 300 s ({polls} reads); "
+                                   f"its last status: {status_counts(procs.output(p), 'status')}")
     finish_pass("phase2-replay", p)
     after = check_final("phase 2 (replay, fresh group)", "t_pass")
     regressed = sorted(i for i in before if i in after and after[i][0] < before[i][0])
