@@ -712,11 +712,13 @@ void kafka_consumer_close(kafka_consumer *c)
     commit_dirty(c, NULL, true);
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
     rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
+    bool failed = error != NULL;
     if (error) {
         log_warn("consumer", "close", "error=\"%s\"", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
+        c->close_abandoned = true; /* destroy must not try the close again, unbounded */
     }
-    while (!error && !rd_kafka_consumer_closed(c->rk)) {
+    while (!failed && !rd_kafka_consumer_closed(c->rk)) {
         int wait = close_wait_ms(c, 100);
         if (wait == 0) {
             log_warn("consumer",
