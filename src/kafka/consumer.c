@@ -345,6 +345,17 @@ static void adopt_orphans(kafka_consumer *c, rd_kafka_topic_partition_list_t *pa
     }
 }
 
+/* Takes `parts` on, as the group's protocol asks (incrementally when cooperative). */
+static void assign(kafka_consumer *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    if (c->cooperative) {
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(c->rk, parts);
+        if (e) rd_kafka_error_destroy(e);
+    } else {
+        rd_kafka_assign(c->rk, parts);
+    }
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -360,12 +371,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * the handler is done, and nothing may block here. */
         log_info("consumer", "partitions assigned while closing", "partitions=%s",
                  *list ? list : "none");
-        if (c->cooperative) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-            if (e) rd_kafka_error_destroy(e);
-        } else {
-            rd_kafka_assign(rk, parts);
-        }
+        assign(c, parts);
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -385,12 +391,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         adopt_orphans(c, start);
         if (c->h.on_assign) c->h.on_assign(c->ud, start);
-        if (c->cooperative) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, start);
-            if (e) rd_kafka_error_destroy(e);
-        } else {
-            rd_kafka_assign(rk, start);
-        }
+        assign(c, start);
         /* A partition keeps librdkafka's pause flag across assignments: one paused while its
          * revoke drained and then assigned back would never be fetched again. */
         if (start->cnt > 0) {
@@ -712,13 +713,12 @@ void kafka_consumer_close(kafka_consumer *c)
     commit_dirty(c, NULL, true);
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
     rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
-    bool failed = error != NULL;
     if (error) {
         log_warn("consumer", "close", "error=\"%s\"", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
         c->close_abandoned = true; /* destroy must not try the close again, unbounded */
     }
-    while (!failed && !rd_kafka_consumer_closed(c->rk)) {
+    while (!c->close_abandoned && !rd_kafka_consumer_closed(c->rk)) {
         int wait = close_wait_ms(c, 100);
         if (wait == 0) {
             log_warn("consumer",

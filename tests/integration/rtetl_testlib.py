@@ -25,6 +25,8 @@ BIN = os.environ.get("RTETL_BIN") or os.path.join(SRC, "build", "rtetl")
 BROKERS = os.environ.get("RTETL_TEST_BROKERS", "127.0.0.1:9092")
 CQL_HOST = os.environ.get("RTETL_TEST_CQL_HOST", "127.0.0.1")
 CQL_PORT = int(os.environ.get("RTETL_TEST_CQL_PORT", "9042"))
+# The stack's state directory (pid files, logs): scripts/stack's RTETL_STACK_DIR, else .stack.
+STACK_DIR = os.environ.get("RTETL_STACK_DIR") or os.path.join(SRC, ".stack")
 
 FIELDS = ["id", "first_name", "last_name", "gender", "address", "post_code", "email", "username",
           "dob", "registered_date", "phone", "picture"]

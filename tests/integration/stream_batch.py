@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rtetl_testlib import (FIELDS, SRC, Procs, check, check_true, create_topic, kcat_records,
+from rtetl_testlib import (FIELDS, STACK_DIR, Procs, check, check_true, create_topic, kcat_records,
                            drop_keyspace, finish, log, produce, run_stream, table_rows, unique)
 
 KEYS, VERSIONS, PARTITIONS = 200, 10, 2
@@ -38,8 +38,7 @@ def record(k, v):
 def batch_warnings(keyspace):
     """Cassandra's 'Batch for [ks.table] is of size ...' warnings about keyspace, from every
     system.log of the stack's node (rotated ones too)."""
-    logs = os.path.join(os.environ.get("RTETL_STACK_DIR") or os.path.join(SRC, ".stack"),
-                        "cassandra", "logs")
+    logs = os.path.join(STACK_DIR, "cassandra", "logs")
     check_true(f"the node's logs are at {logs}", os.path.isdir(logs))
     found = []
     for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:

@@ -17,9 +17,10 @@ import signal
 import subprocess
 import time
 
-from rtetl_testlib import (BIN, BROKERS, FIELDS, SRC, Procs, cassandra_session, check, check_true,
-                           committed_lag, create_topic, delete_topics, drop_keyspace, finish, log,
-                           pipeline_yaml, produce, progress, status_counts, unique, wait_for)
+from rtetl_testlib import (BIN, BROKERS, FIELDS, STACK_DIR, Procs, cassandra_session, check,
+                           check_true, committed_lag, create_topic, delete_topics, drop_keyspace,
+                           finish, log, pipeline_yaml, produce, progress, status_counts, unique,
+                           wait_for)
 
 KEYS, VERSIONS, PARTS = 1500, 4, 2
 N = KEYS * VERSIONS
@@ -28,8 +29,7 @@ topic, keyspace, group = unique("frozen"), unique("ks_frozen"), unique("g_frozen
 
 
 def broker_pid():
-    stack = os.environ.get("RTETL_STACK_DIR") or os.path.join(SRC, ".stack")
-    with open(os.path.join(stack, "kafka.pid")) as f:
+    with open(os.path.join(STACK_DIR, "kafka.pid")) as f:
         return int(f.read().split()[0])
 
 
