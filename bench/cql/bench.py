@@ -9,7 +9,9 @@ wait4. "CPU s (inserts)" is the difference of the two /proc readings: the client
 N inserts (all threads; for Java the whole JVM: JIT, GC, Netty), without start-up and shutdown;
 "CPU s (process)" is everything from exec to exit. rows/s is N over the client's own clock from
 the first submit to the last acknowledgement. After each run the table's rows are counted
-(count(*) over 64 token ranges) and compared with N."""
+(count(*) over 64 token ranges) and compared with N. "Node CPU" is the Cassandra process's
+utime+stime over the same inserts (the local stack's node, found by its pid file): what each row
+costs the server, which is what a client's framing (v4 against v5) can change."""
 import argparse
 import datetime
 import json
@@ -76,6 +78,30 @@ def proc_cpu(pid):
     return (int(rest[11]) + int(rest[12])) / CLK
 
 
+def node_cpu(pid):
+    """The node's utime+stime, or None when it is not known or gone."""
+    if pid is None:
+        return None
+    try:
+        return proc_cpu(pid)
+    except OSError:
+        return None
+
+
+def node_pid(env):
+    """The local stack's Cassandra pid, from its pid file, when it is that stack's process."""
+    state = env.get("STACK_DIR") or os.environ.get("RTETL_STACK_DIR") or os.path.join(ROOT, ".stack")
+    try:
+        with open(os.path.join(state, "cassandra.pid")) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if b"cassandra" not in f.read():
+                return None
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
 def proc_hwm_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -127,15 +153,18 @@ class Client:
             raise RuntimeError("%s exited without a result line" % self.name)
         return line
 
-    def run(self, timeout):
+    def run(self, timeout, node_pid=None):
         r = {}
         self.expect("READY", 300)
         pid = self.p.pid
         cpu0 = proc_cpu(pid)
+        node0 = node_cpu(node_pid)
         self.p.stdin.write("GO\n")
         self.p.stdin.flush()
         self.expect("DONE", timeout)
         r["cpu_inserts_s"] = proc_cpu(pid) - cpu0
+        node1 = node_cpu(node_pid)
+        r["node_cpu_s"] = node1 - node0 if node0 is not None and node1 is not None else None
         r["rss_kb"] = proc_hwm_kb(pid)
         r["result"] = logfmt(self.next_line(60))
         self.p.stdin.close()
@@ -161,6 +190,7 @@ class Bench:
         env = stack_env()
         self.host = a.host or env.get("STACK_CQL_HOST", "127.0.0.1")
         self.port = a.port or int(env.get("STACK_CQL_PORT", "9042"))
+        self.node_pid = node_pid(env) if a.host is None else None
         self.ks = a.bench_keyspace
         self.table = "tb_usuarios"
         self.stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -223,7 +253,7 @@ class Bench:
         log("%s: %d rows: %s" % (name, rows, " ".join(shlex.quote(c) for c in cmd)))
         c = Client(name, cmd, os.path.join(self.run_dir, (tag or name) + ".log"))
         try:
-            r = c.run(self.a.timeout)
+            r = c.run(self.a.timeout, self.node_pid)
         finally:
             c.kill()
         r["client"], r["command"], r["rows_wanted"] = name, cmd, rows
@@ -242,12 +272,18 @@ class Bench:
         return r
 
 
+def node_us_row(r):
+    n = r.get("node_cpu_s")
+    return n / r["rows"] * 1e6 if n is not None and r["rows"] else None
+
+
 def summary(r):
+    nu = node_us_row(r)
     return ("rows=%d errors=%d seconds=%.2f rows/s=%.0f cpu_inserts=%.2fs cpu_process=%.2fs "
-            "rss=%.0fMiB in_table=%s exit=%s" % (
+            "node_us_row=%s rss=%.0fMiB in_table=%s exit=%s" % (
                 r["rows"], r["errors"], r["seconds"], r["rows_per_s"], r["cpu_inserts_s"],
-                r["cpu_process_s"], (r["rss_kb"] or 0) / 1024, r.get("rows_in_table"),
-                r["exit_code"]))
+                r["cpu_process_s"], "%.1f" % nu if nu is not None else "?",
+                (r["rss_kb"] or 0) / 1024, r.get("rows_in_table"), r["exit_code"]))
 
 
 def sh(cmd):
@@ -302,14 +338,16 @@ def report(b, results, argv, load_before, load_after, warmup):
                  "into a fresh table; %d rows written by rtetl first as a server warm-up, not "
                  "measured." % (a.rows, avg or "?", b.cassandra_version, b.host, b.port, warmup))
     lines.append("")
-    lines.append("| client | in flight | rows/s | CPU s per 1M rows (inserts) | CPU s (inserts) "
-                 "| CPU s (whole process) | peak RSS MiB | seconds | rows acked | errors | "
-                 "rows in table |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("| client | in flight | rows/s | CPU s per 1M rows (inserts) | node CPU µs per row "
+                 "| CPU s (inserts) | CPU s (whole process) | peak RSS MiB | seconds | rows acked "
+                 "| errors | rows in table |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         per_m = r["cpu_inserts_s"] / r["rows"] * 1e6 if r["rows"] else float("nan")
-        lines.append("| %s | %d | %.0f | %.2f | %.2f | %.2f | %.0f | %.2f | %d | %d | %s |" % (
-            label(r, b), inflight(r, a), r["rows_per_s"], per_m, r["cpu_inserts_s"],
+        nu = node_us_row(r)
+        lines.append("| %s | %d | %.0f | %.2f | %s | %.2f | %.2f | %.0f | %.2f | %d | %d | %s |" % (
+            label(r, b), inflight(r, a), r["rows_per_s"], per_m,
+            "%.1f" % nu if nu is not None else "?", r["cpu_inserts_s"],
             r["cpu_process_s"], (r["rss_kb"] or 0) / 1024, r["seconds"], r["rows"], r["errors"],
             r.get("rows_in_table")))
     by = {r["client"]: r for r in results}
@@ -393,6 +431,7 @@ def main():
                               "rows_per_s": round(r["rows_per_s"]),
                               "cpu_s": round(r["cpu_inserts_s"], 3),
                               "cpu_process_s": round(r["cpu_process_s"], 3),
+                              "node_cpu_s": r.get("node_cpu_s"),
                               "rss_kb": r["rss_kb"], "errors": r["errors"],
                               "rows_in_table": r.get("rows_in_table")}))
     text = report(b, results, sys.argv[1:], load_before, load_after, warmup)
