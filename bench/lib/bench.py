@@ -172,6 +172,37 @@ def stack_env():
     return env
 
 
+def server_pids(env):
+    """{"node": pid, "broker": pid} of the stack's first Cassandra node and Kafka broker, from
+    the stack's pid files, each only while its process still names that stack's directory."""
+    state = env.get("STACK_DIR") or os.environ.get("RTETL_STACK_DIR") or os.path.join(ROOT, ".stack")
+    out = {}
+    for key, name in (("node", "cassandra"), ("broker", "kafka")):
+        try:
+            with open(os.path.join(state, name + ".pid")) as f:
+                pid = int(f.read().strip())
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if state.encode() in f.read():
+                    out[key] = pid
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def servers_cpu(pids):
+    """{key: utime+stime seconds} of the server processes that are still there."""
+    clk = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for key, pid in pids.items():
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            out[key] = (int(rest[11]) + int(rest[12])) / clk
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
 def percentile(sorted_vals, q):
     """Nearest-rank percentile of an ascending list."""
     if not sorted_vals:
@@ -229,6 +260,7 @@ class Bench:
         self.cluster = Cluster([self.cql_host], port=self.cql_port)
         self.session = self.cluster.connect()
         self.session.default_timeout = 120
+        self.server_pids = server_pids(env)
         self.snapshot_rtetl()
         self.results["load_start"] = os.getloadavg()
         self.results["versions"] = self.versions()
@@ -543,6 +575,7 @@ class Bench:
         if ks:
             watcher = FirstRowWatcher(self.session, ks, TABLE)
             watcher.start()
+        servers0 = servers_cpu(self.server_pids)
         c = Contender(name, cmd, os.path.join(self.run_dir, label + ".log"), env=env)
         t_done = None
         status = "ok"
@@ -566,6 +599,7 @@ class Bench:
                 c.snapshot()
                 break
         cpu, rss = c.figures()
+        servers1 = servers_cpu(self.server_pids)
         c.stop()
         if status == "timeout":
             t_done = time.time()
@@ -635,6 +669,16 @@ class Bench:
                 before = [cs for (t, cs, _) in c.sampler.series if t <= watcher.t_first]
                 if before:
                     r["cpu_us_per_row_after_first_row"] = (cpu - before[-1]) / rows * 1e6
+            # What the same rows cost the node and the broker meanwhile (their whole processes:
+            # compaction and flushes of earlier contenders included), and the rate the machine's
+            # cores allow at the client's + node's + broker's CPU per row.
+            spent = {k: servers1[k] - servers0[k] for k in servers0 if k in servers1}
+            for k, v in spent.items():
+                r["%s_cpu_s" % k] = v
+                r["%s_us_per_row" % k] = v / rows * 1e6
+            if "node" in spent and "broker" in spent:
+                total = r["cpu_us_per_row"] + r["node_us_per_row"] + r["broker_us_per_row"]
+                r["cores_bound_rows_per_s"] = (os.cpu_count() or 1) / total * 1e6
         r["rows"] = rows
         log("  %s: %s" % (name, summarize(r)))
         self.results["throughput"].append(r)

@@ -197,6 +197,25 @@ def markdown(results, chart_name):
             _n(t.get("cpu_us_per_row_after_first_row"), "%.1f"),
             _n(t.get("peak_rss_mib")), _n(t.get("first_row_s"), "%.2f")))
     L.append("")
+    if any(t.get("node_us_per_row") is not None for t in results["throughput"]):
+        L.append("What each contender's rows cost the servers (CPU µs per row of the Cassandra node "
+                 "and the Kafka broker processes over the same run, their background work "
+                 "included), and the rate the machine's %s cores allow at the contender's + the "
+                 "node's + the broker's CPU per row:" % (m.get("cpus") or "?"))
+        L.append("")
+        L.append("| contender | client CPU µs/row | node CPU µs/row | broker CPU µs/row | "
+                 "cores bound rows/s | rows/s / bound |")
+        L.append("|---|---|---|---|---|---|")
+        for t in results["throughput"]:
+            if t.get("node_us_per_row") is None:
+                continue
+            bound = t.get("cores_bound_rows_per_s")
+            rate = t.get("rows_per_s")
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
+                t["contender"], _n(t.get("cpu_us_per_row"), "%.1f"),
+                _n(t.get("node_us_per_row"), "%.1f"), _n(t.get("broker_us_per_row"), "%.1f"),
+                _n(bound), _n(rate / bound if rate and bound else None, "%.2f")))
+        L.append("")
     notes = [t for t in results["throughput"] if t.get("detail")]
     for t in notes:
         L.append("- %s: %s" % (t["contender"], t["detail"]))
