@@ -13,7 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
+#include "util/mhd.h"
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,15 +30,15 @@ struct ingest_fakeapi {
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
                              char *body, size_t len, bool owned)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
+    struct MHD_Response *r = rt_mhd.create_response_from_buffer(
         len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         if (owned) free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    enum MHD_Result ok = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    rt_mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ok = rt_mhd.queue_response(c, status, r);
+    rt_mhd.destroy_response(r);
     return ok;
 }
 
@@ -61,7 +61,7 @@ static bool is_api_path(const char *url)
 /* Parses a positive integer query value; returns -1 when absent, -2 when malformed. */
 static long query_long(struct MHD_Connection *c, const char *key)
 {
-    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    const char *v = rt_mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
     if (!v) return -1;
     char *end;
     errno = 0;
@@ -117,7 +117,7 @@ static void write_info(ingest_buf *b, const char *seed, long results, long page)
 
 static enum MHD_Result serve_users(ingest_fakeapi *f, struct MHD_Connection *c, long n, long page)
 {
-    const char *seed = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seed");
+    const char *seed = rt_mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seed");
     char seed_buf[24];
     uint64_t s;
     if (seed && *seed) {
@@ -193,6 +193,7 @@ ingest_fakeapi *ingest_fakeapi_start(const ingest_fakeapi_opts *opts, char *err,
                  opts->bind);
         return NULL;
     }
+    if (!rt_mhd_load(err, errlen)) return NULL;
     ingest_fakeapi *f = calloc(1, sizeof *f);
     if (!f) {
         snprintf(err, errlen, "out of memory");
@@ -206,7 +207,7 @@ ingest_fakeapi *ingest_fakeapi_start(const ingest_fakeapi_opts *opts, char *err,
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    f->d = MHD_start_daemon(
+    f->d = rt_mhd.start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG,
         (uint16_t)opts->port, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
@@ -217,7 +218,7 @@ ingest_fakeapi *ingest_fakeapi_start(const ingest_fakeapi_opts *opts, char *err,
         free(f);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = rt_mhd.get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
     f->port = info ? info->port : opts->port;
     return f;
 }
@@ -237,6 +238,6 @@ void ingest_fakeapi_get_stats(const ingest_fakeapi *f, ingest_fakeapi_stats *st)
 void ingest_fakeapi_stop(ingest_fakeapi *f)
 {
     if (!f) return;
-    MHD_stop_daemon(f->d);
+    rt_mhd.stop_daemon(f->d);
     free(f);
 }

@@ -8,6 +8,7 @@
  * transfer in progress (the progress callback) and a backoff wait. */
 #include "ingest/api.h"
 
+#include "util/dl.h"
 #include "util/log.h"
 
 #include <curl/curl.h>
@@ -29,12 +30,38 @@ struct ingest_api {
     char curl_err[CURL_ERROR_SIZE];
 };
 
+/* libcurl, opened on first use (util/dl.h): only `ingest --api` needs it. */
+static struct {
+    __typeof__(&curl_global_init) global_init;
+    __typeof__(&curl_easy_init) easy_init;
+    __typeof__(&curl_easy_setopt) easy_setopt;
+    __typeof__(&curl_easy_perform) easy_perform;
+    __typeof__(&curl_easy_getinfo) easy_getinfo;
+    __typeof__(&curl_easy_cleanup) easy_cleanup;
+    __typeof__(&curl_easy_escape) easy_escape;
+    __typeof__(&curl_easy_strerror) easy_strerror;
+    __typeof__(&curl_free) free;
+} C;
+
+#define FN(f)                     \
+    {                             \
+        "curl_" #f, (void **)&C.f \
+    }
+static const dl_fn curl_fns[] = {
+    FN(global_init),  FN(easy_init),   FN(easy_setopt),   FN(easy_perform), FN(easy_getinfo),
+    FN(easy_cleanup), FN(easy_escape), FN(easy_strerror), FN(free),
+};
+#undef FN
+static dl_lib curl_lib = {"libcurl.so.4", curl_fns, sizeof curl_fns / sizeof curl_fns[0], 0, ""};
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
+static char curl_load_err[256];
 
 static void curl_init(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!dl_load(&curl_lib, curl_load_err, sizeof curl_load_err)) return;
+    curl_init_rc = C.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -59,12 +86,16 @@ ingest_api *ingest_api_new(const ingest_api_opts *opts, char *err, size_t errlen
         return NULL;
     }
     pthread_once(&curl_once, curl_init);
+    if (curl_load_err[0]) {
+        snprintf(err, errlen, "%s", curl_load_err);
+        return NULL;
+    }
     if (curl_init_rc != CURLE_OK) {
-        snprintf(err, errlen, "libcurl init failed: %s", curl_easy_strerror(curl_init_rc));
+        snprintf(err, errlen, "libcurl init failed: %s", C.easy_strerror(curl_init_rc));
         return NULL;
     }
     ingest_api *a = calloc(1, sizeof *a);
-    if (!a || !(a->curl = curl_easy_init())) {
+    if (!a || !(a->curl = C.easy_init())) {
         free(a);
         snprintf(err, errlen, "libcurl: cannot create a handle");
         return NULL;
@@ -75,28 +106,28 @@ ingest_api *ingest_api_new(const ingest_api_opts *opts, char *err, size_t errlen
     ingest_buf_init(&a->url);
     ingest_rng_seed_random(&a->jitter);
     CURL *c = a->curl;
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, a);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->curl_err);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* whatever libcurl can decode */
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "rtetl/" RTETL_VERSION);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(a->o.timeout > 0 ? a->o.timeout * 1000 : 0));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(a->o.connect_timeout > 0 ? a->o.connect_timeout * 1000 : 0));
+    C.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    C.easy_setopt(c, CURLOPT_WRITEDATA, a);
+    C.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    C.easy_setopt(c, CURLOPT_XFERINFODATA, a);
+    C.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    C.easy_setopt(c, CURLOPT_ERRORBUFFER, a->curl_err);
+    C.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    C.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    C.easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    C.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* whatever libcurl can decode */
+    C.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    C.easy_setopt(c, CURLOPT_USERAGENT, "rtetl/" RTETL_VERSION);
+    C.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(a->o.timeout > 0 ? a->o.timeout * 1000 : 0));
+    C.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                  (long)(a->o.connect_timeout > 0 ? a->o.connect_timeout * 1000 : 0));
     return a;
 }
 
 void ingest_api_free(ingest_api *a)
 {
     if (!a) return;
-    curl_easy_cleanup(a->curl);
+    C.easy_cleanup(a->curl);
     ingest_buf_free(&a->body);
     ingest_buf_free(&a->url);
     free(a);
@@ -116,12 +147,12 @@ static void build_url(ingest_api *a, long n)
     ingest_buf_lit(u, "results=");
     ingest_buf_putu(u, (unsigned long long)n);
     if (a->o.seed) {
-        char *esc = curl_easy_escape(a->curl, a->o.seed, 0);
+        char *esc = C.easy_escape(a->curl, a->o.seed, 0);
         ingest_buf_lit(u, "&seed=");
         ingest_buf_puts(u, esc ? esc : "");
         ingest_buf_lit(u, "&page=");
         ingest_buf_putu(u, (unsigned long long)a->page);
-        curl_free(esc);
+        C.free(esc);
     }
     ingest_buf_cstr(u);
 }
@@ -147,11 +178,11 @@ static ingest_err request(ingest_api *a, long n, ingest_api_batch **out, long *r
     build_url(a, n);
     a->body.len = 0;
     a->curl_err[0] = '\0';
-    curl_easy_setopt(a->curl, CURLOPT_URL, a->url.p);
+    C.easy_setopt(a->curl, CURLOPT_URL, a->url.p);
     a->st.requests++;
-    CURLcode rc = curl_easy_perform(a->curl);
+    CURLcode rc = C.easy_perform(a->curl);
     long connects = 0;
-    if (curl_easy_getinfo(a->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+    if (C.easy_getinfo(a->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
         a->st.connects += (unsigned long long)connects;
     if (a->o.stop && *a->o.stop) {
         snprintf(err, errlen, "stopped");
@@ -160,13 +191,13 @@ static ingest_err request(ingest_api *a, long n, ingest_api_batch **out, long *r
     if (rc != CURLE_OK) {
         a->st.net_errors++;
         snprintf(err, errlen, "GET %s: %s", a->url.p,
-                 a->curl_err[0] ? a->curl_err : curl_easy_strerror(rc));
+                 a->curl_err[0] ? a->curl_err : C.easy_strerror(rc));
         return INGEST_ERR_NET;
     }
     long status = 0;
     curl_off_t ra = -1;
-    curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(a->curl, CURLINFO_RETRY_AFTER, &ra);
+    C.easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
+    C.easy_getinfo(a->curl, CURLINFO_RETRY_AFTER, &ra);
     *retry_after_ms = ra > 0 ? (long)(ra > 3600 ? 3600 : ra) * 1000 : 0;
     char ex[160];
     if (status >= 400) {

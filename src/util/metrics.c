@@ -4,7 +4,7 @@
 #include "util/dashboard.h"
 
 #include <arpa/inet.h>
-#include <microhttpd.h>
+#include "util/mhd.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -94,11 +94,11 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
                              const char *body, size_t len)
 {
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+        rt_mhd.create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", ctype);
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    rt_mhd.add_response_header(r, "Content-Type", ctype);
+    enum MHD_Result ret = rt_mhd.queue_response(c, status, r);
+    rt_mhd.destroy_response(r);
     return ret;
 }
 
@@ -108,12 +108,12 @@ static enum MHD_Result reply_asset(struct MHD_Connection *c, const dashboard_ass
                                    const char *ctype)
 {
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+        rt_mhd.create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
     if (!r) return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", ctype);
-    MHD_add_response_header(r, "Cache-Control", "no-cache");
-    enum MHD_Result ret = MHD_queue_response(c, 200, r);
-    MHD_destroy_response(r);
+    rt_mhd.add_response_header(r, "Content-Type", ctype);
+    rt_mhd.add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = rt_mhd.queue_response(c, 200, r);
+    rt_mhd.destroy_response(r);
     return ret;
 }
 
@@ -149,6 +149,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 metrics_server *metrics_server_start(const char *bind_addr, int port, char *err, size_t errlen)
 {
+    char why[256];
+    if (!rt_mhd_load(why, sizeof why)) return snprintf(err, errlen, "metrics: %s", why), NULL;
     metrics_server *s = calloc(1, sizeof *s);
     if (!s) return snprintf(err, errlen, "out of memory"), NULL;
     pthread_mutex_init(&s->lock, NULL);
@@ -160,16 +162,16 @@ metrics_server *metrics_server_start(const char *bind_addr, int port, char *err,
         free(s);
         return NULL;
     }
-    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                                 handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
-                                 64u, MHD_OPTION_END);
+    s->daemon = rt_mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+                                    NULL, handle, s, MHD_OPTION_SOCK_ADDR, &sa,
+                                    MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "metrics: cannot listen on %s:%d (port in use?)", bind_addr, port);
         pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = rt_mhd.get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : port;
     return s;
 }
@@ -207,7 +209,7 @@ void metrics_server_set_ready(metrics_server *s, bool ready, const char *detail)
 void metrics_server_stop(metrics_server *s)
 {
     if (!s) return;
-    MHD_stop_daemon(s->daemon);
+    rt_mhd.stop_daemon(s->daemon);
     pthread_mutex_destroy(&s->lock);
     free(s->text);
     free(s);
