@@ -58,16 +58,17 @@
 
 #include "util/log.h"
 
-#define BATCH          512
-#define DRAIN_BOUND_MS 10000
-#define PAUSE_AFTER_MS 2000
-#define WAKE_FAST_MS   5      /* least gap between wake-ups while a batch or more is waiting */
-#define WAKE_SLOW_MS   200    /* ... while fewer messages are (a fetch is usually under way) */
-#define WAKE_WAIT_MS   5000   /* bound on one watermark query (librdkafka may overrun it) */
-#define WAKER_JOIN_S   6      /* wait for a running wake-up query at destroy */
-#define COMMIT_MS_STR  "1000" /* statistics.interval.ms: the periodic commit's pace */
-#define SYNC_COMMIT_MS 10000  /* bound on a synchronous commit or committed-offset fetch */
-#define CLOSE_BOUND_MS 20000  /* bound on kafka_consumer_close, its commits included */
+#define BATCH           512
+#define DRAIN_BOUND_MS  10000
+#define PAUSE_AFTER_MS  2000
+#define WAKE_FAST_MS    5      /* least gap between wake-ups while a batch or more is waiting */
+#define WAKE_SLOW_MS    200    /* ... while fewer messages are (a fetch is usually under way) */
+#define WAKE_WAIT_MS    5000   /* bound on one watermark query (librdkafka may overrun it) */
+#define WAKER_JOIN_S    6      /* wait for a running wake-up query at destroy */
+#define COMMIT_MS_STR   "1000" /* statistics.interval.ms: the periodic commit's pace */
+#define SYNC_COMMIT_MS  10000  /* bound on a synchronous commit or committed-offset fetch */
+#define CLOSE_BOUND_MS  20000  /* bound on kafka_consumer_close, its commits included */
+#define REJOIN_BOUND_MS 8000   /* ... of which the final commit may wait for a rejoin */
 
 typedef struct consumer_part {
     int64_t next;   /* offset after the last message handed over; -1 when not consuming it */
@@ -112,6 +113,8 @@ struct kafka_consumer {
     bool closed;             /* kafka_consumer_close was called: no more wake-ups */
     uint64_t close_deadline; /* uv_hrtime() in ms past which the close stops waiting, 0 none */
     bool close_abandoned;    /* the group close did not finish in time: destroy skips it */
+    uint64_t assigns;        /* assignment callbacks served so far */
+    bool final_commit; /* kafka_consumer_close's commit: a generation error keeps it pending */
     uint64_t wake_last;
     size_t wake_from; /* round-robin start of the lagging-partition search */
     uint64_t wakeups;
@@ -243,11 +246,20 @@ static int close_wait_ms(const kafka_consumer *c, int ms)
     return left < (uint64_t)ms ? (int)left : ms;
 }
 
+/* The coordinator refuses a commit from a generation that is over: another member joined or
+ * left, and this one has not rejoined yet. */
+static bool generation_moved(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+           e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+}
+
 /* Commits the stored offsets (with their metadata) of the partitions marked dirty, only those
  * in `only` when it is not NULL. Synchronous commits wait for the broker (a revoke or a close
  * must not release a partition before its offset is committed); asynchronous ones are the
  * periodic kind, and a failure there is retried with the next progress or at the revoke. */
-static void commit_dirty(kafka_consumer *c, const rd_kafka_topic_partition_list_t *only, bool sync)
+static rd_kafka_resp_err_t commit_dirty(kafka_consumer *c,
+                                        const rd_kafka_topic_partition_list_t *only, bool sync)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
     for (size_t i = 0; i < c->nparts; i++) {
@@ -264,7 +276,7 @@ static void commit_dirty(kafka_consumer *c, const rd_kafka_topic_partition_list_
         }
         cp->dirty = false;
     }
-    if (!l) return;
+    if (!l) return RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_resp_err_t e;
     if (sync) {
         /* rd_kafka_commit(sync) waits without bound while the coordinator is away; a stop
@@ -281,13 +293,19 @@ static void commit_dirty(kafka_consumer *c, const rd_kafka_topic_partition_list_
         e = rd_kafka_commit(c->rk, l, 1);
     }
     if (e == RD_KAFKA_RESP_ERR__NO_OFFSET) e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (e && sync) {
+    if (e && sync && c->final_commit && generation_moved(e)) {
+        /* The close commits again once this member has rejoined (kafka_consumer_close). */
+        for (int i = 0; i < l->cnt; i++) part_at(c, l->elems[i].partition)->dirty = true;
+        log_info("consumer", "the final commit met a rebalance; it is sent again after the rejoin",
+                 "error=\"%s\"", rd_kafka_err2str(e));
+    } else if (e && sync) {
         log_warn("consumer", "commit failed; the records after the last commit will be read again",
                  "error=\"%s\"", rd_kafka_err2str(e));
     } else if (e) {
         log_debug("consumer", "commit", "error=\"%s\"", rd_kafka_err2str(e));
     }
     rd_kafka_topic_partition_list_destroy(l);
+    return e;
 }
 
 static void finish_revoke(kafka_consumer *c)
@@ -366,6 +384,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < parts->cnt && o + 12 < sizeof list; i++)
         o += (size_t)snprintf(list + o, sizeof list - o, "%s%d", i ? "," : "",
                               parts->elems[i].partition);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) c->assigns++;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && c->closed) {
         /* An assignment that comes while closing is taken as it is (the close revokes it next):
          * the handler is done, and nothing may block here. */
@@ -697,6 +716,59 @@ int64_t kafka_consumer_position(kafka_consumer *c, int32_t partition)
     return pos;
 }
 
+/* Serves the consumer queue (rebalance callbacks; records are dropped: nothing takes them any
+ * more, and they were never stored) until an assignment callback was served or `until` (ms). */
+static bool wait_rejoin(kafka_consumer *c, uint64_t until)
+{
+    uint64_t seen = c->assigns;
+    for (;;) {
+        uint64_t now = uv_hrtime() / 1000000;
+        int w = close_wait_ms(c, now >= until ? 0 : until - now > 100 ? 100 : (int)(until - now));
+        if (w == 0) return false;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, w);
+        if (m) rd_kafka_message_destroy(m);
+        if (c->assigns != seen) return true;
+    }
+}
+
+/* The stop's commit. It can meet a rebalance that another member's leave or join has just
+ * begun (one member of a --until-caught-up group finishing before the other): the coordinator
+ * refuses commits from the old generation until this member has rejoined, and the group's
+ * offsets stayed where the last periodic commit left them, short of what was written. So on
+ * such a refusal the member serves the rebalance and commits again in the new generation, what
+ * it still owns: offsets still stored, or kept for partitions that librdkafka declared lost on
+ * that refusal (see the header), within REJOIN_BOUND_MS of the close's bound. */
+static void final_commit(kafka_consumer *c)
+{
+    uint64_t until = uv_hrtime() / 1000000 + REJOIN_BOUND_MS;
+    c->final_commit = true;
+    rd_kafka_resp_err_t e = commit_dirty(c, NULL, true);
+    while (generation_moved(e) && wait_rejoin(c, until)) {
+        rd_kafka_topic_partition_list_t *own = NULL;
+        if (rd_kafka_assignment(c->rk, &own) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        for (size_t i = 0; i < c->nparts; i++) {
+            consumer_part *cp = &c->parts[i];
+            bool mine = rd_kafka_topic_partition_list_find(own, c->topic, (int32_t)i) != NULL;
+            if (!mine) {
+                cp->dirty = false;
+            } else if (!cp->dirty && cp->orphan >= 0) {
+                cp->commit = cp->orphan, cp->dirty = true;
+                memcpy(cp->meta, cp->orphan_meta, sizeof cp->meta);
+                cp->orphan = -1;
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(own);
+        e = commit_dirty(c, NULL, true);
+        if (!e) log_info("consumer", "committed after the rejoin");
+    }
+    c->final_commit = false;
+    if (generation_moved(e)) {
+        for (size_t i = 0; i < c->nparts; i++) c->parts[i].dirty = false;
+        log_warn("consumer", "commit failed; the records after the last commit will be read again",
+                 "error=\"%s\"", rd_kafka_err2str(e));
+    }
+}
+
 /* rd_kafka_consumer_close waits without bound for the group coordinator: with the broker
  * unreachable it never returns (librdkafka issue #3740), and a stop hung for ever. So the close
  * runs asynchronously on a queue of ours, served here (rebalance events go to on_rebalance as
@@ -710,7 +782,7 @@ void kafka_consumer_close(kafka_consumer *c)
     uv_timer_stop(&c->tick);
     uv_idle_stop(&c->kick);
     uv_poll_stop(&c->poll);
-    commit_dirty(c, NULL, true);
+    final_commit(c);
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
     rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
     if (error) {
