@@ -26,9 +26,11 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from stackproc import proc_cpu, server_pid, servers_cpu, stack_dir  # noqa: E402
+
 ROOT = os.environ.get("BENCH_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 WORK = os.environ.get("BENCH_WORK") or os.path.join(ROOT, "bench", ".work")
-CLK = os.sysconf("SC_CLK_TCK")
 COLUMNS = ["id", "first_name", "last_name", "gender", "address", "post_code", "email",
            "username", "dob", "registered_date", "phone", "picture"]
 ALL = ["rtetl", "java", "python", "java-v5", "python-v5"]
@@ -72,34 +74,9 @@ def stack_env():
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
-def proc_cpu(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) / CLK
-
-
 def node_cpu(pid):
     """The node's utime+stime, or None when it is not known or gone."""
-    if pid is None:
-        return None
-    try:
-        return proc_cpu(pid)
-    except OSError:
-        return None
-
-
-def node_pid(env):
-    """The local stack's Cassandra pid, from its pid file, when it is that stack's process."""
-    state = env.get("STACK_DIR") or os.environ.get("RTETL_STACK_DIR") or os.path.join(ROOT, ".stack")
-    try:
-        with open(os.path.join(state, "cassandra.pid")) as f:
-            pid = int(f.read().strip())
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            if b"cassandra" not in f.read():
-                return None
-        return pid
-    except (OSError, ValueError):
-        return None
+    return servers_cpu({"node": pid}).get("node") if pid is not None else None
 
 
 def proc_hwm_kb(pid):
@@ -190,7 +167,7 @@ class Bench:
         env = stack_env()
         self.host = a.host or env.get("STACK_CQL_HOST", "127.0.0.1")
         self.port = a.port or int(env.get("STACK_CQL_PORT", "9042"))
-        self.node_pid = node_pid(env) if a.host is None else None
+        self.node_pid = server_pid(stack_dir(env), "cassandra") if a.host is None else None
         self.ks = a.bench_keyspace
         self.table = "tb_usuarios"
         self.stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -20,6 +20,7 @@ import time
 import urllib.request
 
 from measure import Contender, FirstRowWatcher, count_rows
+from stackproc import server_pids, servers_cpu
 
 ROOT = os.environ.get("BENCH_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WORK = os.environ.get("BENCH_WORK") or os.path.join(ROOT, "bench", ".work")
@@ -170,37 +171,6 @@ def stack_env():
             k, v = line.split("=", 1)
             env[k.strip()] = v.strip().strip("'\"")
     return env
-
-
-def server_pids(env):
-    """{"node": pid, "broker": pid} of the stack's first Cassandra node and Kafka broker, from
-    the stack's pid files, each only while its process still names that stack's directory."""
-    state = env.get("STACK_DIR") or os.environ.get("RTETL_STACK_DIR") or os.path.join(ROOT, ".stack")
-    out = {}
-    for key, name in (("node", "cassandra"), ("broker", "kafka")):
-        try:
-            with open(os.path.join(state, name + ".pid")) as f:
-                pid = int(f.read().strip())
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if state.encode() in f.read():
-                    out[key] = pid
-        except (OSError, ValueError):
-            pass
-    return out
-
-
-def servers_cpu(pids):
-    """{key: utime+stime seconds} of the server processes that are still there."""
-    clk = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for key, pid in pids.items():
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-            out[key] = (int(rest[11]) + int(rest[12])) / clk
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
 
 
 def percentile(sorted_vals, q):

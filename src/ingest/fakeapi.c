@@ -10,10 +10,10 @@
 #include "ingest/gen.h"
 #include "ingest/json.h"
 #include "util/log.h"
+#include "util/mhd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include "util/mhd.h"
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -114,7 +114,6 @@ struct kafka_consumer {
     uint64_t close_deadline; /* uv_hrtime() in ms past which the close stops waiting, 0 none */
     bool close_abandoned;    /* the group close did not finish in time: destroy skips it */
     uint64_t assigns;        /* assignment callbacks served so far */
-    bool final_commit; /* kafka_consumer_close's commit: a generation error keeps it pending */
     uint64_t wake_last;
     size_t wake_from; /* round-robin start of the lagging-partition search */
     uint64_t wakeups;
@@ -254,13 +253,22 @@ static bool generation_moved(rd_kafka_resp_err_t e)
            e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
 }
 
+typedef enum {
+    COMMIT_ASYNC, /* the periodic kind */
+    COMMIT_SYNC,  /* waits for the broker */
+    COMMIT_FINAL, /* the close's: COMMIT_SYNC, and a refused generation keeps it pending */
+} commit_mode;
+
 /* Commits the stored offsets (with their metadata) of the partitions marked dirty, only those
  * in `only` when it is not NULL. Synchronous commits wait for the broker (a revoke or a close
  * must not release a partition before its offset is committed); asynchronous ones are the
- * periodic kind, and a failure there is retried with the next progress or at the revoke. */
-static rd_kafka_resp_err_t commit_dirty(kafka_consumer *c,
-                                        const rd_kafka_topic_partition_list_t *only, bool sync)
+ * periodic kind, and a failure there is retried with the next progress or at the revoke. The
+ * close's commit (final_commit) keeps its offsets dirty when the generation moved on, to send
+ * them again after the rejoin. */
+static rd_kafka_resp_err_t
+commit_dirty(kafka_consumer *c, const rd_kafka_topic_partition_list_t *only, commit_mode mode)
 {
+    bool sync = mode != COMMIT_ASYNC;
     rd_kafka_topic_partition_list_t *l = NULL;
     for (size_t i = 0; i < c->nparts; i++) {
         consumer_part *cp = &c->parts[i];
@@ -293,7 +301,7 @@ static rd_kafka_resp_err_t commit_dirty(kafka_consumer *c,
         e = rd_kafka_commit(c->rk, l, 1);
     }
     if (e == RD_KAFKA_RESP_ERR__NO_OFFSET) e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (e && sync && c->final_commit && generation_moved(e)) {
+    if (e && mode == COMMIT_FINAL && generation_moved(e)) {
         /* The close commits again once this member has rejoined (kafka_consumer_close). */
         for (int i = 0; i < l->cnt; i++) part_at(c, l->elems[i].partition)->dirty = true;
         log_info("consumer", "the final commit met a rebalance; it is sent again after the rejoin",
@@ -312,7 +320,7 @@ static void finish_revoke(kafka_consumer *c)
 {
     rd_kafka_topic_partition_list_t *parts = c->pending_revoke;
     c->pending_revoke = NULL;
-    if (!c->revoke_lost) commit_dirty(c, parts, true);
+    if (!c->revoke_lost) commit_dirty(c, parts, COMMIT_SYNC);
     if (c->revoke_lost) c->rejoining = true;
     for (int i = 0; i < parts->cnt; i++) {
         consumer_part *cp = part_at(c, parts->elems[i].partition);
@@ -455,7 +463,7 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     (void)len;
     kafka_consumer *c = opaque;
     if (c->closed) return 0;
-    if (strstr(json, "\"join_state\": \"steady\"")) commit_dirty(c, NULL, false);
+    if (strstr(json, "\"join_state\": \"steady\"")) commit_dirty(c, NULL, COMMIT_ASYNC);
     return 0; /* librdkafka frees json */
 }
 
@@ -683,7 +691,7 @@ void kafka_consumer_store(kafka_consumer *c, int32_t partition, int64_t offset,
 
 void kafka_consumer_commit(kafka_consumer *c, bool sync)
 {
-    commit_dirty(c, NULL, sync);
+    commit_dirty(c, NULL, sync ? COMMIT_SYNC : COMMIT_ASYNC);
 }
 
 int64_t kafka_consumer_lag(kafka_consumer *c, int32_t partition, int64_t next_offset)
@@ -723,7 +731,8 @@ static bool wait_rejoin(kafka_consumer *c, uint64_t until)
     uint64_t seen = c->assigns;
     for (;;) {
         uint64_t now = uv_hrtime() / 1000000;
-        int w = close_wait_ms(c, now >= until ? 0 : until - now > 100 ? 100 : (int)(until - now));
+        uint64_t left = until > now ? until - now : 0;
+        int w = close_wait_ms(c, left < 100 ? (int)left : 100);
         if (w == 0) return false;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, w);
         if (m) rd_kafka_message_destroy(m);
@@ -741,8 +750,7 @@ static bool wait_rejoin(kafka_consumer *c, uint64_t until)
 static void final_commit(kafka_consumer *c)
 {
     uint64_t until = uv_hrtime() / 1000000 + REJOIN_BOUND_MS;
-    c->final_commit = true;
-    rd_kafka_resp_err_t e = commit_dirty(c, NULL, true);
+    rd_kafka_resp_err_t e = commit_dirty(c, NULL, COMMIT_FINAL);
     while (generation_moved(e) && wait_rejoin(c, until)) {
         rd_kafka_topic_partition_list_t *own = NULL;
         if (rd_kafka_assignment(c->rk, &own) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
@@ -758,10 +766,9 @@ static void final_commit(kafka_consumer *c)
             }
         }
         rd_kafka_topic_partition_list_destroy(own);
-        e = commit_dirty(c, NULL, true);
+        e = commit_dirty(c, NULL, COMMIT_FINAL);
         if (!e) log_info("consumer", "committed after the rejoin");
     }
-    c->final_commit = false;
     if (generation_moved(e)) {
         for (size_t i = 0; i < c->nparts; i++) c->parts[i].dirty = false;
         log_warn("consumer", "commit failed; the records after the last commit will be read again",

@@ -2,9 +2,9 @@
 #include "util/metrics.h"
 
 #include "util/dashboard.h"
+#include "util/mhd.h"
 
 #include <arpa/inet.h>
-#include "util/mhd.h"
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
